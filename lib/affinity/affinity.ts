@@ -1,0 +1,193 @@
+/**
+ * Patch affinity graph of DiffCut (plain-TypeScript reference path).
+ *
+ * The reference code builds `W = ((F̂ F̂ᵀ − min) / (max − min))^α` in float32 on the GPU, where `F̂` holds the
+ * L2-normalised patch vectors, min and max are taken over the whole matrix (so the least similar pair becomes
+ * exactly 0 and the diagonal ≈ 1), and self-loops are kept. This module reproduces it with float32 storage and
+ * float32 rounding of every element-wise step; dot products accumulate in float64 (more accurate than a GPU
+ * float32 matmul, never less).
+ *
+ * @module
+ */
+import type { Backend, FeatureMap } from "../types.ts";
+import { validateFeatureMap } from "./validate_features.ts";
+
+/** Options of {@linkcode affinityMatrix}. */
+export interface AffinityOptions {
+  /** Exponent applied to the min-max normalised cosine. @default 10 */
+  alpha?: number;
+  /** Keep the diagonal (self-similarity) as the reference does; `false` zeroes it. @default true */
+  selfLoops?: boolean;
+  /** Where to compute. Only `"cpu"` exists in this module; `"auto"` means cpu here. @default "auto" */
+  backend?: Backend;
+}
+
+/**
+ * L2-normalises every patch vector like `F.normalize(dim=channels, eps=1e-12)` in float32.
+ *
+ * @param features Feature map `[h, w, c]`.
+ * @returns Unit rows, `Float32Array` of `h·w·c` values.
+ */
+export function normalizeRows(features: FeatureMap): Float32Array {
+  const { data, channels: c } = features;
+  const n = features.height * features.width;
+  const out = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    let s = 0;
+    for (let k = 0; k < c; k++) s += data[o + k] * data[o + k];
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+    for (let k = 0; k < c; k++) out[o + k] = data[o + k] * inv;
+  }
+  return out;
+}
+
+/**
+ * Gram matrix `X Xᵀ` of `n` rows of length `c` (row-major), stored in float32.
+ *
+ * Dot products accumulate in float64 in order k = 0..c−1 in each of two interleaved partial sums per output.
+ * The kernel computes a 4×2 block of outputs per pass over k, and uses symmetry (upper blocks mirrored).
+ *
+ * @param x Rows, `n·c` values.
+ * @param n Number of rows.
+ * @param c Row length.
+ * @returns `n·n` values, symmetric.
+ */
+export function cosineGram(x: Float32Array, n: number, c: number): Float32Array {
+  const g = new Float32Array(n * n);
+  const rowBlock = 4;
+  const colBlock = 2;
+  for (let i0 = 0; i0 < n; i0 += rowBlock) {
+    if (i0 + rowBlock > n) {
+      for (let i = i0; i < n; i++) for (let j = i; j < n; j++) setSym(g, n, i, j, dot(x, i * c, j * c, c));
+      continue;
+    }
+    const a0 = i0 * c, a1 = a0 + c, a2 = a1 + c, a3 = a2 + c;
+    let j0 = i0;
+    for (; j0 + colBlock <= n; j0 += colBlock) {
+      const b0 = j0 * c, b1 = b0 + c;
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
+      for (let k = 0; k < c; k++) {
+        const v0 = x[b0 + k], v1 = x[b1 + k];
+        const u0 = x[a0 + k], u1 = x[a1 + k], u2 = x[a2 + k], u3 = x[a3 + k];
+        s00 += u0 * v0;
+        s01 += u0 * v1;
+        s10 += u1 * v0;
+        s11 += u1 * v1;
+        s20 += u2 * v0;
+        s21 += u2 * v1;
+        s30 += u3 * v0;
+        s31 += u3 * v1;
+      }
+      setSym(g, n, i0, j0, s00);
+      setSym(g, n, i0, j0 + 1, s01);
+      setSym(g, n, i0 + 1, j0, s10);
+      setSym(g, n, i0 + 1, j0 + 1, s11);
+      setSym(g, n, i0 + 2, j0, s20);
+      setSym(g, n, i0 + 2, j0 + 1, s21);
+      setSym(g, n, i0 + 3, j0, s30);
+      setSym(g, n, i0 + 3, j0 + 1, s31);
+    }
+    for (; j0 < n; j0++) {
+      for (let i = i0; i < i0 + rowBlock; i++) setSym(g, n, i, j0, dot(x, i * c, j0 * c, c));
+    }
+  }
+  return g;
+}
+
+function dot(x: Float32Array, a: number, b: number, c: number): number {
+  let s = 0;
+  for (let k = 0; k < c; k++) s += x[a + k] * x[b + k];
+  return s;
+}
+
+function setSym(g: Float32Array, n: number, i: number, j: number, v: number): void {
+  g[i * n + j] = v;
+  g[j * n + i] = v;
+}
+
+/**
+ * Min-max normalises a matrix over all its entries, then raises it to `alpha`, in float32 steps:
+ * `fround(fround(w − min) / fround(max − min)) ** alpha`, rounded to float32.
+ * Works in place and returns its argument.
+ *
+ * @param w Matrix entries (any shape).
+ * @param alpha Exponent ≥ 1.
+ * @returns `w`, or `null` when all entries are equal (the normalisation is undefined).
+ */
+export function minMaxPower(w: Float32Array, alpha: number): Float32Array | null {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < w.length; i++) {
+    const v = w[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const range = Math.fround(hi - lo);
+  if (!(range > 0)) return null;
+  const integer = Number.isInteger(alpha);
+  for (let i = 0; i < w.length; i++) {
+    const t = Math.fround(Math.fround(w[i] - lo) / range);
+    // Float32Array assignment rounds to float32, as torch's pow on a float32 tensor does.
+    w[i] = integer ? powInt(t, alpha) : Math.pow(t, alpha);
+  }
+  return w;
+}
+
+/** `t ** k` for a non-negative integer k, exact up to float64 rounding (faster than Math.pow). */
+function powInt(t: number, k: number): number {
+  let r = 1, b = t, e = k;
+  while (e > 0) {
+    if (e & 1) r *= b;
+    b *= b;
+    e >>= 1;
+  }
+  return r;
+}
+
+/**
+ * Builds DiffCut's patch affinity `W = minmax(cos)^α` (`n×n`, `n = h·w`, row-major float32).
+ *
+ * @param features Feature map `[h, w, c]`; every vector must be finite and non-zero.
+ * @param options See {@linkcode AffinityOptions}.
+ * @returns The affinity matrix, symmetric, entries in [0, 1].
+ * @throws {RangeError} When alpha < 1, the map has fewer than 2 patches, or the features are all identical.
+ * @throws {TypeError} When the data length does not match the shape or holds NaN/Inf/zero vectors.
+ *
+ * @example
+ * ```ts
+ * import { affinityMatrix } from "./affinity.ts";
+ * const f = { height: 1, width: 3, channels: 2, data: new Float32Array([1, 0, 0, 1, 1, 0]) };
+ * const w = await affinityMatrix(f, { alpha: 1 });
+ * if (w[1] !== 0 || w[2] !== 1) throw new Error("orthogonal pair must be 0, equal pair 1");
+ * ```
+ */
+export function affinityMatrix(features: FeatureMap, options: AffinityOptions = {}): Promise<Float32Array> {
+  return Promise.resolve(affinityMatrixSync(features, options));
+}
+
+/** Synchronous body of {@linkcode affinityMatrix} (CPU path). */
+export function affinityMatrixSync(features: FeatureMap, options: AffinityOptions = {}): Float32Array {
+  const alpha = options.alpha ?? 10;
+  checkAlpha(alpha);
+  validateFeatureMap(features, "features");
+  const n = features.height * features.width;
+  if (n < 2) throw new RangeError(`Feature map has ${n} patch; expected at least 2 to build a graph`);
+  const w = cosineGram(normalizeRows(features), n, features.channels);
+  if (minMaxPower(w, alpha) === null) {
+    throw new RangeError("Features are all identical: the affinity is constant and there is nothing to cut");
+  }
+  if (options.selfLoops === false) for (let i = 0; i < n; i++) w[i * n + i] = 0;
+  return w;
+}
+
+/**
+ * Checks the affinity exponent.
+ *
+ * @param alpha Candidate exponent.
+ * @throws {RangeError} Unless alpha is a finite number ≥ 1.
+ */
+export function checkAlpha(alpha: number): void {
+  if (typeof alpha !== "number" || !Number.isFinite(alpha) || alpha < 1) {
+    throw new RangeError(`Invalid alpha ${alpha}: expected a finite number >= 1`);
+  }
+}

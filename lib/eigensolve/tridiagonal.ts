@@ -1,0 +1,75 @@
+/**
+ * Eigen-decomposition of a small symmetric tridiagonal matrix by the implicit QL method with Wilkinson shifts
+ * (the Lanczos projection's eigenproblem). Written for this project; the method is textbook (Golub & Van Loan,
+ * "Matrix Computations", §8.3).
+ *
+ * @module
+ */
+
+/**
+ * Eigenvalues and eigenvectors of the symmetric tridiagonal matrix with diagonal `diag` and off-diagonal `off`.
+ *
+ * @param diag Diagonal, length m (not modified).
+ * @param off Off-diagonal, `off[i]` couples i and i+1; length ≥ m−1 (not modified).
+ * @returns `values` (unsorted) and `vectors` (m×m, row-major: component k of eigenvector i at `k*m + i`).
+ * @throws {Error} If the QL iteration does not converge in 60 sweeps for some eigenvalue.
+ */
+export function tridiagonalEigen(
+  diag: ArrayLike<number>,
+  off: ArrayLike<number>,
+  m: number,
+): { values: Float64Array; vectors: Float64Array } {
+  const d = Float64Array.from({ length: m }, (_, i) => diag[i]);
+  const e = new Float64Array(m);
+  for (let i = 0; i < m - 1; i++) e[i] = off[i];
+  const z = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) z[i * m + i] = 1;
+  for (let l = 0; l < m; l++) {
+    let iter = 0;
+    for (;;) {
+      let mm = l;
+      for (; mm < m - 1; mm++) {
+        const dd = Math.abs(d[mm]) + Math.abs(d[mm + 1]);
+        if (Math.abs(e[mm]) <= Number.EPSILON * dd) break;
+      }
+      if (mm === l) break;
+      if (iter++ === 60) throw new Error(`Tridiagonal QL did not converge for eigenvalue ${l} of ${m}`);
+      let g = (d[l + 1] - d[l]) / (2 * e[l]);
+      let r = Math.hypot(g, 1);
+      g = d[mm] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
+      let s = 1, c = 1, p = 0;
+      let i = mm - 1;
+      let underflow = false;
+      for (; i >= l; i--) {
+        const f = s * e[i];
+        const b = c * e[i];
+        r = Math.hypot(f, g);
+        e[i + 1] = r;
+        if (r === 0) {
+          d[i + 1] -= p;
+          e[mm] = 0;
+          underflow = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[i + 1] - p;
+        r = (d[i] - g) * s + 2 * c * b;
+        p = s * r;
+        d[i + 1] = g + p;
+        g = c * r - b;
+        for (let k = 0; k < m; k++) {
+          const zk = k * m;
+          const fz = z[zk + i + 1];
+          z[zk + i + 1] = s * z[zk + i] + c * fz;
+          z[zk + i] = c * z[zk + i] - s * fz;
+        }
+      }
+      if (underflow) continue;
+      d[l] -= p;
+      e[l] = g;
+      e[mm] = 0;
+    }
+  }
+  return { values: d, vectors: z };
+}

@@ -1,0 +1,316 @@
+/**
+ * The partition tree of recursive 2-way normalized cut (REFERENCE.md §2.3), built once up to `tauMax`.
+ *
+ * Every node stores its best split and that split's NCut; a node has children exactly when its NCut is below
+ * `tauMax`. Because a node's split never depends on τ, `cutTree(tree, τ)` for any τ ≤ tauMax gives the same
+ * labels as running the recursion with τ, so τ sweeps cost one build (DESIGN.md §2).
+ *
+ * Notes: the affinity keeps self-loops by default (as the reference), so every degree is positive. With
+ * `compat: "reference"`, nodes whose full affinity row holds an exact 0 take part only in the top-level split and
+ * then follow the "0" side of every later split, as in the reference code.
+ *
+ * @module
+ */
+import { affinityMatrixSync, checkAlpha } from "../affinity/affinity.ts";
+import { fiedlerVector } from "../eigensolve/fiedler.ts";
+import type { Backend, FeatureMap } from "../types.ts";
+import { bestThresholdSplit } from "./split.ts";
+
+/** Options of {@linkcode buildPartitionTree}. */
+export interface PartitionTreeOptions {
+  /** Affinity exponent. @default 10 */
+  alpha?: number;
+  /** Largest τ the tree can be cut at: nodes whose NCut is below it are split. @default 0.5 */
+  tauMax?: number;
+  /** Candidate thresholds per split. @default 100 */
+  thresholds?: number;
+  /** Keep the affinity diagonal as the reference does. @default true */
+  selfLoops?: boolean;
+  /** Smallest segment (in patches) a split may create; thresholds leaving less on a side are skipped. @default 1 */
+  minSegmentSize?: number;
+  /** Stop splitting when this many segments exist, splitting the lowest-NCut nodes first. @default undefined (no cap) */
+  maxSegments?: number;
+  /** `"reference"` also reproduces the reference's exact-zero node dropping below the top level. @default "default" */
+  compat?: "default" | "reference";
+  /** Where to run. @default "auto" */
+  backend?: Backend;
+  /** Lanczos residual tolerance. @default 1e-8 */
+  tolerance?: number;
+  /** Keep every node's Fiedler vector and NCut-per-threshold curve (for teaching and plots). @default false */
+  keepVectors?: boolean;
+  /** A precomputed affinity for these features and options (skips the affinity stage). */
+  affinity?: Float32Array;
+}
+
+/** One node of a {@linkcode PartitionTree}. */
+export interface PartitionNode {
+  id: number;
+  /** Parent id, −1 for the root. */
+  parent: number;
+  depth: number;
+  /** Grid indices (`y·width + x`) this node owns, ascending. */
+  region: Int32Array;
+  /** Grid indices that took part in this node's eigenproblem (region minus excluded nodes). */
+  active: Int32Array;
+  /** NCut of the best split; Infinity when the node cannot be split. */
+  ncut: number;
+  /** Chosen threshold and its index among the candidates (−1 when unsplittable). */
+  threshold: number;
+  thresholdIndex: number;
+  /** Fiedler eigenvalue λ₂ of the node's normalised Laplacian (NaN when unsplittable). */
+  lambda: number;
+  /** Solver used and its mat-vec count. */
+  solver: "jacobi" | "lanczos" | "none";
+  matvecs: number;
+  /** Grid indices on the "1" side (`y > t`) of the best split (empty when unsplittable). */
+  one: Int32Array;
+  /** Child ids: `[y > t side, other side]`, or null for a leaf at tauMax. */
+  children: [number, number] | null;
+  /** With `keepVectors`: the Fiedler vector over `active`, and NCut per candidate threshold. */
+  fiedler?: Float64Array;
+  thresholds?: Float64Array;
+  ncutValues?: Float64Array;
+}
+
+/** A partition tree, cut with `cutTree(tree, τ)`. */
+export interface PartitionTree {
+  height: number;
+  width: number;
+  alpha: number;
+  tauMax: number;
+  selfLoops: boolean;
+  minSegmentSize: number;
+  maxSegments: number | undefined;
+  compat: "default" | "reference";
+  /** Nodes; `nodes[0]` is the root. */
+  nodes: PartitionNode[];
+  /** Human-readable remarks (degenerate input, tiny segments …). */
+  notes: string[];
+  /** Milliseconds spent per stage. */
+  timings: { affinity: number; tree: number };
+}
+
+/**
+ * Validates τ.
+ *
+ * @param tau Candidate threshold.
+ * @param name Option name for the message.
+ * @throws {RangeError} Unless tau is a finite number > 0.
+ */
+export function checkTau(tau: number, name = "tau"): void {
+  if (typeof tau !== "number" || !Number.isFinite(tau) || tau <= 0) {
+    throw new RangeError(`Invalid ${name} ${tau}: expected a finite number > 0`);
+  }
+}
+
+/**
+ * Builds the partition tree of DiffCut's recursive normalized cut on a feature map.
+ *
+ * @param features Feature map `[h, w, c]` (at least 2 patches, finite, non-zero vectors).
+ * @param options See {@linkcode PartitionTreeOptions}.
+ * @returns The tree; cut it with `cutTree`.
+ * @throws {RangeError} On τ ≤ 0, α < 1, a map with one patch, or bad option values.
+ * @throws {TypeError} On a malformed feature map (NaN/Inf, zero vectors, length mismatch).
+ *
+ * @example
+ * ```ts
+ * import { buildPartitionTree } from "./partition_tree.ts";
+ * import { cutTree } from "./cut_tree.ts";
+ * // Two clearly different halves of a 2×4 grid.
+ * const data = new Float32Array(8 * 2);
+ * for (let i = 0; i < 8; i++) data.set(i % 4 < 2 ? [1, 0.1] : [0.1, 1], i * 2);
+ * const tree = await buildPartitionTree({ height: 2, width: 4, channels: 2, data }, { tauMax: 0.5 });
+ * const labels = cutTree(tree, 0.5);
+ * if (labels[0] === labels[3] || labels[0] !== labels[1]) throw new Error("halves not found");
+ * ```
+ */
+export function buildPartitionTree(
+  features: FeatureMap,
+  options: PartitionTreeOptions = {},
+): Promise<PartitionTree> {
+  return Promise.resolve(buildPartitionTreeSync(features, options));
+}
+
+/** Synchronous body of {@linkcode buildPartitionTree} (CPU path). */
+export function buildPartitionTreeSync(features: FeatureMap, options: PartitionTreeOptions = {}): PartitionTree {
+  const alpha = options.alpha ?? 10;
+  const tauMax = options.tauMax ?? 0.5;
+  const count = options.thresholds ?? 100;
+  const selfLoops = options.selfLoops ?? true;
+  const minSegmentSize = options.minSegmentSize ?? 1;
+  const maxSegments = options.maxSegments;
+  const compat = options.compat ?? "default";
+  checkAlpha(alpha);
+  checkTau(tauMax, "tauMax");
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`Invalid thresholds ${count}: expected an integer >= 1`);
+  if (!Number.isInteger(minSegmentSize) || minSegmentSize < 1) {
+    throw new RangeError(`Invalid minSegmentSize ${minSegmentSize}: expected an integer >= 1`);
+  }
+  if (maxSegments !== undefined && (!Number.isInteger(maxSegments) || maxSegments < 1)) {
+    throw new RangeError(`Invalid maxSegments ${maxSegments}: expected an integer >= 1`);
+  }
+  if (compat !== "default" && compat !== "reference") {
+    throw new RangeError(`Invalid compat "${compat}": expected "default" or "reference"`);
+  }
+  const n = features.height * features.width;
+  const notes: string[] = [];
+  const t0 = performance.now();
+  let w: Float32Array | null = options.affinity ?? null;
+  if (w && w.length !== n * n) {
+    throw new TypeError(`Invalid affinity: has ${w.length} entries, expected ${n}×${n} for a ${features.height}×${features.width} grid`);
+  }
+  if (!w) {
+    try {
+      w = affinityMatrixSync(features, { alpha, selfLoops });
+    } catch (e) {
+      if (!(e instanceof RangeError && e.message.startsWith("Features are all identical"))) throw e;
+      notes.push("All patch features are identical: the affinity is constant, so the image is one segment");
+    }
+  }
+  const t1 = performance.now();
+  const tree: PartitionTree = {
+    height: features.height,
+    width: features.width,
+    alpha,
+    tauMax,
+    selfLoops,
+    minSegmentSize,
+    maxSegments,
+    compat,
+    nodes: [],
+    notes,
+    timings: { affinity: t1 - t0, tree: 0 },
+  };
+  const all = Int32Array.from({ length: n }, (_, i) => i);
+  const root = makeNode(tree, -1, 0, all, all);
+  if (!w) {
+    tree.timings.tree = performance.now() - t1;
+    return tree;
+  }
+  // Nodes whose affinity row holds an exact zero: the reference drops them below the top level.
+  const excluded = new Uint8Array(n);
+  if (compat === "reference") {
+    for (let i = 0; i < n; i++) {
+      const o = i * n;
+      for (let j = 0; j < n; j++) {
+        if (w[o + j] === 0 && (selfLoops || i !== j)) {
+          excluded[i] = 1;
+          break;
+        }
+      }
+    }
+  }
+  const solve = (node: PartitionNode) =>
+    splitNode(node, w!, n, count, minSegmentSize, options.tolerance ?? 1e-8, options.keepVectors ?? false);
+  solve(root);
+  // Frontier of computed, unexpanded nodes that may split: depth-first ("1" side first) like the reference,
+  // or lowest NCut first when the number of segments is capped.
+  const frontier: PartitionNode[] = [root];
+  let leaves = 1;
+  while (frontier.length > 0) {
+    if (maxSegments !== undefined && leaves >= maxSegments) break;
+    let pick = frontier.length - 1;
+    if (maxSegments !== undefined) {
+      for (let i = 0; i < frontier.length; i++) if (frontier[i].ncut < frontier[pick].ncut) pick = i;
+    }
+    const node = frontier.splice(pick, 1)[0];
+    if (!(node.ncut < tauMax)) continue;
+    const inOne = new Uint8Array(n);
+    for (const i of node.one) inOne[i] = 1;
+    const zeroRegion = node.region.filter((i) => !inOne[i]);
+    const activeOf = (region: Int32Array) => compat === "reference" ? region.filter((i) => !excluded[i]) : region;
+    const c1 = makeNode(tree, node.id, node.depth + 1, node.one, activeOf(node.one));
+    const c0 = makeNode(tree, node.id, node.depth + 1, zeroRegion, activeOf(zeroRegion));
+    node.children = [c1.id, c0.id];
+    leaves++;
+    solve(c1);
+    solve(c0);
+    // Pushed so that the "1" child is expanded first (stack order), as in the reference's recursion.
+    frontier.push(c0, c1);
+  }
+  tree.timings.tree = performance.now() - t1;
+  return tree;
+}
+
+function makeNode(tree: PartitionTree, parent: number, depth: number, region: Int32Array, active: Int32Array) {
+  const node: PartitionNode = {
+    id: tree.nodes.length,
+    parent,
+    depth,
+    region,
+    active,
+    ncut: Infinity,
+    threshold: NaN,
+    thresholdIndex: -1,
+    lambda: NaN,
+    solver: "none",
+    matvecs: 0,
+    one: new Int32Array(0),
+    children: null,
+  };
+  tree.nodes.push(node);
+  return node;
+}
+
+/** Computes a node's Fiedler vector and best split (not its children). */
+function splitNode(
+  node: PartitionNode,
+  w: Float32Array,
+  n: number,
+  count: number,
+  minSide: number,
+  tolerance: number,
+  keepVectors: boolean,
+): void {
+  let idx = node.active;
+  if (idx.length < 2) return;
+  let sub = extract(w, n, idx);
+  let m = idx.length;
+  let d = rowSums(sub, m);
+  // Isolated nodes (possible without self-loops) cannot enter the eigenproblem; they follow the "0" side.
+  if (d.some((v) => v === 0)) {
+    idx = idx.filter((_, i) => d[i] > 0);
+    node.active = idx;
+    if (idx.length < 2) return;
+    sub = extract(w, n, idx);
+    m = idx.length;
+    d = rowSums(sub, m);
+  }
+  const f = fiedlerVector(sub, m, d, { tolerance });
+  const split = bestThresholdSplit(sub, m, d, f.vector, count, minSide);
+  node.lambda = f.value;
+  node.solver = f.method;
+  node.matvecs = f.matvecs;
+  node.ncut = split.ncut;
+  node.threshold = split.threshold;
+  node.thresholdIndex = split.index;
+  node.one = idx.filter((_, i) => split.inOne[i] === 1);
+  if (keepVectors) {
+    node.fiedler = f.vector;
+    node.thresholds = split.thresholds;
+    node.ncutValues = split.values;
+  }
+}
+
+/** The principal submatrix on `idx` (the whole matrix when idx covers every node in order). */
+function extract(w: Float32Array, n: number, idx: Int32Array): Float32Array {
+  const m = idx.length;
+  if (m === n) return w; // the root: active = all nodes in order
+  const sub = new Float32Array(m * m);
+  for (let i = 0; i < m; i++) {
+    const src = idx[i] * n, dst = i * m;
+    for (let j = 0; j < m; j++) sub[dst + j] = w[src + idx[j]];
+  }
+  return sub;
+}
+
+function rowSums(a: Float32Array, m: number): Float64Array {
+  const d = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let s = 0;
+    const o = i * m;
+    for (let j = 0; j < m; j++) s += a[o + j];
+    d[i] = s;
+  }
+  return d;
+}
