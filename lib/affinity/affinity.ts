@@ -161,8 +161,8 @@ function powInt(t: number, k: number): number {
  * if (w[1] !== 0 || w[2] !== 1) throw new Error("orthogonal pair must be 0, equal pair 1");
  * ```
  */
-export function affinityMatrix(features: FeatureMap, options: AffinityOptions = {}): Promise<Float32Array> {
-  return Promise.resolve(affinityMatrixSync(features, options));
+export async function affinityMatrix(features: FeatureMap, options: AffinityOptions = {}): Promise<Float32Array> {
+  return await Promise.resolve(affinityMatrixSync(features, options));
 }
 
 /** Synchronous body of {@linkcode affinityMatrix} (CPU path). */

@@ -124,11 +124,11 @@ export function checkTau(tau: number, name = "tau"): void {
  * if (labels[0] === labels[3] || labels[0] !== labels[1]) throw new Error("halves not found");
  * ```
  */
-export function buildPartitionTree(
+export async function buildPartitionTree(
   features: FeatureMap,
   options: PartitionTreeOptions = {},
 ): Promise<PartitionTree> {
-  return Promise.resolve(buildPartitionTreeSync(features, options));
+  return await Promise.resolve(buildPartitionTreeSync(features, options));
 }
 
 /** Synchronous body of {@linkcode buildPartitionTree} (CPU path). */

@@ -1,0 +1,132 @@
+/**
+ * A folder of built model files, each with a `.sha256` file beside it (`sha256sum` format, so
+ * `sha256sum -c isnet-….onnx.sha256` checks it by hand). Files are written atomically: to a temporary file in the
+ * same folder, then renamed, so a reader never sees half a model.
+ *
+ * Cache location, first that applies: the `cacheDir` option, the `DIFFCUT_CACHE_DIR` environment variable,
+ * `<repository>/.cache/models/` (the repository this module lives in).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Environment variable that overrides the default cache folder. */
+export const CACHE_DIR_ENV = "DIFFCUT_CACHE_DIR";
+
+/**
+ * Hex SHA-256 of some bytes.
+ *
+ * @param bytes The bytes to hash.
+ * @returns 64 lowercase hex digits.
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./model_cache.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(sha256Hex(new Uint8Array()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+ * ```
+ */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function envCacheDir(): string | undefined {
+  try {
+    return Deno.env.get(CACHE_DIR_ENV) || undefined;
+  } catch {
+    return undefined; // no --allow-env: fall back to the default
+  }
+}
+
+/**
+ * The folder where built models are cached.
+ *
+ * @param cacheDir An explicit folder, which wins over everything else.
+ * @returns `cacheDir`, else `$DIFFCUT_CACHE_DIR`, else `<repository>/.cache/models`.
+ * @throws {TypeError} If no folder is given and this module is not loaded from a local file.
+ *
+ * @example An explicit folder wins
+ * ```ts
+ * import { resolveCacheDir } from "./model_cache.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(resolveCacheDir("/tmp/models"), "/tmp/models");
+ * ```
+ */
+export function resolveCacheDir(cacheDir?: string): string {
+  if (cacheDir) return cacheDir;
+  const fromEnv = envCacheDir();
+  if (fromEnv) return fromEnv;
+  const repoRoot = new URL("../../", import.meta.url);
+  if (repoRoot.protocol !== "file:") {
+    throw new TypeError(
+      `Cannot place the model cache next to ${repoRoot.href}; expected a cacheDir option or ${CACHE_DIR_ENV} to be set`,
+    );
+  }
+  return join(fileURLToPath(repoRoot), ".cache", "models");
+}
+
+/**
+ * Reads a cached file if it exists and its bytes match the SHA-256 recorded in `<path>.sha256`.
+ *
+ * @param path The cached file.
+ * @returns The bytes and their hash, or `undefined` if the file or its hash file is missing or the hash differs.
+ *
+ * @example A missing file is a cache miss
+ * ```ts
+ * import { readVerified } from "./model_cache.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(await readVerified("/nonexistent/model.onnx"), undefined);
+ * ```
+ */
+export async function readVerified(path: string): Promise<{ bytes: Uint8Array; sha256: string } | undefined> {
+  let recorded: string;
+  let bytes: Uint8Array;
+  try {
+    recorded = (await Deno.readTextFile(`${path}.sha256`)).trim().split(/\s+/)[0];
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  const sha256 = sha256Hex(bytes);
+  return sha256 === recorded.toLowerCase() ? { bytes, sha256 } : undefined;
+}
+
+async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${Deno.pid}.${crypto.randomUUID()}.tmp`);
+  try {
+    await Deno.writeFile(temp, data);
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Writes a file and its `<path>.sha256` atomically (each to a temporary file, then renamed), creating the folder.
+ *
+ * @param path Where the file goes.
+ * @param bytes Its contents.
+ * @returns The SHA-256 written to `<path>.sha256`.
+ *
+ * @example
+ * ```ts
+ * import { readVerified, writeVerified } from "./model_cache.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const sha = await writeVerified(`${dir}/a.bin`, new Uint8Array([1, 2, 3]));
+ * assert.equal((await readVerified(`${dir}/a.bin`))?.sha256, sha);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeVerified(path: string, bytes: Uint8Array): Promise<string> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const sha256 = sha256Hex(bytes);
+  await writeAtomic(path, bytes);
+  await writeAtomic(`${path}.sha256`, new TextEncoder().encode(`${sha256}  ${basename(path)}\n`));
+  return sha256;
+}

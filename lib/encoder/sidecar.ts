@@ -1,0 +1,360 @@
+/**
+ * The JSON sidecar that describes an ONNX encoder (docs/DESIGN.md §5): where the model comes from, how to feed it
+ * and how to read its features, plus the clustering settings that suit those features.
+ *
+ * ```json
+ * {
+ *   "format": 1,
+ *   "id": "isnet",
+ *   "name": "ISNet decoder features (stand-in)",
+ *   "description": "…",
+ *   "licence": "…",
+ *   "source": { "kind": "npm", "package": "@imgly/background-removal-data", "version": "1.4.5", "resource": "/models/medium" },
+ *   "standIn": true,
+ *   "standInLabel": "stand-in: salient-object network features, not diffusion features",
+ *   "input": { "name": "input", "size": 1024, "layout": "NCHW", "channelOrder": "RGB",
+ *              "normalisation": { "scale": 255, "mean": [128, 128, 128], "std": [256, 256, 256] } },
+ *   "output": { "name": "input.740", "layout": "NCHW", "channels": 512, "grid": 32 },
+ *   "defaults": { "tau": 0.5, "alpha": 10 }
+ * }
+ * ```
+ *
+ * A model input value is `(x * scale - mean[c]) / std[c]` for an image value `x` in [0, 1] of channel `c` (in the
+ * model's channel order). A `"url"` source (downloaded by the user) or a `"file"` source (made locally, e.g. by an
+ * export script) names a `model` file relative to the sidecar, checked against `sha256` when that is given; an
+ * `"npm"` source is a model assembled from an npm package's resources and cut at `output.name` (see
+ * `isnet_model.ts`).
+ *
+ * @module
+ */
+
+import type { EncoderDefaults } from "../types.ts";
+
+/** A model assembled from an npm package's chunked resources (as in `@imgly/background-removal-data`). */
+export interface NpmModelSource {
+  kind: "npm";
+  /** npm package name, e.g. `"@imgly/background-removal-data"`. */
+  package: string;
+  /** Exact package version, e.g. `"1.4.5"`. */
+  version: string;
+  /** Key in the package's `dist/resources.json`, e.g. `"/models/medium"`. */
+  resource: string;
+  /** Where the network itself comes from (credit), if known. */
+  homepage?: string;
+}
+
+/** A model file the user downloads from a URL and places next to the sidecar. */
+export interface UrlModelSource {
+  kind: "url";
+  /** Download address of the model file. */
+  url: string;
+}
+
+/** A model file made locally (e.g. by `models/export_diffusion_encoder.py`, or a test) next to the sidecar. */
+export interface FileModelSource {
+  kind: "file";
+  /** How the file is made, if worth saying (a script and its arguments). */
+  exportedBy?: string;
+}
+
+/** Where an encoder's model comes from. */
+export type ModelSource = NpmModelSource | UrlModelSource | FileModelSource;
+
+/** How images are fed to the model. */
+export interface SidecarInput {
+  /** Name of the image input. */
+  name: string;
+  /** Side of the square the image is resized (stretched) to. */
+  size: number;
+  /** Tensor layout of the input: `[1, 3, size, size]` or `[1, size, size, 3]`. */
+  layout: "NCHW" | "NHWC";
+  /** Order of the colour channels in the input tensor. */
+  channelOrder: "RGB" | "BGR";
+  /** Input value = `(x * scale - mean[c]) / std[c]`, `x` in [0, 1], `c` in model channel order. */
+  normalisation: {
+    scale: number;
+    mean: readonly [number, number, number];
+    std: readonly [number, number, number];
+  };
+}
+
+/** Which model output holds the features and how it is laid out. */
+export interface SidecarOutput {
+  /** Name of the output (or, for `"npm"` sources, of the value the model is cut at). */
+  name: string;
+  /**
+   * `"NCHW"`: `[1, channels, grid, grid]`; `"NHWC"`: `[1, grid, grid, channels]`; `"tokens"`:
+   * `[1, prefixTokens + grid * grid, channels]`, row-major patch tokens after `prefixTokens` CLS/register tokens.
+   */
+  layout: "NCHW" | "NHWC" | "tokens";
+  /** Feature channels. */
+  channels: number;
+  /** Side of the square patch grid. */
+  grid: number;
+  /** Tokens before the patch tokens (`"tokens"` layout only). @default {0} */
+  prefixTokens: number;
+}
+
+/** A parsed, validated encoder sidecar. */
+export interface EncoderSidecar {
+  /** Stable identifier recorded in results, e.g. `"isnet"`. */
+  id: string;
+  /** Human-readable name. */
+  name: string;
+  /** What the features are. */
+  description: string;
+  /** Licence of the model weights (and of the package they come in). */
+  licence: string;
+  /** Where the model comes from. */
+  source: ModelSource;
+  /** Model file relative to the sidecar (required for `"url"` and `"file"` sources, unused for `"npm"` ones). */
+  model?: string;
+  /** Expected SHA-256 of the model file (hex), checked when present. */
+  sha256?: string;
+  /** Whether the features only stand in for the diffusion features DiffCut is about. */
+  standIn: boolean;
+  /** Label shown wherever results of a stand-in encoder appear (required when `standIn`). */
+  standInLabel?: string;
+  /** How images are fed to the model. */
+  input: SidecarInput;
+  /** Where the features come out. */
+  output: SidecarOutput;
+  /** Recommended clustering settings (`inputSize` is `input.size`). */
+  defaults: EncoderDefaults;
+}
+
+type Json = Record<string, unknown>;
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value === null) return "null";
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${String(value)}`;
+}
+
+class Fields {
+  constructor(readonly file: string) {}
+
+  fail(path: string, expected: string, value: unknown, range = false): never {
+    const message = value === undefined
+      ? `Sidecar '${this.file}' is missing field '${path}'; expected ${expected}`
+      : `Sidecar '${this.file}' field '${path}' must be ${expected}, got ${describe(value)}`;
+    throw range ? new RangeError(message) : new TypeError(message);
+  }
+
+  object(obj: Json, key: string, prefix = ""): Json {
+    const value = obj[key];
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.fail(prefix + key, "an object", value);
+    }
+    return value as Json;
+  }
+
+  string(obj: Json, key: string, prefix = "", optional = false): string {
+    const value = obj[key];
+    if (optional && value === undefined) return undefined as unknown as string;
+    if (typeof value !== "string" || value.length === 0) this.fail(prefix + key, "a non-empty string", value);
+    return value;
+  }
+
+  oneOf<T extends string>(obj: Json, key: string, options: readonly T[], prefix = "", fallback?: T): T {
+    const value = obj[key] ?? fallback;
+    if (typeof value !== "string" || !options.includes(value as T)) {
+      this.fail(prefix + key, `one of ${options.map((o) => JSON.stringify(o)).join(", ")}`, value);
+    }
+    return value as T;
+  }
+
+  number(
+    obj: Json,
+    key: string,
+    prefix = "",
+    check?: { min?: number; positive?: boolean; integer?: boolean },
+  ) {
+    const value = obj[key];
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      this.fail(prefix + key, "a finite number", value);
+    }
+    if (check?.integer && !Number.isInteger(value)) this.fail(prefix + key, "an integer", value, true);
+    if (check?.positive && !(value > 0)) this.fail(prefix + key, "positive", value, true);
+    if (check?.min !== undefined && value < check.min) {
+      this.fail(prefix + key, `at least ${check.min}`, value, true);
+    }
+    return value;
+  }
+
+  triple(obj: Json, key: string, prefix: string, positive: boolean): [number, number, number] {
+    const value = obj[key];
+    if (
+      !Array.isArray(value) || value.length !== 3 || value.some((v) => typeof v !== "number" || !isFinite(v))
+    ) {
+      this.fail(prefix + key, "an array of 3 finite numbers", value);
+    }
+    if (positive && value.some((v) => v <= 0)) this.fail(prefix + key, "3 positive numbers", value, true);
+    return [value[0], value[1], value[2]];
+  }
+}
+
+/**
+ * Validates a sidecar's parsed JSON.
+ *
+ * @param json The parsed JSON of the sidecar.
+ * @param file Name of the sidecar, used in error messages.
+ * @returns The validated sidecar, with defaults filled in (`prefixTokens` 0, `defaults.inputSize` = `input.size`).
+ * @throws {TypeError} If a field is missing or has the wrong type; the message names the file and the field.
+ * @throws {RangeError} If a field has the right type but an impossible value (e.g. a size of 0).
+ *
+ * @example A missing field is named
+ * ```ts
+ * import { parseSidecar } from "./sidecar.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => parseSidecar({ id: "x" }, "x.json"), /Sidecar 'x.json' is missing field 'name'/);
+ * ```
+ */
+export function parseSidecar(json: unknown, file: string): EncoderSidecar {
+  const f: Fields = new Fields(file);
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new TypeError(`Sidecar '${file}' must hold a JSON object, got ${describe(json)}`);
+  }
+  const root = json as Json;
+  if (root.format !== undefined && root.format !== 1) f.fail("format", "1", root.format, true);
+  const id = f.string(root, "id");
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) f.fail("id", "letters, digits, '.', '_' or '-'", id, true);
+  const name = f.string(root, "name");
+  const description = f.string(root, "description");
+  const licence = f.string(root, "licence");
+
+  const src = f.object(root, "source");
+  const kind = f.oneOf(src, "kind", ["npm", "url", "file"] as const, "source.");
+  let source: ModelSource;
+  if (kind === "npm") {
+    source = {
+      kind,
+      package: f.string(src, "package", "source."),
+      version: f.string(src, "version", "source."),
+      resource: f.string(src, "resource", "source."),
+      ...(src.homepage !== undefined ? { homepage: f.string(src, "homepage", "source.") } : {}),
+    };
+  } else if (kind === "url") {
+    source = { kind, url: f.string(src, "url", "source.") };
+  } else {
+    source = {
+      kind,
+      ...(src.exportedBy !== undefined ? { exportedBy: f.string(src, "exportedBy", "source.") } : {}),
+    };
+  }
+
+  const model = f.string(root, "model", "", kind === "npm");
+  let sha256: string | undefined;
+  if (root.sha256 !== undefined) {
+    sha256 = f.string(root, "sha256");
+    if (!/^[0-9a-fA-F]{64}$/.test(sha256)) f.fail("sha256", "64 hex digits", sha256, true);
+    sha256 = sha256.toLowerCase();
+  }
+  if (typeof root.standIn !== "boolean") f.fail("standIn", "a boolean", root.standIn);
+  const standIn = root.standIn;
+  const standInLabel = f.string(root, "standInLabel", "", !standIn);
+
+  const inp = f.object(root, "input");
+  const norm = f.object(inp, "normalisation", "input.");
+  const input: SidecarInput = {
+    name: f.string(inp, "name", "input."),
+    size: f.number(inp, "size", "input.", { integer: true, positive: true }),
+    layout: f.oneOf(inp, "layout", ["NCHW", "NHWC"] as const, "input."),
+    channelOrder: f.oneOf(inp, "channelOrder", ["RGB", "BGR"] as const, "input."),
+    normalisation: {
+      scale: f.number(norm, "scale", "input.normalisation.", { positive: true }),
+      mean: f.triple(norm, "mean", "input.normalisation.", false),
+      std: f.triple(norm, "std", "input.normalisation.", true),
+    },
+  };
+
+  const out = f.object(root, "output");
+  const layout = f.oneOf(out, "layout", ["NCHW", "NHWC", "tokens"] as const, "output.");
+  const output: SidecarOutput = {
+    name: f.string(out, "name", "output."),
+    layout,
+    channels: f.number(out, "channels", "output.", { integer: true, positive: true }),
+    grid: f.number(out, "grid", "output.", { integer: true, positive: true }),
+    prefixTokens: out.prefixTokens === undefined ? 0 : f.number(out, "prefixTokens", "output.", {
+      integer: true,
+      min: 0,
+    }),
+  };
+  if (output.prefixTokens > 0 && layout !== "tokens") {
+    f.fail("output.prefixTokens", `0 for layout ${layout}`, output.prefixTokens, true);
+  }
+
+  const d = f.object(root, "defaults");
+  const defaults: EncoderDefaults = {
+    tau: f.number(d, "tau", "defaults.", { min: 0 }),
+    alpha: f.number(d, "alpha", "defaults.", { positive: true }),
+    inputSize: input.size,
+  };
+  if (d.selfLoops !== undefined) {
+    if (typeof d.selfLoops !== "boolean") f.fail("defaults.selfLoops", "a boolean", d.selfLoops);
+    defaults.selfLoops = d.selfLoops;
+  }
+  if (d.minSegmentSize !== undefined) {
+    defaults.minSegmentSize = f.number(d, "minSegmentSize", "defaults.", { integer: true, positive: true });
+  }
+  if (d.maxSegments !== undefined) {
+    defaults.maxSegments = f.number(d, "maxSegments", "defaults.", { integer: true, positive: true });
+  }
+
+  return {
+    id,
+    name,
+    description,
+    licence,
+    source,
+    ...(model !== undefined ? { model } : {}),
+    ...(sha256 !== undefined ? { sha256 } : {}),
+    standIn,
+    ...(standInLabel !== undefined ? { standInLabel } : {}),
+    input,
+    output,
+    defaults,
+  };
+}
+
+/**
+ * Reads and validates a sidecar file.
+ *
+ * @param path Path of the sidecar JSON file.
+ * @returns The validated sidecar.
+ * @throws {Deno.errors.NotFound} If the file does not exist.
+ * @throws {SyntaxError} If the file is not valid JSON.
+ * @throws {TypeError} If a field is missing or has the wrong type (see {@linkcode parseSidecar}).
+ * @throws {RangeError} If a field has an impossible value.
+ *
+ * @example Read the built-in ISNet sidecar
+ * ```ts
+ * import { readSidecar } from "./sidecar.ts";
+ * import assert from "node:assert/strict";
+ * const sidecar = await readSidecar(new URL("../../models/isnet.json", import.meta.url).pathname);
+ * assert.equal(sidecar.output.name, "input.740");
+ * ```
+ */
+export async function readSidecar(path: string): Promise<EncoderSidecar> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(`Sidecar '${path}' not found; expected an encoder sidecar JSON file`);
+    }
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(`Sidecar '${path}' is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return parseSidecar(json, path);
+}

@@ -1,0 +1,400 @@
+/**
+ * High-resolution concept assignment ("masked spatial marginal mean"), REFERENCE.md §3.
+ *
+ * Every cluster of the patch-grid label map gets an embedding, the mean of its L2-normalised patch
+ * features. The unit features are bilinearly upsampled (PyTorch `align_corners=False`) to the output
+ * size, each output pixel is scored against every cluster embedding by a dot product, and the pixel
+ * takes the label with the highest score (the lowest label wins ties).
+ *
+ * Notes
+ * -----
+ * The upsampled feature tensor is never built: at 1024² × 1280 channels it would take 5 GB. Bilinear
+ * interpolation and the dot product are both linear, so
+ * `up(F̂)(x) · e_k = Σ_ab w_ab(x) (f̂_ab · e_k) = up(F̂ Eᵀ)(x)_k`: the patch scores `S = F̂ Eᵀ`
+ * (`n × K`) are computed first and only their `K` channels are interpolated. In exact arithmetic the
+ * two orders give the same scores; in floating point they round differently, so a pixel whose two
+ * best scores differ by less than about 1e-6 of their size may go the other way than in the
+ * reference's float32 computation. Here scores and their interpolation are computed in float64 (from
+ * float32 unit features and float32 embeddings), which is closer to the exact value than the
+ * reference's float32 arithmetic.
+ *
+ * References
+ * ----------
+ * Couairon et al., "DiffCut: Catalyzing Zero-Shot Semantic Segmentation with Diffusion Features and
+ * Recursive Normalized Cut", NeurIPS 2024, arXiv:2406.02842.
+ *
+ * @module
+ */
+
+import type { Backend, FeatureMap } from "../types.ts";
+
+/** Options of {@linkcode assignConcepts}. */
+export interface AssignConceptsOptions {
+  /**
+   * Where to run. `"cpu"` and `"auto"` run the TypeScript path; `"webgpu"` is not available yet.
+   *
+   * @default {"auto"}
+   */
+  backend?: Backend;
+}
+
+/** Default options of {@linkcode assignConcepts}. */
+export const DEFAULT_ASSIGN_OPTIONS: Readonly<Required<AssignConceptsOptions>> = Object.freeze({
+  backend: "auto",
+});
+
+/** Cluster embeddings of a grid label map, as returned by {@linkcode clusterEmbeddings}. */
+export interface ClusterEmbeddings {
+  /** The distinct grid labels in ascending order; embedding `k` belongs to `labels[k]`. */
+  labels: Int32Array;
+  /** `labels.length × channels` row-major float32 embeddings, not re-normalised. */
+  embeddings: Float32Array;
+  /** Number of feature channels (columns of `embeddings`). */
+  channels: number;
+}
+
+/** Smallest norm `F.normalize` divides by (`eps` of `torch.nn.functional.normalize`). */
+const NORMALIZE_EPS = 1e-12;
+/** Added to a cluster's size before dividing its feature sum (`MaskPooling` in the reference). */
+const POOL_EPS = Math.fround(1e-8);
+
+/**
+ * Divides every patch vector by `max(‖v‖₂, 1e-12)` (`F.normalize(dim=channels)`), in float32 storage.
+ *
+ * @param features The patch features.
+ * @returns A new `height × width × channels` array of unit (or zero) vectors.
+ * @throws {RangeError} If a feature value is not finite.
+ */
+function normalizeRows(features: FeatureMap): Float32Array {
+  const { data, channels } = features;
+  const n = features.height * features.width;
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < n; i++) {
+    const o = i * channels;
+    let ss = 0;
+    for (let c = 0; c < channels; c++) ss += data[o + c] * data[o + c];
+    // float32 squares cannot overflow float64, so a non-finite sum means a non-finite input.
+    if (!Number.isFinite(ss)) throwNonFinite(data, o, channels);
+    const inv = 1 / Math.max(Math.fround(Math.sqrt(ss)), NORMALIZE_EPS);
+    for (let c = 0; c < channels; c++) out[o + c] = data[o + c] * inv;
+  }
+  return out;
+}
+
+/**
+ * Checks that `features` is a well-formed feature map (finiteness is checked by `normalizeRows`).
+ *
+ * @param features The value to check.
+ * @throws {TypeError} If `data` is not a Float32Array.
+ * @throws {RangeError} If a dimension is not a positive integer or the length does not match.
+ */
+function validateFeatures(features: FeatureMap): void {
+  const { data, height, width, channels } = features;
+  if (!(data instanceof Float32Array)) {
+    throw new TypeError(`Features data must be a Float32Array, received ${typeName(data)}`);
+  }
+  for (const [name, v] of [["height", height], ["width", width], ["channels", channels]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`Features ${name} must be a positive integer, received ${v}`);
+    }
+  }
+  if (data.length !== height * width * channels) {
+    throw new RangeError(
+      `Features data must hold ${height}×${width}×${channels} = ${
+        height * width * channels
+      } values, received ${data.length}`,
+    );
+  }
+}
+
+/**
+ * Throws for the first non-finite value of `data[offset .. offset + count)`.
+ *
+ * @param data Feature values.
+ * @param offset First index to scan.
+ * @param count Number of values to scan.
+ * @throws {RangeError} Always, naming the value and its index.
+ */
+function throwNonFinite(data: Float32Array, offset: number, count: number): never {
+  for (let i = offset; i < offset + count; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new RangeError(`Features must be finite, received ${data[i]} at index ${i}`);
+    }
+  }
+  throw new RangeError(`Features must be finite, received a non-finite norm at index ${offset}`);
+}
+
+/**
+ * Checks that `gridLabels` is an Int32Array with one label per patch of `features`.
+ *
+ * @param features The feature map the labels belong to.
+ * @param gridLabels The value to check.
+ * @throws {TypeError} If `gridLabels` is not an Int32Array.
+ * @throws {RangeError} If its length is not `features.height * features.width`.
+ */
+function validateGridLabels(features: FeatureMap, gridLabels: Int32Array): void {
+  if (!(gridLabels instanceof Int32Array)) {
+    throw new TypeError(`Grid labels must be an Int32Array, received ${typeName(gridLabels)}`);
+  }
+  const n = features.height * features.width;
+  if (gridLabels.length !== n) {
+    throw new RangeError(
+      `Grid labels must have ${n} elements (features ${features.height}×${features.width}), received ${gridLabels.length}`,
+    );
+  }
+}
+
+/**
+ * Names the type of a value for error messages.
+ *
+ * @param v Any value.
+ * @returns The constructor name, or `typeof` for primitives and `null`.
+ */
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
+  return typeof v;
+}
+
+/**
+ * Computes the embedding of every cluster of a patch-grid label map: the mean of the cluster's
+ * L2-normalised patch features, `e_k = Σ_{i∈k} f̂_i / (|k| + 1e-8)`, not re-normalised (REFERENCE.md §3.1).
+ *
+ * Clusters are ordered by ascending label value (as `torch.unique`). Feature sums are accumulated in
+ * float64 in patch order and rounded to float32 after the division.
+ *
+ * @example Two clusters of a 1×3 grid
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clusterEmbeddings } from "./assign.ts";
+ * const features = { data: new Float32Array([3, 0, 0, 2, 0, 5]), height: 1, width: 3, channels: 2 };
+ * const { labels, embeddings } = clusterEmbeddings(features, new Int32Array([4, 1, 4]));
+ * assert.deepEqual([...labels], [1, 4]);
+ * assert.deepEqual([...embeddings], [0, 1, 0.5, 0.5]);
+ * ```
+ *
+ * @param features Patch features `[height, width, channels]`, finite.
+ * @param gridLabels One label per patch, row-major; any int32 values.
+ * @returns The sorted distinct labels and their float32 embeddings.
+ * @throws {TypeError} If `features.data` is not a Float32Array or `gridLabels` is not an Int32Array.
+ * @throws {RangeError} If a dimension is not a positive integer, a length does not match, or a feature is not finite.
+ */
+export function clusterEmbeddings(features: FeatureMap, gridLabels: Int32Array): ClusterEmbeddings {
+  validateFeatures(features);
+  validateGridLabels(features, gridLabels);
+  const unit = normalizeRows(features);
+  const { labels, index } = sortedUnique(gridLabels);
+  const embeddings = poolClusters(unit, features.channels, index, labels.length);
+  return { labels, embeddings, channels: features.channels };
+}
+
+/**
+ * Sorted distinct values of a label array and the position of each element's value among them.
+ *
+ * @param values Labels.
+ * @returns `labels` (ascending distinct values) and `index[i]` with `labels[index[i]] === values[i]`.
+ */
+function sortedUnique(values: Int32Array): { labels: Int32Array; index: Int32Array } {
+  const labels = Int32Array.from(new Set(values)).sort();
+  const position = new Map<number, number>();
+  labels.forEach((v, k) => position.set(v, k));
+  const index = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) index[i] = position.get(values[i])!;
+  return { labels, index };
+}
+
+/**
+ * Mean of the unit vectors in each cluster, `Σ f̂ / (|k| + 1e-8)`.
+ *
+ * @param unit `n × channels` unit feature vectors.
+ * @param channels Number of channels.
+ * @param index Cluster index of every patch.
+ * @param count Number of clusters.
+ * @returns `count × channels` float32 embeddings.
+ */
+function poolClusters(unit: Float32Array, channels: number, index: Int32Array, count: number): Float32Array {
+  const sums = new Float64Array(count * channels);
+  const sizes = new Float64Array(count);
+  for (let i = 0; i < index.length; i++) {
+    const k = index[i];
+    sizes[k]++;
+    const o = i * channels;
+    const s = k * channels;
+    for (let c = 0; c < channels; c++) sums[s + c] += unit[o + c];
+  }
+  const out = new Float32Array(count * channels);
+  for (let k = 0; k < count; k++) {
+    const denom = Math.fround(sizes[k] + POOL_EPS);
+    for (let c = 0; c < channels; c++) out[k * channels + c] = sums[k * channels + c] / denom;
+  }
+  return out;
+}
+
+/**
+ * Source indices and weights of a 1-D bilinear resize with PyTorch's `align_corners=False` rule:
+ * `scale = in/out`, `src = max(scale·(dst + 0.5) − 0.5, 0)`, `i0 = ⌊src⌋`, `i1 = min(i0 + 1, in − 1)`,
+ * `λ1 = src − i0`, `λ0 = 1 − λ1`, each step rounded to float32 as PyTorch's float kernels compute it.
+ *
+ * @param inSize Input length.
+ * @param outSize Output length.
+ * @returns Per output position: `i0`, `i1`, `w0`, `w1`.
+ */
+function bilinearAxis(inSize: number, outSize: number) {
+  const f = Math.fround;
+  const scale = f(inSize / outSize);
+  const i0 = new Int32Array(outSize);
+  const i1 = new Int32Array(outSize);
+  const w0 = new Float64Array(outSize);
+  const w1 = new Float64Array(outSize);
+  for (let d = 0; d < outSize; d++) {
+    const src = Math.max(f(f(scale * f(d + 0.5)) - 0.5), 0);
+    const lo = Math.min(Math.floor(src), inSize - 1);
+    const l1 = f(src - lo);
+    i0[d] = lo;
+    i1[d] = lo < inSize - 1 ? lo + 1 : lo;
+    w1[d] = l1;
+    w0[d] = f(1 - l1);
+  }
+  return { i0, i1, w0, w1 };
+}
+
+/**
+ * Assigns every pixel of an output grid to a cluster of a patch-grid label map, as DiffCut's
+ * `generate_masks` does after the recursive NCut (REFERENCE.md §3).
+ *
+ * 1. L2-normalise each patch vector: `f̂ = f / max(‖f‖, 1e-12)`.
+ * 2. For each distinct grid label, in ascending order, `e_k = Σ_{i∈k} f̂_i / (|k| + 1e-8)`.
+ * 3. Score each output pixel by `up(F̂)(x) · e_k`, where `up` is a bilinear resize to `size` with PyTorch's
+ *    `align_corners=False` rule; computed as the bilinear resize of the patch scores `F̂ Eᵀ` (see the module
+ *    notes: identical in exact arithmetic, float64 here).
+ * 4. Take the argmax over clusters; on equal scores the cluster with the smaller label wins.
+ *
+ * **Output values.** Each pixel receives the grid label value of its winning cluster (not the cluster's
+ * index). With grid labels `0..K−1`, as the partition stage produces, this is the same as the reference's
+ * argmax index; with other values (gaps, negative labels) the original values are kept. A label may
+ * receive no pixel at all.
+ *
+ * @example A 1×2 grid upsampled to 1×4
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assignConcepts } from "./assign.ts";
+ * const features = { data: new Float32Array([1, 0, 0, 1]), height: 1, width: 2, channels: 2 };
+ * const labels = await assignConcepts(features, new Int32Array([5, 9]), { height: 1, width: 4 });
+ * assert.deepEqual([...labels], [5, 5, 9, 9]);
+ * ```
+ *
+ * @param features Patch features `[height, width, channels]`, finite; any norm (they are normalised here).
+ * @param gridLabels One int32 label per patch, row-major (`features.height * features.width` of them).
+ * @param size Output size in pixels; both positive integers.
+ * @param options Backend choice; see {@linkcode AssignConceptsOptions}.
+ * @returns `size.height × size.width` labels, row-major, each one of the values in `gridLabels`.
+ * @throws {TypeError} If `features.data` is not a Float32Array, `gridLabels` is not an Int32Array, or `size` is not an object.
+ * @throws {RangeError} If a size is not a positive integer, `gridLabels` has the wrong length, a feature is not
+ * finite, or `backend` is `"webgpu"` (not available yet) or unknown.
+ */
+export function assignConcepts(
+  features: FeatureMap,
+  gridLabels: Int32Array,
+  size: { height: number; width: number },
+  options: AssignConceptsOptions = {},
+): Promise<Int32Array> {
+  try {
+    return Promise.resolve(assignConceptsSync(features, gridLabels, size, options));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * Synchronous body of {@linkcode assignConcepts}.
+ *
+ * @param features Patch features.
+ * @param gridLabels Grid labels.
+ * @param size Output size.
+ * @param options Options.
+ * @returns Output labels.
+ */
+function assignConceptsSync(
+  features: FeatureMap,
+  gridLabels: Int32Array,
+  size: { height: number; width: number },
+  options: AssignConceptsOptions,
+): Int32Array {
+  const backend = options.backend ?? DEFAULT_ASSIGN_OPTIONS.backend;
+  if (backend === "webgpu") {
+    throw new RangeError(`Backend "webgpu" is not available for assignConcepts yet, use "cpu" or "auto"`);
+  }
+  if (backend !== "cpu" && backend !== "auto") {
+    throw new RangeError(`Backend must be "auto", "cpu" or "webgpu", received ${JSON.stringify(backend)}`);
+  }
+  if (size === null || typeof size !== "object") {
+    throw new TypeError(`Size must be an object { height, width }, received ${typeName(size)}`);
+  }
+  const outH = size.height;
+  const outW = size.width;
+  if (!Number.isInteger(outH) || outH < 1 || !Number.isInteger(outW) || outW < 1) {
+    throw new RangeError(`Size must have positive integer height and width, received ${outH}×${outW}`);
+  }
+  validateFeatures(features);
+  validateGridLabels(features, gridLabels);
+  const { height: inH, width: inW, channels } = features;
+  const unit = normalizeRows(features);
+  const { labels, index } = sortedUnique(gridLabels);
+  const K = labels.length;
+  const embeddings = poolClusters(unit, channels, index, K);
+  const n = inH * inW;
+
+  // Patch scores S = F̂ Eᵀ in float64.
+  const scores = new Float64Array(n * K);
+  for (let i = 0; i < n; i++) {
+    const o = i * channels;
+    for (let k = 0; k < K; k++) {
+      const e = k * channels;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let c = 0;
+      for (; c + 3 < channels; c += 4) {
+        s0 += unit[o + c] * embeddings[e + c];
+        s1 += unit[o + c + 1] * embeddings[e + c + 1];
+        s2 += unit[o + c + 2] * embeddings[e + c + 2];
+        s3 += unit[o + c + 3] * embeddings[e + c + 3];
+      }
+      for (; c < channels; c++) s0 += unit[o + c] * embeddings[e + c];
+      scores[i * K + k] = (s0 + s1) + (s2 + s3);
+    }
+  }
+
+  const out = new Int32Array(outH * outW);
+  if (K === 1) {
+    out.fill(labels[0]);
+    return out;
+  }
+  const ay = bilinearAxis(inH, outH);
+  const ax = bilinearAxis(inW, outW);
+  // One input-width row of scores blended vertically for the current output row.
+  const row = new Float64Array(inW * K);
+  for (let y = 0; y < outH; y++) {
+    const r0 = ay.i0[y] * inW * K;
+    const r1 = ay.i1[y] * inW * K;
+    const wy0 = ay.w0[y];
+    const wy1 = ay.w1[y];
+    for (let j = 0; j < inW * K; j++) row[j] = wy0 * scores[r0 + j] + wy1 * scores[r1 + j];
+    const o = y * outW;
+    for (let x = 0; x < outW; x++) {
+      const c0 = ax.i0[x] * K;
+      const c1 = ax.i1[x] * K;
+      const wx0 = ax.w0[x];
+      const wx1 = ax.w1[x];
+      let best = 0;
+      let bestScore = wx0 * row[c0] + wx1 * row[c1];
+      for (let k = 1; k < K; k++) {
+        const s = wx0 * row[c0 + k] + wx1 * row[c1 + k];
+        if (s > bestScore) {
+          bestScore = s;
+          best = k;
+        }
+      }
+      out[o + x] = labels[best];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { affinityMatrix, cosineGram, minMaxPower, normalizeRows } from "../../lib/affinity/affinity.ts";
+import { assertAllClose, seededVector } from "../_helpers.ts";
+
+Deno.test("cosineGram equals plain dot products at awkward sizes", () => {
+  for (const [n, c] of [[1, 1], [2, 3], [3, 5], [4, 4], [5, 7], [9, 2], [13, 17]]) {
+    const x = Float32Array.from(seededVector(n * c, n * 31 + c));
+    const g = cosineGram(x, n, c);
+    const expected = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < c; k++) s += x[i * c + k] * x[j * c + k];
+        expected[i * n + j] = s;
+      }
+    }
+    assertAllClose(g, expected, { atol: 1e-6, msg: `n=${n} c=${c}` });
+  }
+});
+
+Deno.test("affinity: orthogonal pair is the minimum (0), parallel pair 1, anti-parallel rescaled", async () => {
+  // Patches: e1, e2, 2·e1, −e1 → cosines: e1·e2 = 0, e1·(−e1) = −1 (global min), diagonal 1 (max).
+  const f = { height: 1, width: 4, channels: 2, data: new Float32Array([1, 0, 0, 1, 2, 0, -1, 0]) };
+  const w1 = await affinityMatrix(f, { alpha: 1 });
+  // (cos − (−1)) / 2
+  assertAllClose(w1, [1, 0.5, 1, 0, 0.5, 1, 0.5, 0.5, 1, 0.5, 1, 0, 0, 0.5, 0, 1]);
+  const w10 = await affinityMatrix(f, { alpha: 10 });
+  assert.equal(w10[1], Math.fround(0.5 ** 10));
+  assert.equal(w10[3], 0);
+  const noSelf = await affinityMatrix(f, { alpha: 1, selfLoops: false });
+  for (let i = 0; i < 4; i++) assert.equal(noSelf[i * 4 + i], 0);
+  assert.equal(noSelf[1], 0.5);
+});
+
+Deno.test("normalizeRows gives unit vectors and minMaxPower maps to [0,1]", () => {
+  const x = Float32Array.from(seededVector(6 * 5, 3));
+  const u = normalizeRows({ height: 2, width: 3, channels: 5, data: x });
+  for (let i = 0; i < 6; i++) {
+    let s = 0;
+    for (let k = 0; k < 5; k++) s += u[i * 5 + k] ** 2;
+    assert.ok(Math.abs(s - 1) < 1e-6);
+  }
+  const w = minMaxPower(new Float32Array([-0.5, 0, 0.5, 1.5]), 2)!;
+  assertAllClose(w, [0, 0.0625, 0.25, 1]);
+  assert.equal(minMaxPower(new Float32Array([2, 2, 2]), 10), null);
+});
+
+Deno.test("affinity rejects bad input with one-line messages", async () => {
+  const good = { height: 1, width: 2, channels: 2, data: new Float32Array([1, 0, 0, 1]) };
+  const cases: [unknown, RegExp][] = [
+    [{ ...good, data: new Float32Array([1, NaN, 0, 1]) }, /patch \(0, 0\) holds NaN/],
+    [{ ...good, data: new Float32Array([0, 0, 0, 1]) }, /zero vector/],
+    [{ ...good, data: new Float32Array([1, 0, 0]) }, /data has 3 values, expected 1×2×2 = 4/],
+    [{ height: 1, width: 1, channels: 2, data: new Float32Array([1, 0]) }, /1 patch; expected at least 2/],
+    [{ ...good, data: new Float32Array([1, 1, 1, 1]) }, /all identical/],
+  ];
+  for (const [f, re] of cases) {
+    await assert.rejects(() => affinityMatrix(f as typeof good), (e: Error) => re.test(e.message) && !e.message.includes("\n"));
+  }
+  await assert.rejects(() => affinityMatrix(good, { alpha: 0.5 }), /Invalid alpha 0.5: expected a finite number >= 1/);
+});
