@@ -1,0 +1,231 @@
+/**
+ * `createSegmenter`: the whole DiffCut pipeline behind one object (encoder → affinity → partition tree → cut →
+ * concept assignment → PAMR), in the style of a `pipeline()` factory. Defaults for τ, α and the guards come from
+ * the encoder's sidecar, because they depend on the backbone (REFERENCE.md §2.4).
+ *
+ * @module
+ */
+import { loadEncoder } from "./encoder/load_encoder.ts";
+import { resizeImage, resizeLabelsNearestExact } from "./image/resize.ts";
+import { cutTreeDetailed } from "./ncut/cut_tree.ts";
+import { buildPartitionTree, checkTau, type PartitionTree } from "./ncut/partition_tree.ts";
+import { refinePamr } from "./pamr/pamr.ts";
+import type { Backend, Encoder, FeatureMap, ImageRGB } from "./types.ts";
+import { assignConcepts } from "./upsample/assign.ts";
+import { checkAlpha } from "./affinity/affinity.ts";
+
+/** Options of {@linkcode createSegmenter}. Unset clustering options come from the encoder's sidecar. */
+export interface SegmenterOptions {
+  /** Encoder id (`"isnet"`, `"rgb-grid"`), a sidecar path, or an {@linkcode Encoder}. @default "isnet" */
+  encoder?: string | Encoder;
+  /** NCut stopping threshold. @default the encoder's (ISNet: see models/isnet.json) */
+  tau?: number;
+  /** Affinity exponent. @default the encoder's */
+  alpha?: number;
+  /** PAMR refinement + 3×3 median after concept assignment. @default true */
+  refine?: boolean;
+  /** Long side (pixels) of the working resolution for concept assignment and PAMR; labels are then resized
+   * (nearest) to the input size. @default 512 (never above the input's own long side) */
+  outputSize?: number;
+  /** Keep self-loops in the affinity. @default the encoder's, else true */
+  selfLoops?: boolean;
+  /** Smallest segment in patches. @default the encoder's, else 1 */
+  minSegmentSize?: number;
+  /** Cap on the number of segments. @default the encoder's, else none */
+  maxSegments?: number;
+  /** `"reference"` reproduces the reference's exact-zero node dropping. @default "default" */
+  compat?: "default" | "reference";
+  /** Where clustering and refinement run. @default "auto" */
+  backend?: Backend;
+}
+
+/** Per-stage wall-clock milliseconds of one `segment` call. */
+export interface SegmentTimings {
+  encode: number;
+  affinity: number;
+  tree: number;
+  cut: number;
+  assign: number;
+  refine: number;
+  total: number;
+}
+
+/** Result of `segmenter.segment(image)`. */
+export interface SegmentationResult {
+  /** Labels `0..K−1` at the input's size (row-major). */
+  labels: Int32Array;
+  height: number;
+  width: number;
+  /** Number of segments K. */
+  segments: number;
+  /** Pixels per segment at the input's size. */
+  segmentSizes: number[];
+  /** Labels on the feature grid (before upsampling), numbered like the reference. */
+  gridLabels: Int32Array;
+  /** The partition tree (cut it at other τ ≤ tau with `cutTree`). */
+  tree: PartitionTree;
+  /** The encoder's feature map. */
+  features: FeatureMap;
+  /** Settings used. */
+  encoderId: string;
+  tau: number;
+  alpha: number;
+  refine: boolean;
+  /** Working resolution of assignment and PAMR. */
+  workSize: { height: number; width: number };
+  timings: SegmentTimings;
+  /** Remarks (tiny segments, degenerate features …). */
+  notes: string[];
+}
+
+/** A ready-to-use pipeline; call `dispose()` when done to free the encoder. */
+export interface Segmenter {
+  readonly encoder: Encoder;
+  /** The resolved options (sidecar defaults filled in). */
+  readonly options: Readonly<ResolvedSegmenterOptions>;
+  /** Segments one image, optionally overriding τ, α or refinement. */
+  segment(image: ImageRGB, overrides?: Partial<Pick<SegmenterOptions, "tau" | "alpha" | "refine">>): Promise<SegmentationResult>;
+  dispose(): Promise<void>;
+}
+
+/** Segmenter options after defaults are applied. */
+export interface ResolvedSegmenterOptions {
+  tau: number;
+  alpha: number;
+  refine: boolean;
+  outputSize: number;
+  selfLoops: boolean;
+  minSegmentSize: number;
+  maxSegments: number | undefined;
+  compat: "default" | "reference";
+  backend: Backend;
+}
+
+/**
+ * Creates a DiffCut segmenter.
+ *
+ * @param options See {@linkcode SegmenterOptions}.
+ * @returns A segmenter bound to one encoder.
+ * @throws {RangeError} On invalid τ, α or sizes, or an unknown encoder id.
+ *
+ * @example
+ * ```ts
+ * import { createSegmenter } from "./segmenter.ts";
+ * const seg = await createSegmenter({ encoder: "rgb-grid", refine: false });
+ * const image = { height: 64, width: 64, data: new Float32Array(64 * 64 * 3) };
+ * for (let i = 0; i < 64 * 64; i++) image.data.set(i % 64 < 32 ? [0.9, 0.1, 0.1] : [0.1, 0.2, 0.9], i * 3);
+ * const result = await seg.segment(image);
+ * if (result.segments !== 2) throw new Error(`expected 2 segments, got ${result.segments}`);
+ * await seg.dispose();
+ * ```
+ */
+export async function createSegmenter(options: SegmenterOptions = {}): Promise<Segmenter> {
+  const encoder = typeof options.encoder === "object" ? options.encoder : await loadEncoder(options.encoder ?? "isnet");
+  const d = encoder.defaults;
+  const resolved: ResolvedSegmenterOptions = Object.freeze({
+    tau: options.tau ?? d.tau,
+    alpha: options.alpha ?? d.alpha,
+    refine: options.refine ?? true,
+    outputSize: options.outputSize ?? 512,
+    selfLoops: options.selfLoops ?? d.selfLoops ?? true,
+    minSegmentSize: options.minSegmentSize ?? d.minSegmentSize ?? 1,
+    maxSegments: options.maxSegments ?? d.maxSegments,
+    compat: options.compat ?? "default",
+    backend: options.backend ?? "auto",
+  });
+  checkTau(resolved.tau);
+  checkAlpha(resolved.alpha);
+  if (!Number.isInteger(resolved.outputSize) || resolved.outputSize < 1) {
+    throw new RangeError(`Invalid outputSize ${resolved.outputSize}: expected a positive integer`);
+  }
+  return {
+    encoder,
+    options: resolved,
+    segment: (image, overrides = {}) => segmentImage(encoder, { ...resolved, ...stripUndefined(overrides) }, image),
+    dispose: () => encoder.dispose(),
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+async function segmentImage(encoder: Encoder, o: ResolvedSegmenterOptions, image: ImageRGB): Promise<SegmentationResult> {
+  checkTau(o.tau);
+  checkAlpha(o.alpha);
+  const t0 = performance.now();
+  const features = await encoder.encode(image);
+  const t1 = performance.now();
+  const tree = await buildPartitionTree(features, {
+    alpha: o.alpha,
+    tauMax: o.tau,
+    selfLoops: o.selfLoops,
+    minSegmentSize: o.minSegmentSize,
+    maxSegments: o.maxSegments,
+    compat: o.compat,
+    backend: o.backend,
+  });
+  const t2 = performance.now();
+  const cut = cutTreeDetailed(tree, o.tau);
+  const t3 = performance.now();
+  const work = workingSize(image, o.outputSize);
+  let labels = await assignConcepts(features, cut.labels, work, { backend: o.backend });
+  const t4 = performance.now();
+  if (o.refine && cut.segments > 1) {
+    const small = work.height === image.height && work.width === image.width ? image : resizeImage(image, work.height, work.width);
+    labels = await refinePamr(small, labels, { backend: o.backend });
+  }
+  const t5 = performance.now();
+  if (work.height !== image.height || work.width !== image.width) {
+    labels = resizeLabelsNearestExact({ data: labels, ...work }, image.height, image.width).data;
+  }
+  const { compact, sizes } = compactLabels(labels);
+  const t6 = performance.now();
+  return {
+    labels: compact,
+    height: image.height,
+    width: image.width,
+    segments: sizes.length,
+    segmentSizes: sizes,
+    gridLabels: cut.labels,
+    tree,
+    features,
+    encoderId: encoder.id,
+    tau: o.tau,
+    alpha: o.alpha,
+    refine: o.refine,
+    workSize: work,
+    timings: {
+      encode: t1 - t0,
+      affinity: tree.timings.affinity,
+      tree: tree.timings.tree,
+      cut: t3 - t2,
+      assign: t4 - t3,
+      refine: t5 - t4,
+      total: t6 - t0,
+    },
+    notes: [...tree.notes, ...cut.notes],
+  };
+}
+
+/** The working resolution: the input's aspect ratio with its long side at most `outputSize`. */
+export function workingSize(image: { height: number; width: number }, outputSize: number): { height: number; width: number } {
+  const long = Math.max(image.height, image.width);
+  if (long <= outputSize) return { height: image.height, width: image.width };
+  const s = outputSize / long;
+  return { height: Math.max(1, Math.round(image.height * s)), width: Math.max(1, Math.round(image.width * s)) };
+}
+
+/** Renumbers labels to 0..K−1 in ascending order of the original values (like `torch.unique`). */
+export function compactLabels(labels: Int32Array): { compact: Int32Array; sizes: number[] } {
+  const values = [...new Set(labels)].sort((a, b) => a - b);
+  const index = new Map(values.map((v, i) => [v, i]));
+  const compact = new Int32Array(labels.length);
+  const sizes = new Array(values.length).fill(0);
+  for (let i = 0; i < labels.length; i++) {
+    const k = index.get(labels[i])!;
+    compact[i] = k;
+    sizes[k]++;
+  }
+  return { compact, sizes };
+}
