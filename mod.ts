@@ -1,0 +1,50 @@
+/**
+ * DiffCut for Deno: zero-shot image segmentation with an encoder's patch features and recursive normalized cut
+ * (Couairon et al., "DiffCut: Catalyzing Zero-Shot Semantic Segmentation with Diffusion Features and Recursive
+ * Normalized Cut", NeurIPS 2024, arXiv:2406.02842).
+ *
+ * Pipeline: features `[h, w, c]` → affinity `minmax(cos)^α` → partition tree of recursive 2-way NCut → cut at τ
+ * → concept assignment at pixel resolution → PAMR refinement.
+ *
+ * @example
+ * ```ts
+ * import { cutTree, buildPartitionTree } from "./mod.ts";
+ * // A 4×4 grid whose left and right halves carry different features.
+ * const data = new Float32Array(16 * 3);
+ * for (let i = 0; i < 16; i++) data.set(i % 4 < 2 ? [1, 0.2, 0] : [0, 0.2, 1], i * 3);
+ * const tree = await buildPartitionTree({ height: 4, width: 4, channels: 3, data }, { tauMax: 0.5 });
+ * const labels = cutTree(tree, 0.5);
+ * if (labels[0] === labels[3]) throw new Error("left and right halves should differ");
+ * ```
+ *
+ * @module
+ */
+export type { Backend, Encoder, EncoderDefaults, FeatureMap, ImageRGB, LabelMap } from "./lib/types.ts";
+export { affinityMatrix, type AffinityOptions } from "./lib/affinity/affinity.ts";
+export {
+  buildPartitionTree,
+  type PartitionNode,
+  type PartitionTree,
+  type PartitionTreeOptions,
+} from "./lib/ncut/partition_tree.ts";
+export { cutTree, cutTreeDetailed, type TreeCut } from "./lib/ncut/cut_tree.ts";
+export { recursiveNcut, type RecursiveNcutOptions } from "./lib/ncut/recursive_ncut.ts";
+export { fiedlerVector, type FiedlerResult } from "./lib/eigensolve/fiedler.ts";
+export { bestThresholdSplit, candidateThresholds, type SplitChoice } from "./lib/ncut/split.ts";
+export { assignConcepts } from "./lib/upsample/assign.ts";
+export { refinePamr } from "./lib/pamr/pamr.ts";
+export { medianFilter3x3 } from "./lib/pamr/median_filter.ts";
+export { linearSumAssignment } from "./lib/eval/linear_sum_assignment.ts";
+export { fastHist, hungarianMatch, perImageMiou, SegmentationScore } from "./lib/eval/matching.ts";
+export { loadImage } from "./lib/image/load_image.ts";
+export { encodeLabelPng, encodeRgbPng } from "./lib/image/encode_png.ts";
+export { resizeBilinear, resizeImage, resizeLabelsNearest, resizeLabelsNearestExact } from "./lib/image/resize.ts";
+export { centerCropImage, centerCropLabels, evalCropBox } from "./lib/image/crop.ts";
+export { loadEncoder } from "./lib/encoder/load_encoder.ts";
+export {
+  createSegmenter,
+  type SegmentationResult,
+  type Segmenter,
+  type SegmenterOptions,
+} from "./lib/segmenter.ts";
+export { overlaySegments } from "./lib/viz/overlay.ts";
