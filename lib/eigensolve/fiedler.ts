@@ -11,6 +11,7 @@
  */
 import { jacobiEigen } from "./jacobi.ts";
 import { lanczosTop, type LanczosOptions } from "./lanczos.ts";
+import { matVec } from "./matvec.ts";
 
 /** Nodes at or below this count use the dense Jacobi solver. */
 export const DENSE_LIMIT = 48;
@@ -65,12 +66,8 @@ export function fiedlerVector(
     const t = new Float64Array(m);
     const matvec = (x: Float64Array, out: Float64Array) => {
       for (let i = 0; i < m; i++) t[i] = x[i] * isd[i];
-      for (let i = 0; i < m; i++) {
-        const o = i * m;
-        let acc = 0;
-        for (let j = 0; j < m; j++) acc += a[o + j] * t[j];
-        out[i] = acc * isd[i];
-      }
+      matVec(a, m, t, out);
+      for (let i = 0; i < m; i++) out[i] *= isd[i];
     };
     const r = lanczosTop(matvec, m, [u0], options);
     v = r.vector;
