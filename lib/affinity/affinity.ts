@@ -11,6 +11,7 @@
  */
 import type { Backend, FeatureMap } from "../types.ts";
 import { validateFeatureMap } from "./validate_features.ts";
+import { cosineGramOnnx } from "./gram_onnx.ts";
 
 /** Options of {@linkcode affinityMatrix}. */
 export interface AffinityOptions {
@@ -161,22 +162,50 @@ function powInt(t: number, k: number): number {
  * if (w[1] !== 0 || w[2] !== 1) throw new Error("orthogonal pair must be 0, equal pair 1");
  * ```
  */
-export async function affinityMatrix(features: FeatureMap, options: AffinityOptions = {}): Promise<Float32Array> {
-  return await Promise.resolve(affinityMatrixSync(features, options));
+export async function affinityMatrix(
+  features: FeatureMap,
+  options: AffinityOptions = {},
+): Promise<Float32Array> {
+  const { alpha, n } = checkAffinityInput(features, options);
+  const c = features.channels;
+  const unit = normalizeRows(features);
+  // Large products go to ONNX Runtime's SIMD MatMul; small ones stay in TypeScript (no session start-up).
+  const w = n * n * c >= ONNX_GRAM_MIN_WORK ? await cosineGramOnnx(unit, n, c) : cosineGram(unit, n, c);
+  return finishAffinity(w, n, alpha, options.selfLoops ?? true);
 }
 
-/** Synchronous body of {@linkcode affinityMatrix} (CPU path). */
+/** Multiply-adds above which {@linkcode affinityMatrix} computes the Gram matrix with ONNX Runtime. */
+export const ONNX_GRAM_MIN_WORK = 1 << 24;
+
+/**
+ * Synchronous, pure-TypeScript {@linkcode affinityMatrix}: the reference implementation.
+ *
+ * @param features Feature map `[h, w, c]`.
+ * @param options See {@linkcode AffinityOptions}.
+ * @returns The affinity matrix.
+ * @throws {RangeError} Like {@linkcode affinityMatrix}.
+ * @throws {TypeError} Like {@linkcode affinityMatrix}.
+ */
 export function affinityMatrixSync(features: FeatureMap, options: AffinityOptions = {}): Float32Array {
+  const { alpha, n } = checkAffinityInput(features, options);
+  const w = cosineGram(normalizeRows(features), n, features.channels);
+  return finishAffinity(w, n, alpha, options.selfLoops ?? true);
+}
+
+function checkAffinityInput(features: FeatureMap, options: AffinityOptions): { alpha: number; n: number } {
   const alpha = options.alpha ?? 10;
   checkAlpha(alpha);
   validateFeatureMap(features, "features");
   const n = features.height * features.width;
   if (n < 2) throw new RangeError(`Feature map has ${n} patch; expected at least 2 to build a graph`);
-  const w = cosineGram(normalizeRows(features), n, features.channels);
+  return { alpha, n };
+}
+
+function finishAffinity(w: Float32Array, n: number, alpha: number, selfLoops: boolean): Float32Array {
   if (minMaxPower(w, alpha) === null) {
     throw new RangeError("Features are all identical: the affinity is constant and there is nothing to cut");
   }
-  if (options.selfLoops === false) for (let i = 0; i < n; i++) w[i * n + i] = 0;
+  if (!selfLoops) { for (let i = 0; i < n; i++) w[i * n + i] = 0; }
   return w;
 }
 

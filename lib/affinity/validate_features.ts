@@ -15,23 +15,33 @@ import type { FeatureMap } from "../types.ts";
 export function validateFeatureMap(f: FeatureMap, name = "features"): void {
   const { height: h, width: w, channels: c } = f;
   for (const [k, v] of [["height", h], ["width", w], ["channels", c]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new TypeError(`Invalid ${name} ${k} ${v}: expected a positive integer`);
+    if (!Number.isInteger(v) || v < 1) {
+      throw new TypeError(`Invalid ${name} ${k} ${v}: expected a positive integer`);
+    }
   }
   if (!(f.data instanceof Float32Array)) throw new TypeError(`Invalid ${name} data: expected a Float32Array`);
   if (f.data.length !== h * w * c) {
-    throw new TypeError(`Invalid ${name}: data has ${f.data.length} values, expected ${h}×${w}×${c} = ${h * w * c}`);
+    throw new TypeError(
+      `Invalid ${name}: data has ${f.data.length} values, expected ${h}×${w}×${c} = ${h * w * c}`,
+    );
   }
   for (let i = 0; i < h * w; i++) {
     let s = 0;
     for (let k = 0; k < c; k++) {
       const v = f.data[i * c + k];
       if (!Number.isFinite(v)) {
-        throw new TypeError(`Invalid ${name}: patch (${Math.floor(i / w)}, ${i % w}) holds ${v}; expected finite values`);
+        throw new TypeError(
+          `Invalid ${name}: patch (${Math.floor(i / w)}, ${i % w}) holds ${v}; expected finite values`,
+        );
       }
       s += v * v;
     }
     if (s === 0) {
-      throw new TypeError(`Invalid ${name}: patch (${Math.floor(i / w)}, ${i % w}) is a zero vector; expected non-zero features`);
+      throw new TypeError(
+        `Invalid ${name}: patch (${Math.floor(i / w)}, ${
+          i % w
+        }) is a zero vector; expected non-zero features`,
+      );
     }
   }
 }

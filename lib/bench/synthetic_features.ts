@@ -17,7 +17,13 @@ import type { FeatureMap } from "../types.ts";
  * @param seed Seed. @default 1
  * @returns A feature map `[height, width, channels]`.
  */
-export function syntheticFeatureMap(height: number, width: number, channels: number, regions = 8, seed = 1): FeatureMap {
+export function syntheticFeatureMap(
+  height: number,
+  width: number,
+  channels: number,
+  regions = 8,
+  seed = 1,
+): FeatureMap {
   const centers = seededVector(regions * 2, seed).map((v) => v + 0.5);
   const protos = Array.from({ length: regions }, (_, r) => seededVector(channels, seed * 7919 + r));
   const drift = [seededVector(channels, seed + 11), seededVector(channels, seed + 13)];

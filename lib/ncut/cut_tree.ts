@@ -50,7 +50,9 @@ export function cutTree(tree: PartitionTree, tau: number): Int32Array {
 export function cutTreeDetailed(tree: PartitionTree, tau: number): TreeCut {
   checkTau(tau);
   if (tau > tree.tauMax) {
-    throw new RangeError(`Invalid tau ${tau}: the tree was built up to tauMax ${tree.tauMax}; rebuild it with a larger tauMax`);
+    throw new RangeError(
+      `Invalid tau ${tau}: the tree was built up to tauMax ${tree.tauMax}; rebuild it with a larger tauMax`,
+    );
   }
   const nodes = tree.nodes;
   const splittable = (id: number) => nodes[id].children !== null && nodes[id].ncut < tau;
@@ -70,7 +72,9 @@ export function cutTreeDetailed(tree: PartitionTree, tau: number): TreeCut {
     while (frontier.length && leaves < tree.maxSegments) {
       let pick = -1;
       for (let i = 0; i < frontier.length; i++) {
-        if (splittable(frontier[i]) && (pick < 0 || nodes[frontier[i]].ncut < nodes[frontier[pick]].ncut)) pick = i;
+        if (splittable(frontier[i]) && (pick < 0 || nodes[frontier[i]].ncut < nodes[frontier[pick]].ncut)) {
+          pick = i;
+        }
       }
       if (pick < 0) break;
       const id = frontier.splice(pick, 1)[0];
@@ -107,7 +111,10 @@ export function cutTreeDetailed(tree: PartitionTree, tau: number): TreeCut {
       if (value[i] > max) max = value[i];
     }
   }
-  const order = leafIds.map((_, i) => i).sort((p, q) => (value[p] < value[q] ? -1 : value[p] > value[q] ? 1 : 0));
+  const order = leafIds.map((_, i) => i).sort((
+    p,
+    q,
+  ) => (value[p] < value[q] ? -1 : value[p] > value[q] ? 1 : 0));
   const labels = new Int32Array(tree.height * tree.width);
   const leaves: number[] = [];
   const sizes: number[] = [];

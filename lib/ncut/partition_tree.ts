@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { affinityMatrixSync, checkAlpha } from "../affinity/affinity.ts";
+import { affinityMatrix, affinityMatrixSync, checkAlpha } from "../affinity/affinity.ts";
 import { fiedlerVector } from "../eigensolve/fiedler.ts";
 import type { Backend, FeatureMap } from "../types.ts";
 import { bestThresholdSplit } from "./split.ts";
@@ -128,11 +128,25 @@ export async function buildPartitionTree(
   features: FeatureMap,
   options: PartitionTreeOptions = {},
 ): Promise<PartitionTree> {
-  return await Promise.resolve(buildPartitionTreeSync(features, options));
+  if (options.affinity) return buildPartitionTreeSync(features, options);
+  const t0 = performance.now();
+  let affinity: Float32Array | undefined;
+  try {
+    affinity = await affinityMatrix(features, { alpha: options.alpha, selfLoops: options.selfLoops });
+  } catch (e) {
+    // A constant affinity is handled (one segment, with a note) by the synchronous builder.
+    if (!(e instanceof RangeError && e.message.startsWith("Features are all identical"))) throw e;
+  }
+  const tree = buildPartitionTreeSync(features, { ...options, affinity });
+  tree.timings.affinity = performance.now() - t0;
+  return tree;
 }
 
 /** Synchronous body of {@linkcode buildPartitionTree} (CPU path). */
-export function buildPartitionTreeSync(features: FeatureMap, options: PartitionTreeOptions = {}): PartitionTree {
+export function buildPartitionTreeSync(
+  features: FeatureMap,
+  options: PartitionTreeOptions = {},
+): PartitionTree {
   const alpha = options.alpha ?? 10;
   const tauMax = options.tauMax ?? 0.5;
   const count = options.thresholds ?? 100;
@@ -142,7 +156,9 @@ export function buildPartitionTreeSync(features: FeatureMap, options: PartitionT
   const compat = options.compat ?? "default";
   checkAlpha(alpha);
   checkTau(tauMax, "tauMax");
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`Invalid thresholds ${count}: expected an integer >= 1`);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`Invalid thresholds ${count}: expected an integer >= 1`);
+  }
   if (!Number.isInteger(minSegmentSize) || minSegmentSize < 1) {
     throw new RangeError(`Invalid minSegmentSize ${minSegmentSize}: expected an integer >= 1`);
   }
@@ -157,7 +173,9 @@ export function buildPartitionTreeSync(features: FeatureMap, options: PartitionT
   const t0 = performance.now();
   let w: Float32Array | null = options.affinity ?? null;
   if (w && w.length !== n * n) {
-    throw new TypeError(`Invalid affinity: has ${w.length} entries, expected ${n}×${n} for a ${features.height}×${features.width} grid`);
+    throw new TypeError(
+      `Invalid affinity: has ${w.length} entries, expected ${n}×${n} for a ${features.height}×${features.width} grid`,
+    );
   }
   if (!w) {
     try {
@@ -218,7 +236,8 @@ export function buildPartitionTreeSync(features: FeatureMap, options: PartitionT
     const inOne = new Uint8Array(n);
     for (const i of node.one) inOne[i] = 1;
     const zeroRegion = node.region.filter((i) => !inOne[i]);
-    const activeOf = (region: Int32Array) => compat === "reference" ? region.filter((i) => !excluded[i]) : region;
+    const activeOf = (region: Int32Array) =>
+      compat === "reference" ? region.filter((i) => !excluded[i]) : region;
     const c1 = makeNode(tree, node.id, node.depth + 1, node.one, activeOf(node.one));
     const c0 = makeNode(tree, node.id, node.depth + 1, zeroRegion, activeOf(zeroRegion));
     node.children = [c1.id, c0.id];
@@ -232,7 +251,13 @@ export function buildPartitionTreeSync(features: FeatureMap, options: PartitionT
   return tree;
 }
 
-function makeNode(tree: PartitionTree, parent: number, depth: number, region: Int32Array, active: Int32Array) {
+function makeNode(
+  tree: PartitionTree,
+  parent: number,
+  depth: number,
+  region: Int32Array,
+  active: Int32Array,
+) {
   const node: PartitionNode = {
     id: tree.nodes.length,
     parent,

@@ -30,7 +30,10 @@ export interface RecursiveNcutOptions extends Omit<PartitionTreeOptions, "tauMax
  * if (labels[0] !== labels[1] || labels[1] === labels[2]) throw new Error("expected two segments");
  * ```
  */
-export async function recursiveNcut(features: FeatureMap, options: RecursiveNcutOptions = {}): Promise<Int32Array> {
+export async function recursiveNcut(
+  features: FeatureMap,
+  options: RecursiveNcutOptions = {},
+): Promise<Int32Array> {
   const tau = options.tau ?? 0.5;
   checkTau(tau);
   const tree = await buildPartitionTree(features, { ...options, tauMax: tau });

@@ -59,3 +59,18 @@ Deno.test("affinity rejects bad input with one-line messages", async () => {
   }
   await assert.rejects(() => affinityMatrix(good, { alpha: 0.5 }), /Invalid alpha 0.5: expected a finite number >= 1/);
 });
+
+Deno.test("ONNX Runtime Gram matches the TypeScript Gram; both affinity paths give the same tree cut", async () => {
+  const { cosineGramOnnx } = await import("../../lib/affinity/gram_onnx.ts");
+  for (const [n, c] of [[1, 3], [3, 5], [37, 1280]]) {
+    const x = Float32Array.from(seededVector(n * c, n + c));
+    assertAllClose(await cosineGramOnnx(x, n, c), cosineGram(x, n, c), { atol: 2e-5, rtol: 1e-5, msg: `n=${n} c=${c}` });
+  }
+  const { affinityMatrixSync, ONNX_GRAM_MIN_WORK } = await import("../../lib/affinity/affinity.ts");
+  const { syntheticFeatureMap } = await import("../../lib/bench/synthetic_features.ts");
+  const f = syntheticFeatureMap(32, 32, 64, 6, 3);
+  assert.ok(32 ** 4 * 64 >= ONNX_GRAM_MIN_WORK, "this map must take the ONNX path");
+  const fast = await affinityMatrix(f, { alpha: 10 });
+  const ref = affinityMatrixSync(f, { alpha: 10 });
+  assertAllClose(fast, ref, { atol: 1e-5, rtol: 1e-4 });
+});
