@@ -72,18 +72,6 @@ export const DEFAULT_PAMR_OPTIONS: Readonly<{
   backend: "auto",
 });
 
-/** `(dy, dx)` of the 8 neighbours of one dilation, in the reference's kernel order. */
-const OFFSETS: readonly (readonly [number, number])[] = [
-  [-1, -1],
-  [-1, 0],
-  [-1, 1],
-  [0, -1],
-  [0, 1],
-  [1, -1],
-  [1, 0],
-  [1, 1],
-];
-
 const f32 = Math.fround;
 const STD_EPS = f32(1e-8);
 const STD_SCALE = f32(0.1);
@@ -205,6 +193,33 @@ function localStd(image: ImageRGB, dilations: readonly number[]): Float32Array {
 }
 
 /**
+ * Pixel indices of the 8 neighbours of `(y, x)` at dilation `d`, in the order `(−1,−1), (−1,0), (−1,1), (0,−1), (0,1), (1,−1), (1,0), (1,1)` of `(dy, dx)`, with
+ * replicate borders.
+ *
+ * @param y Row.
+ * @param x Column.
+ * @param d Dilation.
+ * @param H Height.
+ * @param W Width.
+ * @param out Receives the 8 indices.
+ */
+function neighbourIndices(y: number, x: number, d: number, H: number, W: number, out: Int32Array): void {
+  const rm = (y - d < 0 ? 0 : y - d) * W;
+  const r0 = y * W;
+  const rp = (y + d >= H ? H - 1 : y + d) * W;
+  const cm = x - d < 0 ? 0 : x - d;
+  const cp = x + d >= W ? W - 1 : x + d;
+  out[0] = rm + cm;
+  out[1] = rm + x;
+  out[2] = rm + cp;
+  out[3] = r0 + cm;
+  out[4] = r0 + cp;
+  out[5] = rp + cm;
+  out[6] = rp + x;
+  out[7] = rp + cp;
+}
+
+/**
  * Clamps an index to `[0, size − 1]` (replicate padding).
  *
  * @param i Index.
@@ -261,7 +276,7 @@ function affinityUnchecked(image: ImageRGB, dilations: readonly number[]): Float
   const std = localStd(image, dilations);
   const out = new Float32Array(H * W * P);
   const logits = new Float64Array(P);
-  const third = 3;
+  const nb = new Int32Array(8);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const i = y * W + x;
@@ -271,13 +286,13 @@ function affinityUnchecked(image: ImageRGB, dilations: readonly number[]): Float
       const den2 = f32(STD_EPS + f32(STD_SCALE * std[ci + 2]));
       let max = -Infinity;
       for (let l = 0; l < L; l++) {
-        const d = dilations[l];
+        neighbourIndices(y, x, dilations[l], H, W, nb);
         for (let j = 0; j < 8; j++) {
-          const ni = (clamp(y + OFFSETS[j][0] * d, H) * W + clamp(x + OFFSETS[j][1] * d, W)) * 3;
+          const ni = nb[j] * 3;
           const a0 = f32(-Math.abs(f32(data[ci] - data[ni])) / den0);
           const a1 = f32(-Math.abs(f32(data[ci + 1] - data[ni + 1])) / den1);
           const a2 = f32(-Math.abs(f32(data[ci + 2] - data[ni + 2])) / den2);
-          const v = f32(f32(f32(a0 + a1) + a2) / third);
+          const v = f32(f32(f32(a0 + a1) + a2) / 3);
           logits[8 * l + j] = v;
           if (v > max) max = v;
         }
