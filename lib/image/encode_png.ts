@@ -101,11 +101,20 @@ export function encodeLabelPng(labels: LabelMap, palette: Uint8Array = vocPalett
     const v = src[i];
     if (v < 0 || v > 255) {
       const y = Math.floor(i / labels.width);
-      throw new RangeError(`Invalid label ${v} at (${y}, ${i - y * labels.width}): expected an integer in [0, 255]`);
+      throw new RangeError(
+        `Invalid label ${v} at (${y}, ${i - y * labels.width}): expected an integer in [0, 255]`,
+      );
     }
     indices[i] = v;
   }
   const colours: number[][] = [];
   for (let i = 0; i < 256; i++) colours.push([palette[i * 3], palette[i * 3 + 1], palette[i * 3 + 2]]);
-  return encode({ width: labels.width, height: labels.height, data: indices, channels: 1, depth: 8, palette: colours });
+  return encode({
+    width: labels.width,
+    height: labels.height,
+    data: indices,
+    channels: 1,
+    depth: 8,
+    palette: colours,
+  });
 }

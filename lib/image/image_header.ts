@@ -103,7 +103,9 @@ function readPngHeader(bytes: Uint8Array, name: string): ImageHeader {
   const type = String.fromCharCode(bytes[12], bytes[13], bytes[14], bytes[15]);
   const length = readUint32(bytes, 8);
   if (type !== "IHDR" || length !== 13) {
-    throw new TypeError(`${where}: expected an IHDR chunk of 13 bytes first, got ${JSON.stringify(type)} of ${length}`);
+    throw new TypeError(
+      `${where}: expected an IHDR chunk of 13 bytes first, got ${JSON.stringify(type)} of ${length}`,
+    );
   }
   const width = readUint32(bytes, 16);
   const height = readUint32(bytes, 20);
@@ -162,5 +164,7 @@ function readJpegHeader(bytes: Uint8Array, name: string): ImageHeader {
     }
     pos += length;
   }
-  throw new TypeError(`${where}: file is truncated before the start-of-frame segment (${bytes.length} bytes)`);
+  throw new TypeError(
+    `${where}: file is truncated before the start-of-frame segment (${bytes.length} bytes)`,
+  );
 }

@@ -24,18 +24,20 @@ import jpeg from "jpeg-js";
 import type { ImageRGB } from "../types.ts";
 import { type ImageHeader, readImageHeader } from "./image_header.ts";
 
-/** Default cap on `width * height`, checked from the header before any pixel is decoded. */
-export const DEFAULT_MAX_PIXELS = 64_000_000;
-
 /** Options for {@linkcode loadImage} and {@linkcode decodeImage}. */
 export interface LoadImageOptions {
   /**
-   * Largest accepted `width * height`; larger images are refused before decoding.
+   * Largest accepted `width * height`, checked from the header before any pixel is decoded.
    *
    * @default {64_000_000}
    */
   maxPixels?: number;
 }
+
+/** Defaults of {@linkcode LoadImageOptions}. */
+export const DEFAULT_LOAD_IMAGE_OPTIONS: Readonly<Required<LoadImageOptions>> = Object.freeze({
+  maxPixels: 64_000_000,
+});
 
 /** `v / 255` rounded to float32, for every 8-bit value. */
 const UNIT_FROM_BYTE: Float32Array = (() => {
@@ -69,7 +71,10 @@ const UNIT_FROM_BYTE: Float32Array = (() => {
  * @throws {RangeError} If the image is 0 pixels wide or high, has more than `maxPixels` pixels, or
  * `maxPixels` is not a positive integer.
  */
-export async function loadImage(source: string | Uint8Array, options: LoadImageOptions = {}): Promise<ImageRGB> {
+export async function loadImage(
+  source: string | Uint8Array,
+  options: LoadImageOptions = {},
+): Promise<ImageRGB> {
   if (source instanceof Uint8Array) return decodeImage(source, "<bytes>", options);
   if (typeof source !== "string") {
     throw new TypeError(`Invalid image source ${typeof source}: expected a file path string or a Uint8Array`);
@@ -118,25 +123,31 @@ export function decodeImage(bytes: Uint8Array, name = "<bytes>", options: LoadIm
   if (width === 0 || height === 0) {
     throw new RangeError(`Cannot decode image ${quoted}: size is ${width}x${height}, expected at least 1x1`);
   }
-  if (width * height > maxPixels) {
-    throw new RangeError(
-      `Cannot decode image ${quoted}: ${width}x${height} = ${width * height} pixels, expected at most ${maxPixels} (maxPixels)`,
-    );
+  const pixels = width * height;
+  if (pixels > maxPixels) {
+    const size = `${width}x${height} = ${pixels} pixels`;
+    throw new RangeError(`Cannot decode image ${quoted}: ${size}, expected at most ${maxPixels} (maxPixels)`);
   }
   return header.format === "png" ? decodePngRgb(bytes, header, quoted) : decodeJpegRgb(bytes, header, quoted);
 }
 
 function checkMaxPixels(maxPixels: number | undefined): number {
-  const value = maxPixels ?? DEFAULT_MAX_PIXELS;
+  const value = maxPixels ?? DEFAULT_LOAD_IMAGE_OPTIONS.maxPixels;
   if (!(value === Infinity || (Number.isInteger(value) && value > 0))) {
     throw new RangeError(`Invalid maxPixels ${value}: expected a positive integer`);
   }
   return value;
 }
 
+/** The message of `error` and of its causes, on one line, without a final period or colon. */
 function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/\s+/g, " ").trim().replace(/\.$/, "");
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 4; depth++) {
+    const text = e instanceof Error ? e.message : String(e);
+    parts.push(/outside the bounds of the DataView/.test(text) ? "unexpected end of data" : text);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(" ").replace(/\s+/g, " ").trim().replace(/[.:]$/, "");
 }
 
 function readError(error: unknown, path: string): Error {
@@ -157,9 +168,12 @@ function readError(error: unknown, path: string): Error {
 }
 
 function corrupt(format: string, quoted: string, error: unknown): TypeError {
-  return new TypeError(`Cannot decode ${format} ${quoted}: data is truncated or corrupt (${oneLine(error)})`, {
-    cause: error,
-  });
+  return new TypeError(
+    `Cannot decode ${format} ${quoted}: data is truncated or corrupt (${oneLine(error)})`,
+    {
+      cause: error,
+    },
+  );
 }
 
 function decodePngRgb(bytes: Uint8Array, header: ImageHeader, quoted: string): ImageRGB {
@@ -240,7 +254,11 @@ function decodePngRgb(bytes: Uint8Array, header: ImageHeader, quoted: string): I
       const v = (src[row + (bit >> 3)] >> (8 - bitDepth - (bit & 7))) & mask;
       const r = lut[v * 3];
       if (r !== r) {
-        throw corrupt("PNG", quoted, `palette index ${v} at (${y}, ${x}) is outside the ${png.palette?.length}-colour PLTE`);
+        throw corrupt(
+          "PNG",
+          quoted,
+          `palette index ${v} at (${y}, ${x}) is outside the ${png.palette?.length}-colour PLTE`,
+        );
       }
       out[o] = r;
       out[o + 1] = lut[v * 3 + 1];
@@ -256,8 +274,9 @@ function decodeJpegRgb(bytes: Uint8Array, header: ImageHeader, quoted: string): 
     throw new TypeError(`Cannot decode JPEG ${quoted}: sample precision is ${bitDepth} bits, expected 8`);
   }
   if (codingType !== 0xc0 && codingType !== 0xc1 && codingType !== 0xc2) {
+    const process = `SOF${codingType - 0xc0} (lossless, arithmetic or hierarchical)`;
     throw new TypeError(
-      `Cannot decode JPEG ${quoted}: coding process SOF${codingType - 0xc0} (lossless, arithmetic or hierarchical) is not supported, expected SOF0, SOF1 or SOF2`,
+      `Cannot decode JPEG ${quoted}: coding process ${process} is not supported, expected SOF0, SOF1 or SOF2`,
     );
   }
   let decoded: { width: number; height: number; data: Uint8Array };
@@ -274,7 +293,11 @@ function decodeJpegRgb(bytes: Uint8Array, header: ImageHeader, quoted: string): 
   }
   const n = width * height * 3;
   if (decoded.width !== width || decoded.height !== height || decoded.data.length !== n) {
-    throw corrupt("JPEG", quoted, `decoded ${decoded.width}x${decoded.height}, header says ${width}x${height}`);
+    throw corrupt(
+      "JPEG",
+      quoted,
+      `decoded ${decoded.width}x${decoded.height}, header says ${width}x${height}`,
+    );
   }
   const out = new Float32Array(n);
   const src = decoded.data;

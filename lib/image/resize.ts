@@ -63,7 +63,7 @@ function linearAxis(inSize: number, outSize: number, stride: number): LinearAxis
   return { i0, i1, l0, l1 };
 }
 
-/** Interpolates input row `y` along the width into `dst` (`outWidth * channels` values). */
+/** Interpolates the input row starting at `rowStart` along the width into `dst` (`outWidth * channels` values). */
 function resampleRow(
   src: Float32Array,
   rowStart: number,
@@ -134,10 +134,10 @@ export function resizeBilinear(
   checkPositiveSize(outHeight, "outHeight");
   checkPositiveSize(outWidth, "outWidth");
   if (!(data instanceof Float32Array)) throw new TypeError("Invalid data: expected a Float32Array");
-  if (data.length !== height * width * channels) {
-    throw new TypeError(
-      `Invalid data: has ${data.length} values, expected ${height}x${width}x${channels} = ${height * width * channels}`,
-    );
+  const expected = height * width * channels;
+  if (data.length !== expected) {
+    const shape = `${height}x${width}x${channels}`;
+    throw new TypeError(`Invalid data: has ${data.length} values, expected ${shape} = ${expected}`);
   }
   const rowLength = outWidth * channels;
   const out = new Float32Array(outHeight * rowLength);
