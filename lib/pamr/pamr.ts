@@ -434,6 +434,62 @@ function propagate(
 }
 
 /**
+ * The first propagation step from one-hot masks, given as the rank of each pixel's label. It performs the
+ * same float64 operations as {@linkcode propagate} on the one-hot masks, so the result is bit-identical:
+ * there, a dilation's eight-term sum for channel `k` is the in-order sum of the weights of the neighbours
+ * labelled `k` (the other terms are exact zeros), and that is what `group[k]` accumulates here. Costs
+ * `O(pixels · 8L)` instead of `O(pixels · 8L · K)`.
+ *
+ * @param ranks Label rank (one-hot channel) of every pixel.
+ * @param weights `H × W × 8L` softmax weights.
+ * @param H Height.
+ * @param W Width.
+ * @param K Number of channels.
+ * @param dilations Dilations.
+ * @returns `H × W × K` float32 masks after one step.
+ */
+function propagateOneHot(
+  ranks: Int32Array,
+  weights: Float32Array,
+  H: number,
+  W: number,
+  K: number,
+  dilations: readonly number[],
+): Float32Array {
+  const L = dilations.length;
+  const P = 8 * L;
+  const out = new Float32Array(H * W * K);
+  const acc = new Float64Array(K);
+  const group = new Float64Array(K);
+  const nb = new Int32Array(8);
+  const touched = new Int32Array(8);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      acc.fill(0);
+      for (let l = 0; l < L; l++) {
+        neighbourIndices(y, x, dilations[l], H, W, nb);
+        const q = i * P + 8 * l;
+        for (let j = 0; j < 8; j++) {
+          const k = ranks[nb[j]];
+          touched[j] = k;
+          group[k] += weights[q + j];
+        }
+        // Add each touched channel's group sum once (a repeat adds the reset 0, which is exact).
+        for (let j = 0; j < 8; j++) {
+          const k = touched[j];
+          acc[k] += group[k];
+          group[k] = 0;
+        }
+      }
+      const o = i * K;
+      for (let k = 0; k < K; k++) out[o + k] = acc[k];
+    }
+  }
+  return out;
+}
+
+/**
  * Refines a label map with PAMR as DiffCut's evaluation does (REFERENCE.md §4.2):
  *
  * 1. one-hot masks over the distinct labels in ascending order;
@@ -520,10 +576,17 @@ function refinePamrSync(image: ImageRGB, labels: Int32Array, options: PamrOption
   const out = new Int32Array(n);
   if (K === 1) return out; // a single mask stays the argmax everywhere; the median of zeros is zero
 
-  const masks = new Float32Array(n * K);
-  for (let i = 0; i < n; i++) masks[i * K + rank.get(labels[i])!] = 1;
-  const weights = affinityUnchecked(image, dilations);
-  const refined = propagate(masks, weights, H, W, K, dilations, iterations);
+  const ranks = new Int32Array(n);
+  for (let i = 0; i < n; i++) ranks[i] = rank.get(labels[i])!;
+  let refined: Float32Array;
+  if (iterations === 0) {
+    refined = new Float32Array(n * K);
+    for (let i = 0; i < n; i++) refined[i * K + ranks[i]] = 1;
+  } else {
+    const weights = affinityUnchecked(image, dilations);
+    const first = propagateOneHot(ranks, weights, H, W, K, dilations);
+    refined = propagate(first, weights, H, W, K, dilations, iterations - 1);
+  }
   for (let i = 0; i < n; i++) {
     const o = i * K;
     let best = 0;

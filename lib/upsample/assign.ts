@@ -75,8 +75,8 @@ function normalizeRows(features: FeatureMap): Float32Array {
     for (let c = 0; c < channels; c++) ss += data[o + c] * data[o + c];
     // float32 squares cannot overflow float64, so a non-finite sum means a non-finite input.
     if (!Number.isFinite(ss)) throwNonFinite(data, o, channels);
-    const inv = 1 / Math.max(Math.fround(Math.sqrt(ss)), NORMALIZE_EPS);
-    for (let c = 0; c < channels; c++) out[o + c] = data[o + c] * inv;
+    const norm = Math.max(Math.fround(Math.sqrt(ss)), NORMALIZE_EPS);
+    for (let c = 0; c < channels; c++) out[o + c] = data[o + c] / norm;
   }
   return out;
 }
@@ -161,7 +161,8 @@ function typeName(v: unknown): string {
  * L2-normalised patch features, `e_k = Σ_{i∈k} f̂_i / (|k| + 1e-8)`, not re-normalised (REFERENCE.md §3.1).
  *
  * Clusters are ordered by ascending label value (as `torch.unique`). Feature sums are accumulated in
- * float64 in patch order and rounded to float32 after the division.
+ * float64 in patch order, multiplied by the float32 weight `1/(|k| + 1e-8)` (the reference pools with an
+ * einsum against `mask / (|k| + 1e-8)`) and rounded to float32.
  *
  * @example Two clusters of a 1×3 grid
  * ```ts
@@ -224,8 +225,10 @@ function poolClusters(unit: Float32Array, channels: number, index: Int32Array, c
   }
   const out = new Float32Array(count * channels);
   for (let k = 0; k < count; k++) {
-    const denom = Math.fround(sizes[k] + POOL_EPS);
-    for (let c = 0; c < channels; c++) out[k * channels + c] = sums[k * channels + c] / denom;
+    // The reference multiplies each patch by the float32 weight 1/(|k| + 1e-8) and sums (an einsum with
+    // `mask / denorm`); `weight · Σ f̂` is the exact value of that sum.
+    const weight = Math.fround(1 / Math.fround(sizes[k] + POOL_EPS));
+    for (let c = 0; c < channels; c++) out[k * channels + c] = sums[k * channels + c] * weight;
   }
   return out;
 }

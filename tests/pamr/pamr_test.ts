@@ -249,6 +249,38 @@ Deno.test("refinePamr: argmax of the propagated one-hot masks, renumbered to ran
   assert.deepEqual(ranks, labels.map((v) => values.indexOf(v)));
 });
 
+Deno.test("refinePamr equals the argmax of propagatePamr on one-hot masks", async () => {
+  // refinePamr runs its first step from the label ranks directly; the result must be the same.
+  const rand = lcg(77);
+  for (
+    const [H, W, K, dil, iters] of [
+      [6, 7, 2, [1], 1],
+      [9, 5, 4, [1, 2], 2],
+      [16, 12, 6, [1, 2, 4, 8], 10],
+    ] as [number, number, number, number[], number][]
+  ) {
+    const img: ImageRGB = {
+      data: new Float32Array(H * W * 3).map(() => Math.round(rand() * 4) / 4),
+      height: H,
+      width: W,
+    };
+    const labels = new Int32Array(H * W).map(() => Math.floor(rand() * K) * 3);
+    const distinct = [...new Set(labels)].sort((a, b) => a - b);
+    const oneHot = new Float32Array(H * W * distinct.length);
+    labels.forEach((v, i) => (oneHot[i * distinct.length + distinct.indexOf(v)] = 1));
+    const soft = propagatePamr(img, { data: oneHot, height: H, width: W, channels: distinct.length }, {
+      iterations: iters,
+      dilations: dil,
+    }).data;
+    const expected = new Int32Array(H * W).map((_, i) => {
+      const m = [...soft.subarray(i * distinct.length, (i + 1) * distinct.length)];
+      return m.indexOf(Math.max(...m));
+    });
+    const out = await refinePamr(img, labels, { iterations: iters, dilations: dil, median: false });
+    assert.deepEqual(out, expected, `${H}x${W}, K ${K}`);
+  }
+});
+
 Deno.test("refinePamr: ties go to the lower label", async () => {
   // Constant 2x2 image: all 8 weights are 1/8. With a checkerboard A B / B A every pixel's 8 replicate-padded
   // neighbours hit 4 A pixels and 4 B pixels (e.g. (0,0): (0,0)×3 + (1,1) are A, (0,1)×2 + (1,0)×2 are B),
