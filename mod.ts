@@ -31,12 +31,12 @@ export { cutTree, cutTreeDetailed, type TreeCut } from "./lib/ncut/cut_tree.ts";
 export { recursiveNcut, type RecursiveNcutOptions } from "./lib/ncut/recursive_ncut.ts";
 export { fiedlerVector, type FiedlerResult } from "./lib/eigensolve/fiedler.ts";
 export { bestThresholdSplit, candidateThresholds, type SplitChoice } from "./lib/ncut/split.ts";
-export { assignConcepts } from "./lib/upsample/assign.ts";
-export { refinePamr } from "./lib/pamr/pamr.ts";
+export { assignConcepts, type AssignConceptsOptions } from "./lib/upsample/assign.ts";
+export { type PamrOptions, refinePamr } from "./lib/pamr/pamr.ts";
 export { medianFilter3x3 } from "./lib/pamr/median_filter.ts";
 export { linearSumAssignment } from "./lib/eval/linear_sum_assignment.ts";
 export { fastHist, hungarianMatch, perImageMiou, SegmentationScore } from "./lib/eval/matching.ts";
-export { loadImage } from "./lib/image/load_image.ts";
+export { loadImage, type LoadImageOptions } from "./lib/image/load_image.ts";
 export { encodeLabelPng, encodeRgbPng } from "./lib/image/encode_png.ts";
 export { resizeBilinear, resizeImage, resizeLabelsNearest, resizeLabelsNearestExact } from "./lib/image/resize.ts";
 export { centerCropImage, centerCropLabels, evalCropBox } from "./lib/image/crop.ts";
@@ -47,4 +47,4 @@ export {
   type Segmenter,
   type SegmenterOptions,
 } from "./lib/segmenter.ts";
-export { overlaySegments } from "./lib/viz/overlay.ts";
+export { type OverlayOptions, overlaySegments } from "./lib/viz/overlay.ts";
