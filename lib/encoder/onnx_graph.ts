@@ -71,7 +71,7 @@ import type { onnx as Onnx } from "onnx-proto";
  * }).finish();
  * const pruned = pruneToOutputs(bytes, ["a"]);
  * assert.deepEqual(pruned.nodes, { before: 2, after: 1 });
- * assert.deepEqual(onnx.ModelProto.decode(pruned.bytes).graph?.output.map((o) => o.name), ["a"]);
+ * assert.deepEqual(onnx.ModelProto.decode(pruned.bytes).graph!.output!.map((o) => o.name), ["a"]);
  * ```
  */
 export function pruneToOutputs(modelBytes: Uint8Array, outputNames: readonly string[]): PrunedModel {

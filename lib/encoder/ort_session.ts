@@ -2,8 +2,8 @@
  * The one module that talks to ONNX Runtime (`onnxruntime-web`, wasm backend). Everything else in the project sees
  * {@linkcode OrtSession}: float32 tensors in, float32 tensors out, whatever precision the model uses inside.
  *
- * Notes: the wasm backend runs on one thread (more threads give no speed-up on the project's machines, see
- * `docs/ENVIRONMENT.md`). Runs on one session are serialised, because ONNX Runtime Web rejects overlapping runs on a
+ * Notes: the wasm backend runs on one thread: more give no speed-up on the project's machines (see
+ * `docs/ENVIRONMENT.md`), and with 2 threads a Deno 2.9.6 process running ISNet exits silently during its first run. Runs on one session are serialised, because ONNX Runtime Web rejects overlapping runs on a
  * session. float16 inputs are encoded from float32 and float16 or float64 outputs decoded to float32.
  *
  * @module
@@ -30,11 +30,6 @@ export interface TensorInfo {
 
 /** Options of {@linkcode createOrtSession}. */
 export interface OrtSessionOptions {
-  /**
-   * Threads of the wasm backend. ONNX Runtime Web reads this once, when its wasm module first loads.
-   * @default {1}
-   */
-  numThreads?: number;
   /**
    * Name of the model in error messages.
    * @default {"model"}
@@ -90,7 +85,7 @@ function toFloat32(name: string, label: string, tensor: ort.Tensor): Float32Arra
  * Creates a wasm-backend ONNX Runtime session from the bytes of an `.onnx` model.
  *
  * @param modelBytes The serialised ONNX model.
- * @param options Threads and the name used in error messages.
+ * @param options The name used in error messages.
  * @returns A session that takes and returns float32 tensors.
  * @throws {Error} If ONNX Runtime cannot load the model (the runtime's message is kept as `cause`).
  *
@@ -117,11 +112,7 @@ export async function createOrtSession(
   options: OrtSessionOptions = {},
 ): Promise<OrtSession> {
   const label = options.label ?? "model";
-  const numThreads = options.numThreads ?? 1;
-  if (!Number.isInteger(numThreads) || numThreads < 1) {
-    throw new RangeError(`Option numThreads must be a positive integer, got ${numThreads}`);
-  }
-  ort.env.wasm.numThreads = numThreads;
+  ort.env.wasm.numThreads = 1;
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(modelBytes, {

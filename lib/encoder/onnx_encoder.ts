@@ -1,0 +1,189 @@
+/**
+ * An {@linkcode Encoder} backed by an ONNX model and its sidecar: preprocess (stretch to the input size, normalise),
+ * run, check the output's shape and values, and return the feature map channels last.
+ *
+ * @module
+ */
+
+import type { Encoder, EncoderDefaults, FeatureMap, ImageRGB } from "../types.ts";
+import { createOrtSession, type FloatTensor } from "./ort_session.ts";
+import { preprocessImage } from "./preprocess.ts";
+import type { EncoderSidecar, SidecarOutput } from "./sidecar.ts";
+
+/** An encoder that runs an ONNX model described by a sidecar. */
+export interface OnnxEncoder extends Encoder {
+  /** The sidecar the encoder was made from (stand-in label, licence, source, ...). */
+  readonly sidecar: EncoderSidecar;
+}
+
+/**
+ * The dims a sidecar's output section expects.
+ *
+ * @param output The sidecar's `output` section.
+ * @returns `[1, C, g, g]`, `[1, g, g, C]` or `[1, prefixTokens + g * g, C]` by layout.
+ *
+ * @example
+ * ```ts
+ * import { expectedOutputDims } from "./onnx_encoder.ts";
+ * import assert from "node:assert/strict";
+ * const dims = expectedOutputDims({ name: "y", layout: "NCHW", channels: 512, grid: 32, prefixTokens: 0 });
+ * assert.deepEqual(dims, [1, 512, 32, 32]);
+ * ```
+ */
+export function expectedOutputDims(output: SidecarOutput): number[] {
+  const { channels: c, grid: g } = output;
+  switch (output.layout) {
+    case "NCHW":
+      return [1, c, g, g];
+    case "NHWC":
+      return [1, g, g, c];
+    case "tokens":
+      return [1, output.prefixTokens + g * g, c];
+  }
+}
+
+/**
+ * Checks a model output against the sidecar and converts it to a channels-last feature map.
+ *
+ * @param tensor The model output.
+ * @param sidecar The encoder's sidecar (its `id` and `output` section are used).
+ * @returns The `[grid, grid, channels]` feature map.
+ * @throws {TypeError} If the output's dims differ from {@linkcode expectedOutputDims}.
+ * @throws {RangeError} If the output holds NaN or ±Infinity.
+ *
+ * @example An NCHW output `[1, 2, 1, 2]` becomes HWC
+ * ```ts
+ * import { outputToFeatureMap } from "./onnx_encoder.ts";
+ * import assert from "node:assert/strict";
+ * const sidecar = { id: "t", output: { name: "y", layout: "NCHW", channels: 2, grid: 1, prefixTokens: 0 } } as const;
+ * const map = outputToFeatureMap({ data: new Float32Array([1, 2]), dims: [1, 2, 1, 1] }, sidecar);
+ * assert.deepEqual(Array.from(map.data), [1, 2]);
+ * ```
+ */
+export function outputToFeatureMap(
+  tensor: FloatTensor,
+  sidecar: Pick<EncoderSidecar, "id"> & { output: SidecarOutput },
+): FeatureMap {
+  const { output } = sidecar;
+  const expected = expectedOutputDims(output);
+  if (tensor.dims.length !== expected.length || tensor.dims.some((d, i) => d !== expected[i])) {
+    throw new TypeError(
+      `Model output '${output.name}' of encoder '${sidecar.id}' has shape [${
+        tensor.dims.join(",")
+      }], expected [${expected.join(",")}]`,
+    );
+  }
+  const src = tensor.data;
+  for (let i = 0; i < src.length; i++) {
+    if (!Number.isFinite(src[i])) {
+      throw new RangeError(
+        `Model output '${output.name}' of encoder '${sidecar.id}' has ${
+          src[i]
+        } at index ${i}; expected finite features`,
+      );
+    }
+  }
+  const { channels, grid } = output;
+  const pixels = grid * grid;
+  let data: Float32Array;
+  if (output.layout === "NCHW") {
+    data = new Float32Array(pixels * channels);
+    for (let c = 0; c < channels; c++) {
+      const base = c * pixels;
+      for (let p = 0; p < pixels; p++) data[p * channels + c] = src[base + p];
+    }
+  } else {
+    const skip = output.layout === "tokens" ? output.prefixTokens * channels : 0;
+    data = src.slice(skip, skip + pixels * channels);
+  }
+  return { data, height: grid, width: grid, channels };
+}
+
+/**
+ * Creates an encoder from a sidecar and the bytes of its ONNX model (wasm ONNX Runtime, one thread).
+ *
+ * @param sidecar The validated sidecar (see `readSidecar` / `parseSidecar`).
+ * @param modelBytes The serialised ONNX model.
+ * @returns An encoder whose `encode` stretches an image to `input.size`², runs the model and returns the
+ * `grid × grid × channels` feature map of `output.name`.
+ * @throws {Error} If ONNX Runtime cannot load the model.
+ * @throws {TypeError} If the model lacks the sidecar's input or output name, or needs inputs the sidecar does not
+ * describe.
+ *
+ * @example A 4×4 average pool as a 3-channel "encoder" on a 16×16 input
+ * ```ts
+ * import { createOnnxEncoder } from "./onnx_encoder.ts";
+ * import { parseSidecar } from "./sidecar.ts";
+ * import p from "onnx-proto";
+ * import assert from "node:assert/strict";
+ * const { onnx } = p;
+ * const ints = (name: string, v: number[]) => ({ name, ints: v, type: onnx.AttributeProto.AttributeType.INTS });
+ * const model = onnx.ModelProto.encode({
+ *   irVersion: 8,
+ *   opsetImport: [{ version: 17 }],
+ *   graph: {
+ *     name: "pool",
+ *     node: [{ opType: "AveragePool", input: ["x"], output: ["y"], attribute: [ints("kernel_shape", [4, 4]), ints("strides", [4, 4])] }],
+ *     input: [{ name: "x", type: { tensorType: { elemType: 1, shape: { dim: [1, 3, 16, 16].map((d) => ({ dimValue: d })) } } } }],
+ *     output: [{ name: "y", type: { tensorType: { elemType: 1 } } }],
+ *   },
+ * }).finish();
+ * const sidecar = parseSidecar({
+ *   id: "pool", name: "Pool", description: "4x4 average pool", licence: "MIT", source: { kind: "file" },
+ *   model: "pool.onnx", standIn: false,
+ *   input: { name: "x", size: 16, layout: "NCHW", channelOrder: "RGB", normalisation: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] } },
+ *   output: { name: "y", layout: "NCHW", channels: 3, grid: 4 },
+ *   defaults: { tau: 0.5, alpha: 10 },
+ * }, "pool.json");
+ * const encoder = await createOnnxEncoder(sidecar, model);
+ * const map = await encoder.encode({ height: 16, width: 16, data: new Float32Array(16 * 16 * 3).fill(0.25) });
+ * assert.deepEqual([map.height, map.width, map.channels, map.data[0]], [4, 4, 3, 0.25]);
+ * await encoder.dispose();
+ * ```
+ */
+export async function createOnnxEncoder(
+  sidecar: EncoderSidecar,
+  modelBytes: Uint8Array,
+): Promise<OnnxEncoder> {
+  const session = await createOrtSession(modelBytes, { label: `encoder '${sidecar.id}'` });
+  const { input, output } = sidecar;
+  try {
+    if (!session.inputNames.includes(input.name)) {
+      throw new TypeError(
+        `Model of encoder '${sidecar.id}' has no input '${input.name}'; expected one of [${
+          session.inputNames.join(", ")
+        }]`,
+      );
+    }
+    const others = session.inputNames.filter((name) => name !== input.name);
+    if (others.length > 0) {
+      throw new TypeError(
+        `Model of encoder '${sidecar.id}' needs inputs [${
+          others.join(", ")
+        }] besides '${input.name}'; expected only the image input`,
+      );
+    }
+    if (!session.outputNames.includes(output.name)) {
+      throw new TypeError(
+        `Model of encoder '${sidecar.id}' has no output '${output.name}'; expected one of [${
+          session.outputNames.join(", ")
+        }]`,
+      );
+    }
+  } catch (error) {
+    await session.dispose();
+    throw error;
+  }
+  const defaults: EncoderDefaults = Object.freeze({ ...sidecar.defaults });
+  return {
+    id: sidecar.id,
+    defaults,
+    sidecar,
+    async encode(image: ImageRGB): Promise<FeatureMap> {
+      const tensor = preprocessImage(image, input);
+      const result = await session.run({ [input.name]: tensor }, [output.name]);
+      return outputToFeatureMap(result[output.name], sidecar);
+    },
+    dispose: () => session.dispose(),
+  };
+}
