@@ -64,20 +64,35 @@ function product(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
-function toFloat32(name: string, label: string, tensor: ort.Tensor): Float32Array {
-  const data = tensor.data as unknown;
-  switch (tensor.type) {
+/**
+ * Converts the data of a float tensor, as ONNX Runtime returns it, to float32: float32 as is, float16 from a
+ * `Float16Array` or from raw bit patterns in a `Uint16Array` (what ONNX Runtime gives where no `Float16Array`
+ * exists), float64 rounded.
+ *
+ * @param type ONNX Runtime's element type name.
+ * @param data The tensor's data.
+ * @param what Names the tensor in error messages.
+ * @returns The values as a Float32Array (the same array for float32 data).
+ * @throws {TypeError} If `type` is not float32, float16 or float64.
+ *
+ * @example fp16 bit patterns
+ * ```ts
+ * import { tensorDataToFloat32 } from "./ort_session.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(tensorDataToFloat32("float16", new Uint16Array([0x3c00, 0xb800]))), [1, -0.5]);
+ * ```
+ */
+export function tensorDataToFloat32(type: string, data: unknown, what = "Tensor"): Float32Array {
+  switch (type) {
     case "float32":
       return data as Float32Array;
     case "float16":
       if (data instanceof Uint16Array) return float16ToFloat32(data);
-      return Float32Array.from(data as ArrayLike<number>); // Float16Array where the runtime has one
+      return Float32Array.from(data as ArrayLike<number>); // a Float16Array
     case "float64":
       return Float32Array.from(data as Float64Array);
     default:
-      throw new TypeError(
-        `Output '${name}' of ${label} has element type ${tensor.type}, expected float32, float16 or float64`,
-      );
+      throw new TypeError(`${what} has element type ${type}, expected float32, float16 or float64`);
   }
 }
 
@@ -184,7 +199,8 @@ export async function createOrtSession(
     const out: Record<string, FloatTensor> = {};
     for (const name of outputNames) {
       const tensor = results[name];
-      out[name] = { data: toFloat32(name, label, tensor), dims: tensor.dims.map(Number) };
+      const data = tensorDataToFloat32(tensor.type, tensor.data, `Output '${name}' of ${label}`);
+      out[name] = { data, dims: tensor.dims.map(Number) };
     }
     for (const tensor of Object.values(results)) tensor.dispose();
     return out;

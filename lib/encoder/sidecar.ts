@@ -32,6 +32,7 @@ import type { EncoderDefaults } from "../types.ts";
 
 /** A model assembled from an npm package's chunked resources (as in `@imgly/background-removal-data`). */
 export interface NpmModelSource {
+  /** Discriminant. */
   kind: "npm";
   /** npm package name, e.g. `"@imgly/background-removal-data"`. */
   package: string;
@@ -45,6 +46,7 @@ export interface NpmModelSource {
 
 /** A model file the user downloads from a URL and places next to the sidecar. */
 export interface UrlModelSource {
+  /** Discriminant. */
   kind: "url";
   /** Download address of the model file. */
   url: string;
@@ -52,6 +54,7 @@ export interface UrlModelSource {
 
 /** A model file made locally (e.g. by `models/export_diffusion_encoder.py`, or a test) next to the sidecar. */
 export interface FileModelSource {
+  /** Discriminant. */
   kind: "file";
   /** How the file is made, if worth saying (a script and its arguments). */
   exportedBy?: string;
