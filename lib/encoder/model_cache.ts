@@ -72,7 +72,8 @@ export function resolveCacheDir(cacheDir?: string): string {
  * Reads a cached file if it exists and its bytes match the SHA-256 recorded in `<path>.sha256`.
  *
  * @param path The cached file.
- * @returns The bytes and their hash, or `undefined` if the file or its hash file is missing or the hash differs.
+ * @returns The bytes and their hash, or `undefined` if the file or its hash file is missing or unreadable, or the
+ * hash differs.
  *
  * @example A missing file is a cache miss
  * ```ts
@@ -87,9 +88,8 @@ export async function readVerified(path: string): Promise<{ bytes: Uint8Array; s
   try {
     recorded = (await Deno.readTextFile(`${path}.sha256`)).trim().split(/\s+/)[0];
     bytes = await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+  } catch {
+    return undefined; // missing, unreadable or not permitted: a miss, so the caller rebuilds
   }
   const sha256 = sha256Hex(bytes);
   return sha256 === recorded.toLowerCase() ? { bytes, sha256 } : undefined;

@@ -142,3 +142,37 @@ Deno.test("loadEncoder: built-in ids, unknown ids and npm sources that do not ma
     );
   });
 });
+
+Deno.test("loadNpmModel: an unwritable cache folder costs a warning, not the model", async () => {
+  const { loadNpmModel } = await import("../../lib/encoder/isnet_model.ts");
+  const dir = await Deno.makeTempDir();
+  const blocker = join(dir, "file-not-folder");
+  await Deno.writeTextFile(blocker, "x");
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (message: string) => warnings.push(message);
+  try {
+    const source = {
+      kind: "npm",
+      package: "@imgly/background-removal-data",
+      version: "1.4.5",
+      resource: "/models/small",
+    } as const;
+    // The small (uint8) model keeps this quick; it is cut at its final mask output.
+    const model = await loadNpmModel(source, "output", {
+      cacheDir: join(blocker, "models"),
+      cacheName: "small",
+    });
+    assert.equal(model.fromCache, false);
+    assert.ok(model.bytes.length > 1e6);
+    assert.equal(model.sha256, createHash("sha256").update(model.bytes).digest("hex"));
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      /^Cannot cache the model at .*small-[0-9a-f]{16}\.onnx \(.*\); it will be rebuilt on next load$/,
+    );
+  } finally {
+    console.warn = warn;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
