@@ -25,6 +25,10 @@ Options:
   --alpha A        affinity exponent (default: the encoder's recommended value)
   --no-refine      skip PAMR refinement
   --size S         long side of the working resolution for assignment and PAMR (default 512)
+  --self-loops     keep the affinity diagonal (the reference's graph; default: the encoder's setting)
+  --no-self-loops  zero the affinity diagonal
+  --min-segment N  smallest segment a split may create, in feature patches (default: the encoder's)
+  --max-segments N cap on the number of segments (default: the encoder's)
   --compat MODE    "default" or "reference" (reproduce the reference's exact-zero node dropping)
   --out DIR        output folder (default: out)
   -h, --help       show this help`;
@@ -93,6 +97,10 @@ export async function main(args: string[]): Promise<number> {
         "no-refine": { type: "boolean" },
         size: { type: "string" },
         compat: { type: "string" },
+        "self-loops": { type: "boolean" },
+        "no-self-loops": { type: "boolean" },
+        "min-segment": { type: "string" },
+        "max-segments": { type: "string" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -118,6 +126,7 @@ export async function main(args: string[]): Promise<number> {
     if (compat !== undefined && compat !== "default" && compat !== "reference") {
       throw new RangeError(`Invalid --compat "${compat}": expected "default" or "reference"`);
     }
+    if (values["self-loops"] && values["no-self-loops"]) throw new RangeError("Options --self-loops and --no-self-loops contradict each other");
     const size = numberOption("size", values.size);
     inputs = await collectInputs(positionals);
     await Deno.mkdir(outDir, { recursive: true });
@@ -128,6 +137,9 @@ export async function main(args: string[]): Promise<number> {
       refine: !values["no-refine"],
       outputSize: size,
       compat,
+      selfLoops: values["no-self-loops"] ? false : values["self-loops"] ? true : undefined,
+      minSegmentSize: numberOption("min-segment", values["min-segment"]),
+      maxSegments: numberOption("max-segments", values["max-segments"]),
     });
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);

@@ -1,0 +1,77 @@
+/**
+ * Any folder in the PASCAL VOC layout: `JPEGImages/<id>.jpg` and `SegmentationClassPNG/<id>.png` (palette PNGs
+ * whose indices are classes, 255 = ignore), optionally with `class_names.txt`. Debian's `labelme-examples`
+ * ships several such folders.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** One image/annotation pair. */
+export interface VocSample {
+  id: string;
+  imagePath: string;
+  labelPath: string;
+}
+
+/** A VOC-layout folder. */
+export interface VocFolder {
+  root: string;
+  samples: VocSample[];
+  /** Class names from `class_names.txt` when present (index = class id). */
+  classNames: string[] | undefined;
+}
+
+/** Annotation folders tried in order. */
+const LABEL_DIRS = ["SegmentationClassPNG", "SegmentationClass"];
+
+/**
+ * Lists the samples of a VOC-layout folder (sorted by id; images without an annotation are skipped).
+ *
+ * @param root Folder holding `JPEGImages/` and `SegmentationClassPNG/` (or `SegmentationClass/` with PNGs).
+ * @returns The folder's samples and class names.
+ * @throws {Deno.errors.NotFound} Naming the missing folder when the layout is not there.
+ */
+export async function readVocFolder(root: string): Promise<VocFolder> {
+  const images = await listDir(join(root, "JPEGImages"), `VOC folder '${root}' has no JPEGImages/ folder`);
+  let labelDir: string | undefined;
+  let labels: Map<string, string> | undefined;
+  for (const dir of LABEL_DIRS) {
+    try {
+      const names = await listDir(join(root, dir), "");
+      const pngs = names.filter((n) => n.toLowerCase().endsWith(".png"));
+      if (pngs.length) {
+        labelDir = join(root, dir);
+        labels = new Map(pngs.map((n) => [n.replace(/\.png$/i, ""), n]));
+        break;
+      }
+    } catch { /* try the next layout */ }
+  }
+  if (!labelDir || !labels) {
+    throw new Deno.errors.NotFound(`VOC folder '${root}' has no SegmentationClassPNG/ folder with .png annotations`);
+  }
+  const samples: VocSample[] = [];
+  for (const name of images.sort()) {
+    const id = name.replace(/\.(jpe?g|png)$/i, "");
+    const label = labels.get(id);
+    if (id === name || !label) continue;
+    samples.push({ id, imagePath: join(root, "JPEGImages", name), labelPath: join(labelDir, label) });
+  }
+  if (samples.length === 0) throw new Deno.errors.NotFound(`VOC folder '${root}' has no image with a matching annotation`);
+  let classNames: string[] | undefined;
+  try {
+    classNames = (await Deno.readTextFile(join(root, "class_names.txt"))).split("\n").map((s) => s.trim()).filter(Boolean);
+  } catch { /* optional */ }
+  return { root, samples, classNames };
+}
+
+async function listDir(path: string, message: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(path)) if (e.isFile) out.push(e.name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new Deno.errors.NotFound(message || `No folder '${path}'`);
+    throw e;
+  }
+  return out;
+}
