@@ -20,6 +20,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(`Cannot write '${path}': folder '${dirname(path)}' does not exist`);
+    }
+    throw new Error(`Cannot write '${path}': ${(e as Error).message.split("\n")[0]}`, { cause: e });
   }
 }
