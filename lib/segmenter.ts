@@ -71,6 +71,8 @@ export interface SegmentationResult {
   tau: number;
   alpha: number;
   refine: boolean;
+  /** Every setting used (sidecar defaults and overrides resolved). */
+  settings: ResolvedSegmenterOptions;
   /** Working resolution of assignment and PAMR. */
   workSize: { height: number; width: number };
   timings: SegmentTimings;
@@ -194,6 +196,7 @@ async function segmentImage(encoder: Encoder, o: ResolvedSegmenterOptions, image
     tau: o.tau,
     alpha: o.alpha,
     refine: o.refine,
+    settings: o,
     workSize: work,
     timings: {
       encode: t1 - t0,
