@@ -29,22 +29,42 @@ export {
 } from "./lib/ncut/partition_tree.ts";
 export { cutTree, cutTreeDetailed, type TreeCut } from "./lib/ncut/cut_tree.ts";
 export { recursiveNcut, type RecursiveNcutOptions } from "./lib/ncut/recursive_ncut.ts";
-export { fiedlerVector, type FiedlerResult } from "./lib/eigensolve/fiedler.ts";
+export { type FiedlerResult, fiedlerVector } from "./lib/eigensolve/fiedler.ts";
+export type { LanczosOptions } from "./lib/eigensolve/lanczos.ts";
 export { bestThresholdSplit, candidateThresholds, type SplitChoice } from "./lib/ncut/split.ts";
 export { assignConcepts, type AssignConceptsOptions } from "./lib/upsample/assign.ts";
 export { type PamrOptions, refinePamr } from "./lib/pamr/pamr.ts";
 export { medianFilter3x3 } from "./lib/pamr/median_filter.ts";
-export { linearSumAssignment } from "./lib/eval/linear_sum_assignment.ts";
-export { fastHist, hungarianMatch, perImageMiou, SegmentationScore } from "./lib/eval/matching.ts";
+export {
+  linearSumAssignment,
+  type LinearSumAssignmentOptions,
+  type LinearSumAssignmentResult,
+} from "./lib/eval/linear_sum_assignment.ts";
+export {
+  type ClassClusterHistogram,
+  fastHist,
+  type HungarianMatch,
+  hungarianMatch,
+  perImageMiou,
+  SegmentationScore,
+  type SegmentationScoreJson,
+} from "./lib/eval/matching.ts";
 export { loadImage, type LoadImageOptions } from "./lib/image/load_image.ts";
 export { encodeLabelPng, encodeRgbPng } from "./lib/image/encode_png.ts";
-export { resizeBilinear, resizeImage, resizeLabelsNearest, resizeLabelsNearestExact } from "./lib/image/resize.ts";
-export { centerCropImage, centerCropLabels, evalCropBox } from "./lib/image/crop.ts";
-export { loadEncoder } from "./lib/encoder/load_encoder.ts";
+export {
+  resizeBilinear,
+  resizeImage,
+  resizeLabelsNearest,
+  resizeLabelsNearestExact,
+} from "./lib/image/resize.ts";
+export { centerCropImage, centerCropLabels, type CropBox, evalCropBox } from "./lib/image/crop.ts";
+export { loadEncoder, type LoadEncoderOptions } from "./lib/encoder/load_encoder.ts";
 export {
   createSegmenter,
+  type ResolvedSegmenterOptions,
   type SegmentationResult,
   type Segmenter,
   type SegmenterOptions,
+  type SegmentTimings,
 } from "./lib/segmenter.ts";
 export { type OverlayOptions, overlaySegments } from "./lib/viz/overlay.ts";

@@ -41,12 +41,19 @@ export interface SegmenterOptions {
 
 /** Per-stage wall-clock milliseconds of one `segment` call. */
 export interface SegmentTimings {
+  /** Encoder forward pass (including its preprocessing). */
   encode: number;
+  /** Affinity matrix. */
   affinity: number;
+  /** Partition tree (eigen-solves and split searches). */
   tree: number;
+  /** Cutting the tree at τ. */
   cut: number;
+  /** Concept assignment at the working resolution. */
   assign: number;
+  /** PAMR + median (0 when off). */
   refine: number;
+  /** The whole call. */
   total: number;
 }
 
@@ -54,7 +61,9 @@ export interface SegmentTimings {
 export interface SegmentationResult {
   /** Labels `0..K−1` at the input's size (row-major). */
   labels: Int32Array;
+  /** Input rows. */
   height: number;
+  /** Input columns. */
   width: number;
   /** Number of segments K. */
   segments: number;
@@ -66,15 +75,19 @@ export interface SegmentationResult {
   tree: PartitionTree;
   /** The encoder's feature map. */
   features: FeatureMap;
-  /** Settings used. */
+  /** Id of the encoder used. */
   encoderId: string;
+  /** τ used. */
   tau: number;
+  /** α used. */
   alpha: number;
+  /** Whether PAMR ran. */
   refine: boolean;
   /** Every setting used (sidecar defaults and overrides resolved). */
   settings: ResolvedSegmenterOptions;
   /** Working resolution of assignment and PAMR. */
   workSize: { height: number; width: number };
+  /** Per-stage milliseconds. */
   timings: SegmentTimings;
   /** Remarks (tiny segments, degenerate features …). */
   notes: string[];
@@ -82,24 +95,38 @@ export interface SegmentationResult {
 
 /** A ready-to-use pipeline; call `dispose()` when done to free the encoder. */
 export interface Segmenter {
+  /** The encoder this segmenter runs. */
   readonly encoder: Encoder;
   /** The resolved options (sidecar defaults filled in). */
   readonly options: Readonly<ResolvedSegmenterOptions>;
   /** Segments one image, optionally overriding τ, α or refinement. */
-  segment(image: ImageRGB, overrides?: Partial<Pick<SegmenterOptions, "tau" | "alpha" | "refine">>): Promise<SegmentationResult>;
+  segment(
+    image: ImageRGB,
+    overrides?: Partial<Pick<SegmenterOptions, "tau" | "alpha" | "refine">>,
+  ): Promise<SegmentationResult>;
+  /** Frees the encoder. */
   dispose(): Promise<void>;
 }
 
-/** Segmenter options after defaults are applied. */
+/** Segmenter options after defaults are applied (see {@linkcode SegmenterOptions}). */
 export interface ResolvedSegmenterOptions {
+  /** NCut stopping threshold. */
   tau: number;
+  /** Affinity exponent. */
   alpha: number;
+  /** PAMR on or off. */
   refine: boolean;
+  /** Long side of the working resolution. */
   outputSize: number;
+  /** Keep the affinity diagonal. */
   selfLoops: boolean;
+  /** Smallest segment, in patches. */
   minSegmentSize: number;
+  /** Segment cap. */
   maxSegments: number | undefined;
+  /** Compatibility mode. */
   compat: "default" | "reference";
+  /** Backend. */
   backend: Backend;
 }
 
@@ -122,7 +149,9 @@ export interface ResolvedSegmenterOptions {
  * ```
  */
 export async function createSegmenter(options: SegmenterOptions = {}): Promise<Segmenter> {
-  const encoder = typeof options.encoder === "object" ? options.encoder : await loadEncoder(options.encoder ?? "isnet");
+  const encoder = typeof options.encoder === "object"
+    ? options.encoder
+    : await loadEncoder(options.encoder ?? "isnet");
   const d = encoder.defaults;
   const resolved: ResolvedSegmenterOptions = Object.freeze({
     tau: options.tau ?? d.tau,
@@ -143,7 +172,8 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
   return {
     encoder,
     options: resolved,
-    segment: (image, overrides = {}) => segmentImage(encoder, { ...resolved, ...stripUndefined(overrides) }, image),
+    segment: (image, overrides = {}) =>
+      segmentImage(encoder, { ...resolved, ...stripUndefined(overrides) }, image),
     dispose: () => encoder.dispose(),
   };
 }
@@ -152,7 +182,11 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-async function segmentImage(encoder: Encoder, o: ResolvedSegmenterOptions, image: ImageRGB): Promise<SegmentationResult> {
+async function segmentImage(
+  encoder: Encoder,
+  o: ResolvedSegmenterOptions,
+  image: ImageRGB,
+): Promise<SegmentationResult> {
   checkTau(o.tau);
   checkAlpha(o.alpha);
   const t0 = performance.now();
@@ -174,7 +208,9 @@ async function segmentImage(encoder: Encoder, o: ResolvedSegmenterOptions, image
   let labels = await assignConcepts(features, cut.labels, work, { backend: o.backend });
   const t4 = performance.now();
   if (o.refine && cut.segments > 1) {
-    const small = work.height === image.height && work.width === image.width ? image : resizeImage(image, work.height, work.width);
+    const small = work.height === image.height && work.width === image.width
+      ? image
+      : resizeImage(image, work.height, work.width);
     labels = await refinePamr(small, labels, { backend: o.backend });
   }
   const t5 = performance.now();
@@ -212,11 +248,17 @@ async function segmentImage(encoder: Encoder, o: ResolvedSegmenterOptions, image
 }
 
 /** The working resolution: the input's aspect ratio with its long side at most `outputSize`. */
-export function workingSize(image: { height: number; width: number }, outputSize: number): { height: number; width: number } {
+export function workingSize(
+  image: { height: number; width: number },
+  outputSize: number,
+): { height: number; width: number } {
   const long = Math.max(image.height, image.width);
   if (long <= outputSize) return { height: image.height, width: image.width };
   const s = outputSize / long;
-  return { height: Math.max(1, Math.round(image.height * s)), width: Math.max(1, Math.round(image.width * s)) };
+  return {
+    height: Math.max(1, Math.round(image.height * s)),
+    width: Math.max(1, Math.round(image.width * s)),
+  };
 }
 
 /** Renumbers labels to 0..K−1 in ascending order of the original values (like `torch.unique`). */

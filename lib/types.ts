@@ -7,23 +7,33 @@
 /** A dense feature map `[height, width, channels]`, row-major, channels last. */
 export interface FeatureMap {
   /** `height * width * channels` values; patch `(y, x)` starts at `(y * width + x) * channels`. */
+  /** Values, `height·width·channels`. */
   data: Float32Array;
+  /** Grid rows. */
   height: number;
+  /** Grid columns. */
   width: number;
+  /** Channels per patch. */
   channels: number;
 }
 
 /** An RGB image with values in [0, 1], `[height, width, 3]`, row-major (HWC). */
 export interface ImageRGB {
+  /** `height·width·3` values in [0, 1]. */
   data: Float32Array;
+  /** Rows (pixels). */
   height: number;
+  /** Columns (pixels). */
   width: number;
 }
 
 /** A label map `[height, width]`, row-major. */
 export interface LabelMap {
+  /** `height·width` labels. */
   data: Int32Array;
+  /** Rows. */
   height: number;
+  /** Columns. */
   width: number;
 }
 
@@ -44,10 +54,15 @@ export interface Encoder {
 
 /** Clustering settings an encoder recommends for its own features. */
 export interface EncoderDefaults {
+  /** NCut stopping threshold. */
   tau: number;
+  /** Affinity exponent. */
   alpha: number;
+  /** Keep the affinity diagonal. */
   selfLoops?: boolean;
+  /** Smallest segment a split may create, in patches. */
   minSegmentSize?: number;
+  /** Cap on the number of segments. */
   maxSegments?: number;
   /** Side of the square the encoder reads (e.g. 1024). */
   inputSize: number;

@@ -76,7 +76,9 @@ export function assertAllClose(
   expected: ArrayLike<number>,
   { atol = 1e-6, rtol = 1e-6, msg = "" } = {},
 ): void {
-  if (actual.length !== expected.length) throw new Error(`${msg} length ${actual.length} != ${expected.length}`);
+  if (actual.length !== expected.length) {
+    throw new Error(`${msg} length ${actual.length} != ${expected.length}`);
+  }
   for (let i = 0; i < actual.length; i++) {
     const d = Math.abs(actual[i] - expected[i]);
     if (!(d <= atol + rtol * Math.abs(expected[i]))) {

@@ -114,7 +114,9 @@ export async function scoreGrid(
     for (const selfLoops of grid.selfLoops) {
       const trees = [];
       for (const img of images) {
-        trees.push(await buildPartitionTree(img.features, { alpha, selfLoops, tauMax, maxSegments: grid.cap }));
+        trees.push(
+          await buildPartitionTree(img.features, { alpha, selfLoops, tauMax, maxSegments: grid.cap }),
+        );
       }
       for (const tau of grid.taus) {
         for (const refine of grid.refine) {
@@ -151,7 +153,9 @@ export async function scoreGrid(
 function list(value: string | undefined, fallback: number[]): number[] {
   if (value === undefined) return fallback;
   const out = value.split(",").map(Number);
-  if (out.some((v) => !Number.isFinite(v))) throw new RangeError(`Invalid list "${value}": expected numbers separated by commas`);
+  if (out.some((v) => !Number.isFinite(v))) {
+    throw new RangeError(`Invalid list "${value}": expected numbers separated by commas`);
+  }
   return out;
 }
 
@@ -174,7 +178,27 @@ if (import.meta.main) {
   await encoder.dispose();
   const rows = await scoreGrid(images, {
     alphas: list(values.alphas, [1, 2, 3, 5, 10]),
-    taus: list(values.taus, [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]),
+    taus: list(values.taus, [
+      0.05,
+      0.1,
+      0.15,
+      0.2,
+      0.25,
+      0.3,
+      0.35,
+      0.4,
+      0.45,
+      0.5,
+      0.55,
+      0.6,
+      0.65,
+      0.7,
+      0.75,
+      0.8,
+      0.85,
+      0.9,
+      0.95,
+    ]),
     selfLoops: [true, false],
     refine: values.refine ? [false, true] : [false],
     cap: Number(values.cap ?? 128),
@@ -185,7 +209,9 @@ if (import.meta.main) {
   console.log("| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |");
   for (const r of rows.slice(0, Number(values.top ?? 25))) {
     console.log(
-      `| ${r.alpha} | ${r.selfLoops} | ${r.tau} | ${r.refine} | ${(100 * r.meanImageMiou).toFixed(1)} | ${(100 * r.datasetMiou).toFixed(1)} | ${r.meanSegments.toFixed(1)} | ${r.capped} |`,
+      `| ${r.alpha} | ${r.selfLoops} | ${r.tau} | ${r.refine} | ${(100 * r.meanImageMiou).toFixed(1)} | ${
+        (100 * r.datasetMiou).toFixed(1)
+      } | ${r.meanSegments.toFixed(1)} | ${r.capped} |`,
     );
   }
 }

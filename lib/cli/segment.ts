@@ -39,7 +39,9 @@ const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg"]);
 function numberOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const v = Number(value);
-  if (value.trim() === "" || !Number.isFinite(v)) throw new RangeError(`Invalid --${name} "${value}": expected a number`);
+  if (value.trim() === "" || !Number.isFinite(v)) {
+    throw new RangeError(`Invalid --${name} "${value}": expected a number`);
+  }
   return v;
 }
 
@@ -81,7 +83,11 @@ export function summarize(file: string, r: SegmentationResult) {
     compat: r.settings.compat,
     grid: { height: r.tree.height, width: r.tree.width },
     workSize: r.workSize,
-    segments: r.segmentSizes.map((pixels, label) => ({ label, pixels, fraction: +(pixels / r.labels.length).toFixed(6) })),
+    segments: r.segmentSizes.map((pixels, label) => ({
+      label,
+      pixels,
+      fraction: +(pixels / r.labels.length).toFixed(6),
+    })),
     timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, +v.toFixed(1)])),
     notes: r.notes,
   };
@@ -130,7 +136,9 @@ export async function main(args: string[]): Promise<number> {
     if (compat !== undefined && compat !== "default" && compat !== "reference") {
       throw new RangeError(`Invalid --compat "${compat}": expected "default" or "reference"`);
     }
-    if (values["self-loops"] && values["no-self-loops"]) throw new RangeError("Options --self-loops and --no-self-loops contradict each other");
+    if (values["self-loops"] && values["no-self-loops"]) {
+      throw new RangeError("Options --self-loops and --no-self-loops contradict each other");
+    }
     const size = numberOption("size", values.size);
     inputs = await collectInputs(positionals);
     await Deno.mkdir(outDir, { recursive: true });
@@ -150,7 +158,9 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   const o = segmenter.options;
-  console.log(`DiffCut with encoder '${segmenter.encoder.id}' (tau ${o.tau}, alpha ${o.alpha}, refine ${o.refine})`);
+  console.log(
+    `DiffCut with encoder '${segmenter.encoder.id}' (tau ${o.tau}, alpha ${o.alpha}, refine ${o.refine})`,
+  );
   let failed = 0;
   const palette = segmentPalette(256);
   for (const [i, file] of inputs.entries()) {
@@ -158,7 +168,9 @@ export async function main(args: string[]): Promise<number> {
     try {
       const image = await loadImage(file);
       const r = await segmenter.segment(image);
-      if (r.segments > 256) throw new RangeError(`${r.segments} segments do not fit an 8-bit label PNG (at most 256)`);
+      if (r.segments > 256) {
+        throw new RangeError(`${r.segments} segments do not fit an 8-bit label PNG (at most 256)`);
+      }
       const stem = join(outDir, basename(file, extname(file)));
       // Encode everything first, then write: a failure leaves no partial set of outputs.
       const labelPng = encodeLabelPng({ data: r.labels, height: r.height, width: r.width }, palette);
@@ -168,7 +180,9 @@ export async function main(args: string[]): Promise<number> {
       await writeFileAtomic(`${stem}.overlay.png`, overlayPng);
       await writeFileAtomic(`${stem}.json`, json);
       console.log(
-        `${prefix}${file}: ${r.segments} segments in ${(r.timings.total / 1000).toFixed(2)} s -> ${stem}.{labels.png,overlay.png,json}`,
+        `${prefix}${file}: ${r.segments} segments in ${
+          (r.timings.total / 1000).toFixed(2)
+        } s -> ${stem}.{labels.png,overlay.png,json}`,
       );
       for (const note of r.notes) console.log(`  note: ${note}`);
     } catch (e) {

@@ -48,7 +48,9 @@ export async function readVocFolder(root: string): Promise<VocFolder> {
     } catch { /* try the next layout */ }
   }
   if (!labelDir || !labels) {
-    throw new Deno.errors.NotFound(`VOC folder '${root}' has no SegmentationClassPNG/ folder with .png annotations`);
+    throw new Deno.errors.NotFound(
+      `VOC folder '${root}' has no SegmentationClassPNG/ folder with .png annotations`,
+    );
   }
   const samples: VocSample[] = [];
   for (const name of images.sort()) {
@@ -57,10 +59,13 @@ export async function readVocFolder(root: string): Promise<VocFolder> {
     if (id === name || !label) continue;
     samples.push({ id, imagePath: join(root, "JPEGImages", name), labelPath: join(labelDir, label) });
   }
-  if (samples.length === 0) throw new Deno.errors.NotFound(`VOC folder '${root}' has no image with a matching annotation`);
+  if (samples.length === 0) {
+    throw new Deno.errors.NotFound(`VOC folder '${root}' has no image with a matching annotation`);
+  }
   let classNames: string[] | undefined;
   try {
-    classNames = (await Deno.readTextFile(join(root, "class_names.txt"))).split("\n").map((s) => s.trim()).filter(Boolean);
+    classNames = (await Deno.readTextFile(join(root, "class_names.txt"))).split("\n").map((s) => s.trim())
+      .filter(Boolean);
   } catch { /* optional */ }
   return { root, samples, classNames };
 }

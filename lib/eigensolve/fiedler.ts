@@ -10,7 +10,7 @@
  * @module
  */
 import { jacobiEigen } from "./jacobi.ts";
-import { lanczosTop, type LanczosOptions } from "./lanczos.ts";
+import { type LanczosOptions, lanczosTop } from "./lanczos.ts";
 import { matVec } from "./matvec.ts";
 
 /** Nodes at or below this count use the dense Jacobi solver. */
@@ -92,6 +92,6 @@ export function fiedlerVector(
 export function fixSign(y: Float64Array): Float64Array {
   let k = 0;
   for (let i = 1; i < y.length; i++) if (Math.abs(y[i]) > Math.abs(y[k])) k = i;
-  if (y[k] < 0) for (let i = 0; i < y.length; i++) y[i] = -y[i];
+  if (y[k] < 0) { for (let i = 0; i < y.length; i++) y[i] = -y[i]; }
   return y;
 }

@@ -12,7 +12,10 @@
  * @param m Order.
  * @returns `values` (unsorted) and `vectors` (row-major: component k of eigenvector i at `k*m + i`).
  */
-export function jacobiEigen(a: ArrayLike<number>, m: number): { values: Float64Array; vectors: Float64Array } {
+export function jacobiEigen(
+  a: ArrayLike<number>,
+  m: number,
+): { values: Float64Array; vectors: Float64Array } {
   const A = Float64Array.from({ length: m * m }, (_, i) => a[i]);
   const V = new Float64Array(m * m);
   for (let i = 0; i < m; i++) V[i * m + i] = 1;

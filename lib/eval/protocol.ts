@@ -30,7 +30,12 @@ export interface EvalSample {
  * @returns The prepared sample.
  * @throws {RangeError} When the annotation's size differs from the image's.
  */
-export function prepareEvalSample(image: ImageRGB, labels: LabelMap, encoderSize = 1024, scoringSize = 128): EvalSample {
+export function prepareEvalSample(
+  image: ImageRGB,
+  labels: LabelMap,
+  encoderSize = 1024,
+  scoringSize = 128,
+): EvalSample {
   if (image.height !== labels.height || image.width !== labels.width) {
     throw new RangeError(
       `Annotation is ${labels.width}×${labels.height} but its image is ${image.width}×${image.height}; expected equal sizes`,

@@ -22,7 +22,9 @@ export async function loadLabelMap(source: string | Uint8Array): Promise<LabelMa
     try {
       bytes = await Deno.readFile(source);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) throw new Deno.errors.NotFound(`Cannot load label map ${name}: no such file`);
+      if (e instanceof Deno.errors.NotFound) {
+        throw new Deno.errors.NotFound(`Cannot load label map ${name}: no such file`);
+      }
       throw e;
     }
   } else bytes = source;
@@ -30,7 +32,9 @@ export async function loadLabelMap(source: string | Uint8Array): Promise<LabelMa
   try {
     png = decodePng(bytes, { checkCrc: true });
   } catch (e) {
-    throw new TypeError(`Cannot decode label map ${name}: ${(e as Error).message.split("\n")[0]}; expected a PNG file`);
+    throw new TypeError(
+      `Cannot decode label map ${name}: ${(e as Error).message.split("\n")[0]}; expected a PNG file`,
+    );
   }
   if (png.channels !== 1 || png.depth < 8) {
     throw new TypeError(

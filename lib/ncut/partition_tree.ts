@@ -44,9 +44,11 @@ export interface PartitionTreeOptions {
 
 /** One node of a {@linkcode PartitionTree}. */
 export interface PartitionNode {
+  /** Index in `tree.nodes`. */
   id: number;
   /** Parent id, −1 for the root. */
   parent: number;
+  /** 0 for the root. */
   depth: number;
   /** Grid indices (`y·width + x`) this node owns, ascending. */
   region: Int32Array;
@@ -54,33 +56,45 @@ export interface PartitionNode {
   active: Int32Array;
   /** NCut of the best split; Infinity when the node cannot be split. */
   ncut: number;
-  /** Chosen threshold and its index among the candidates (−1 when unsplittable). */
+  /** Chosen threshold (NaN when unsplittable). */
   threshold: number;
+  /** Index of the chosen threshold among the candidates (−1 when unsplittable). */
   thresholdIndex: number;
   /** Fiedler eigenvalue λ₂ of the node's normalised Laplacian (NaN when unsplittable). */
   lambda: number;
-  /** Solver used and its mat-vec count. */
+  /** Solver used for the Fiedler vector. */
   solver: "jacobi" | "lanczos" | "none";
+  /** Mat-vec products the solver used. */
   matvecs: number;
   /** Grid indices on the "1" side (`y > t`) of the best split (empty when unsplittable). */
   one: Int32Array;
   /** Child ids: `[y > t side, other side]`, or null for a leaf at tauMax. */
   children: [number, number] | null;
-  /** With `keepVectors`: the Fiedler vector over `active`, and NCut per candidate threshold. */
+  /** With `keepVectors`: the Fiedler vector over `active`. */
   fiedler?: Float64Array;
+  /** With `keepVectors`: the candidate thresholds. */
   thresholds?: Float64Array;
+  /** With `keepVectors`: NCut per candidate threshold. */
   ncutValues?: Float64Array;
 }
 
 /** A partition tree, cut with `cutTree(tree, τ)`. */
 export interface PartitionTree {
+  /** Grid rows. */
   height: number;
+  /** Grid columns. */
   width: number;
+  /** Affinity exponent used. */
   alpha: number;
+  /** Largest τ the tree can be cut at. */
   tauMax: number;
+  /** Whether the affinity kept its diagonal. */
   selfLoops: boolean;
+  /** Smallest admissible side of a split. */
   minSegmentSize: number;
+  /** Segment cap (lowest-NCut-first expansion), if any. */
   maxSegments: number | undefined;
+  /** Compatibility mode. */
   compat: "default" | "reference";
   /** Nodes; `nodes[0]` is the root. */
   nodes: PartitionNode[];

@@ -18,7 +18,17 @@ export function segmentColor(k: number): [number, number, number] {
   const c = (1 - Math.abs(2 * light - 1)) * sat;
   const hp = hue / 60;
   const x = c * (1 - Math.abs((hp % 2) - 1));
-  const [r, g, b] = hp < 1 ? [c, x, 0] : hp < 2 ? [x, c, 0] : hp < 3 ? [0, c, x] : hp < 4 ? [0, x, c] : hp < 5 ? [x, 0, c] : [c, 0, x];
+  const [r, g, b] = hp < 1
+    ? [c, x, 0]
+    : hp < 2
+    ? [x, c, 0]
+    : hp < 3
+    ? [0, c, x]
+    : hp < 4
+    ? [0, x, c]
+    : hp < 5
+    ? [x, 0, c]
+    : [c, 0, x];
   const m = light - c / 2;
   return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)];
 }

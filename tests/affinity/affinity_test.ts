@@ -55,16 +55,26 @@ Deno.test("affinity rejects bad input with one-line messages", async () => {
     [{ ...good, data: new Float32Array([1, 1, 1, 1]) }, /all identical/],
   ];
   for (const [f, re] of cases) {
-    await assert.rejects(() => affinityMatrix(f as typeof good), (e: Error) => re.test(e.message) && !e.message.includes("\n"));
+    await assert.rejects(
+      () => affinityMatrix(f as typeof good),
+      (e: Error) => re.test(e.message) && !e.message.includes("\n"),
+    );
   }
-  await assert.rejects(() => affinityMatrix(good, { alpha: 0.5 }), /Invalid alpha 0.5: expected a finite number >= 1/);
+  await assert.rejects(
+    () => affinityMatrix(good, { alpha: 0.5 }),
+    /Invalid alpha 0.5: expected a finite number >= 1/,
+  );
 });
 
 Deno.test("ONNX Runtime Gram matches the TypeScript Gram; both affinity paths give the same tree cut", async () => {
   const { cosineGramOnnx } = await import("../../lib/affinity/gram_onnx.ts");
   for (const [n, c] of [[1, 3], [3, 5], [37, 1280]]) {
     const x = Float32Array.from(seededVector(n * c, n + c));
-    assertAllClose(await cosineGramOnnx(x, n, c), cosineGram(x, n, c), { atol: 2e-5, rtol: 1e-5, msg: `n=${n} c=${c}` });
+    assertAllClose(await cosineGramOnnx(x, n, c), cosineGram(x, n, c), {
+      atol: 2e-5,
+      rtol: 1e-5,
+      msg: `n=${n} c=${c}`,
+    });
   }
   const { affinityMatrixSync, ONNX_GRAM_MIN_WORK } = await import("../../lib/affinity/affinity.ts");
   const { syntheticFeatureMap } = await import("../../lib/bench/synthetic_features.ts");

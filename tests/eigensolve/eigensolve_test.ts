@@ -8,7 +8,10 @@ import { degrees, randomAffinity, seededVector } from "../_helpers.ts";
 /** Dense reference: the second-largest eigenpair of D^-1/2 A D^-1/2 from mathjs. */
 function denseFiedler(a: Float64Array, m: number) {
   const d = degrees(a, m);
-  const M = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => a[i * m + j] / Math.sqrt(d[i] * d[j])));
+  const M = Array.from(
+    { length: m },
+    (_, i) => Array.from({ length: m }, (_, j) => a[i * m + j] / Math.sqrt(d[i] * d[j])),
+  );
   const { eigenvectors } = math.eigs(M);
   const sorted = [...eigenvectors].sort((p, q) => (q.value as number) - (p.value as number));
   const v = sorted[1].vector as number[];
@@ -39,12 +42,25 @@ function checkInvariants(a: Float64Array, m: number, y: Float64Array, lambda: nu
 Deno.test("tridiagonal QL and Jacobi agree with mathjs eigenvalues", () => {
   for (const m of [1, 2, 5, 17]) {
     const diag = seededVector(m, m), off = seededVector(m, m + 100);
-    const T = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => i === j ? diag[i] : Math.abs(i - j) === 1 ? off[Math.min(i, j)] : 0));
+    const T = Array.from(
+      { length: m },
+      (_, i) =>
+        Array.from(
+          { length: m },
+          (_, j) => i === j ? diag[i] : Math.abs(i - j) === 1 ? off[Math.min(i, j)] : 0,
+        ),
+    );
     const expected = [...(math.eigs(T).values as number[])].sort((p, q) => p - q);
     const ql = tridiagonalEigen(diag, off, m);
-    assert.deepEqual([...ql.values].sort((p, q) => p - q).map((v) => v.toFixed(10)), expected.map((v) => v.toFixed(10)));
+    assert.deepEqual(
+      [...ql.values].sort((p, q) => p - q).map((v) => v.toFixed(10)),
+      expected.map((v) => v.toFixed(10)),
+    );
     const jac = jacobiEigen(T.flat(), m);
-    assert.deepEqual([...jac.values].sort((p, q) => p - q).map((v) => v.toFixed(10)), expected.map((v) => v.toFixed(10)));
+    assert.deepEqual(
+      [...jac.values].sort((p, q) => p - q).map((v) => v.toFixed(10)),
+      expected.map((v) => v.toFixed(10)),
+    );
     // Eigenvectors: T v = λ v for every pair.
     for (const { values, vectors } of [ql, jac]) {
       for (let e = 0; e < m; e++) {
@@ -68,7 +84,9 @@ Deno.test("Fiedler vector matches a dense mathjs eigendecomposition (Jacobi and 
     checkInvariants(a, m, got.vector, got.value);
     // Same direction as the dense vector (both sign-fixed), compared after normalisation.
     const n1 = Math.hypot(...got.vector), n2 = Math.hypot(...ref.y);
-    for (let i = 0; i < m; i++) assert.ok(Math.abs(got.vector[i] / n1 - ref.y[i] / n2) < 1e-6, `m=${m} entry ${i}`);
+    for (let i = 0; i < m; i++) {
+      assert.ok(Math.abs(got.vector[i] / n1 - ref.y[i] / n2) < 1e-6, `m=${m} entry ${i}`);
+    }
   }
 });
 

@@ -24,7 +24,11 @@ Deno.test("cuts are nested: a larger τ refines a smaller one", async () => {
     const coarse = cuts[k - 1], fine = cuts[k];
     const parentOf = new Map<number, number>();
     for (let i = 0; i < fine.length; i++) {
-      assert.equal(parentOf.get(fine[i]) ?? coarse[i], coarse[i], `τ=${taus[k]} segment crosses τ=${taus[k - 1]} segments`);
+      assert.equal(
+        parentOf.get(fine[i]) ?? coarse[i],
+        coarse[i],
+        `τ=${taus[k]} segment crosses τ=${taus[k - 1]} segments`,
+      );
       parentOf.set(fine[i], coarse[i]);
     }
     assert.ok(new Set(fine).size >= new Set(coarse).size);
@@ -82,7 +86,10 @@ Deno.test("compat 'reference' drops exact-zero rows below the top level; default
   const def = await buildPartitionTree(f, { tauMax: 0.9 });
   assert.equal(ref.nodes[0].active.length, 24); // the top level keeps everyone
   for (const node of ref.nodes.slice(1)) {
-    assert.ok(!node.active.includes(0) && !node.active.includes(5), "dropped nodes must not enter the eigenproblem");
+    assert.ok(
+      !node.active.includes(0) && !node.active.includes(5),
+      "dropped nodes must not enter the eigenproblem",
+    );
     for (const id of node.children ?? []) {
       if (node.region.includes(0) && ref.nodes[id].region.includes(0)) {
         assert.equal(id, node.children![1], "a dropped node follows the '0' side");
@@ -110,10 +117,16 @@ Deno.test("a cut that runs down to tiny segments carries a note", async () => {
 });
 
 Deno.test("bad options and degenerate inputs give one-line errors or one segment", async () => {
-  await assert.rejects(() => recursiveNcut(blocks, { tau: 0 }), /Invalid tau 0: expected a finite number > 0/);
+  await assert.rejects(
+    () => recursiveNcut(blocks, { tau: 0 }),
+    /Invalid tau 0: expected a finite number > 0/,
+  );
   await assert.rejects(() => recursiveNcut(blocks, { tau: -1 }), /Invalid tau -1/);
   await assert.rejects(() => recursiveNcut(blocks, { alpha: 0.5 }), /Invalid alpha 0.5/);
-  await assert.rejects(() => recursiveNcut({ height: 1, width: 1, channels: 3, data: new Float32Array(3).fill(1) }), /1 patch/);
+  await assert.rejects(
+    () => recursiveNcut({ height: 1, width: 1, channels: 3, data: new Float32Array(3).fill(1) }),
+    /1 patch/,
+  );
   const tree = await buildPartitionTree(blocks, { tauMax: 0.4 });
   assert.throws(() => cutTree(tree, 0.5), /built up to tauMax 0.4/);
   const flat = { height: 2, width: 2, channels: 2, data: new Float32Array(8).fill(1) };
