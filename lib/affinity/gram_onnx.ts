@@ -1,7 +1,10 @@
 /**
- * The cosine Gram matrix through ONNX Runtime's wasm `MatMul` (SIMD kernels, the runtime's thread pool): the
- * same product as {@linkcode cosineGram}, about 3–6× faster than plain TypeScript on these machines, with float32
- * accumulation (like the reference's GPU matmul) instead of float64.
+ * The cosine Gram matrix through ONNX Runtime's wasm `MatMul` (SIMD kernels): the same product as
+ * {@linkcode cosineGram}, with float32 accumulation (like the reference's GPU matmul) instead of float64.
+ *
+ * Only the upper block triangle is computed: the rows are split into 4 blocks and the 10 products `Xi Xjᵀ`
+ * (i ≤ j) give the whole symmetric matrix for 10/16 of the work. Measured on the project's 2-core machine for a
+ * 1024×1280 input: 89 ms for one full MatMul, 55–64 ms for the block triangle, against ~290 ms in TypeScript.
  *
  * @module
  */
@@ -10,31 +13,49 @@ import { createOrtSession, type OrtSession } from "../encoder/ort_session.ts";
 
 const { onnx } = p;
 
-let session: Promise<OrtSession> | undefined;
+/** Row blocks of the block-triangular product. */
+const BLOCKS = 4;
 
-/** A two-node model `g = x · xᵀ` with symbolic n and c. */
-function gramModelBytes(): Uint8Array {
-  const FLOAT = onnx.TensorProto.DataType.FLOAT;
-  const info = (name: string, dims: string[]) => ({
-    name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
-  });
+const sessions = new Map<number, Promise<OrtSession>>();
+
+/** Sizes of the row blocks of an n-row matrix (the first n mod B blocks get one extra row). */
+function blockSizes(n: number): number[] {
+  const b = Math.min(BLOCKS, n);
+  return Array.from({ length: b }, (_, i) => Math.floor(n / b) + (i < n % b ? 1 : 0));
+}
+
+/** A model splitting `x` (n×c) into row blocks and computing every `Xi · Xjᵀ`, i ≤ j. */
+function gramModelBytes(sizes: number[]): Uint8Array {
+  const { FLOAT, INT64 } = onnx.TensorProto.DataType;
+  const { INT, INTS } = onnx.AttributeProto.AttributeType;
+  const info = (name: string) => ({ name, type: { tensorType: { elemType: FLOAT } } });
+  const b = sizes.length;
+  const xs = sizes.map((_, i) => `x${i}`);
+  const node: Record<string, unknown>[] = [
+    { opType: "Split", input: ["x", "sizes"], output: xs, attribute: [{ name: "axis", type: INT, i: 0 }] },
+    ...xs.map((x, j) => ({
+      opType: "Transpose",
+      input: [x],
+      output: [`t${j}`],
+      attribute: [{ name: "perm", type: INTS, ints: [1, 0] }],
+    })),
+  ];
+  const output = [];
+  for (let i = 0; i < b; i++) {
+    for (let j = i; j < b; j++) {
+      node.push({ opType: "MatMul", input: [xs[i], `t${j}`], output: [`g${i}_${j}`] });
+      output.push(info(`g${i}_${j}`));
+    }
+  }
   return onnx.ModelProto.encode({
     irVersion: 8,
-    opsetImport: [{ domain: "", version: 17 }],
+    opsetImport: [{ domain: "", version: 18 }],
     graph: {
-      name: "cosine_gram",
-      node: [
-        {
-          opType: "Transpose",
-          input: ["x"],
-          output: ["xt"],
-          attribute: [{ name: "perm", type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 0] }],
-        },
-        { opType: "MatMul", input: ["x", "xt"], output: ["g"] },
-      ],
-      input: [info("x", ["n", "c"])],
-      output: [info("g", ["n", "n"])],
+      name: "cosine_gram_blocks",
+      node,
+      initializer: [{ name: "sizes", dataType: INT64, dims: [b], int64Data: sizes }],
+      input: [info("x")],
+      output,
     },
   }).finish();
 }
@@ -45,14 +66,35 @@ function gramModelBytes(): Uint8Array {
  * @param x Rows.
  * @param n Row count.
  * @param c Row length.
- * @returns The n×n Gram matrix (float32, float32 accumulation).
+ * @returns The n×n Gram matrix (float32, float32 accumulation), exactly symmetric.
  */
 export async function cosineGramOnnx(x: Float32Array, n: number, c: number): Promise<Float32Array> {
-  session ??= createOrtSession(gramModelBytes(), { label: "the cosine Gram model" });
-  const s = await session;
-  const { g } = await s.run({ x: { data: x, dims: [n, c] } });
-  // Exact symmetry (the reference's matrix is symmetric up to rounding; ours is made exactly so).
-  const out = g.data;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out[j * n + i] = out[i * n + j];
-  return out;
+  const sizes = blockSizes(n);
+  let session = sessions.get(n);
+  if (!session) sessions.set(n, session = createOrtSession(gramModelBytes(sizes), { label: "the cosine Gram model" }));
+  const outputs = await (await session).run({ x: { data: x, dims: [n, c] } });
+  const g = new Float32Array(n * n);
+  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, v) => a + v, 0));
+  for (let i = 0; i < sizes.length; i++) {
+    for (let j = i; j < sizes.length; j++) {
+      const block = outputs[`g${i}_${j}`].data;
+      const rows = sizes[i], cols = sizes[j];
+      for (let r = 0; r < rows; r++) g.set(block.subarray(r * cols, (r + 1) * cols), (starts[i] + r) * n + starts[j]);
+    }
+  }
+  mirrorUpper(g, n);
+  return g;
+}
+
+/** Copies the strict upper triangle onto the lower one, in 32×32 tiles to stay cache friendly. */
+function mirrorUpper(g: Float32Array, n: number): void {
+  const T = 32;
+  for (let bi = 0; bi < n; bi += T) {
+    for (let bj = bi; bj < n; bj += T) {
+      const iEnd = Math.min(bi + T, n), jEnd = Math.min(bj + T, n);
+      for (let i = bi; i < iEnd; i++) {
+        for (let j = Math.max(bj, i + 1); j < jEnd; j++) g[j * n + i] = g[i * n + j];
+      }
+    }
+  }
 }
