@@ -28,6 +28,8 @@ export interface FiedlerResult {
   matvecs: number;
   /** Residual `‖M v − (1−λ) v‖` estimate. */
   residual: number;
+  /** `D^-1/2` times the next Ritz vector (Lanczos only): a warm start for the children's solves. */
+  next?: Float64Array;
 }
 
 /**
@@ -48,6 +50,7 @@ export function fiedlerVector(
   const isd = new Float64Array(m);
   for (let i = 0; i < m; i++) isd[i] = 1 / Math.sqrt(d[i]);
   let v: Float64Array, theta: number, method: FiedlerResult["method"], matvecs = 0, residual = 0;
+  let next: Float64Array | undefined;
   if (m <= DENSE_LIMIT) {
     const mm = new Float64Array(m * m);
     for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) mm[i * m + j] = a[i * m + j] * isd[i] * isd[j];
@@ -69,8 +72,11 @@ export function fiedlerVector(
       matVec(a, m, t, out);
       for (let i = 0; i < m; i++) out[i] *= isd[i];
     };
-    const r = lanczosTop(matvec, m, [u0], options);
+    // A warm start is given in the generalised form (like y); Lanczos works on D^1/2 y.
+    const start = options.start ? options.start.map((x, i) => x * Math.sqrt(d[i])) : undefined;
+    const r = lanczosTop(matvec, m, [u0], { ...options, start });
     v = r.vector;
+    if (r.next) next = r.next.map((x, i) => x * isd[i]);
     theta = r.value;
     matvecs = r.matvecs;
     residual = r.residual;
@@ -79,7 +85,7 @@ export function fiedlerVector(
   const y = new Float64Array(m);
   for (let i = 0; i < m; i++) y[i] = v[i] * isd[i];
   fixSign(y);
-  return { vector: y, value: 1 - theta, method, matvecs, residual };
+  return { vector: y, value: 1 - theta, method, matvecs, residual, next };
 }
 
 /**

@@ -19,7 +19,7 @@ export interface LanczosOptions {
   maxBasis?: number;
   /** Restarts allowed before giving up (the best Ritz pair so far is returned, flagged). @default 20 */
   maxRestarts?: number;
-  /** Check convergence every this many steps. @default 8 */
+  /** Check convergence every this many steps. @default 4 */
   checkEvery?: number;
   /** Start vector (any non-zero vector; it is orthogonalised against the deflated ones). */
   start?: Float64Array;
@@ -37,6 +37,9 @@ export interface LanczosResult {
   residual: number;
   /** Whether the residual reached the tolerance. */
   converged: boolean;
+  /** Ritz vector of the second-largest Ritz value (unit; a cheap approximation of the next eigenvector, used to
+   * warm-start the solves of child nodes), or undefined when the basis had one vector. */
+  next?: Float64Array;
 }
 
 /**
@@ -58,7 +61,7 @@ export function lanczosTop(
   const dim = n - deflate.length; // dimension of the space searched
   const maxBasis = Math.max(2, Math.min(options.maxBasis ?? 120, dim));
   const maxRestarts = options.maxRestarts ?? 20;
-  const checkEvery = options.checkEvery ?? 8;
+  const checkEvery = options.checkEvery ?? 4;
   let q = options.start ? Float64Array.from(options.start) : seededVector(n, 0x9e3779b9);
   let matvecs = 0;
   let best: LanczosResult | null = null;
@@ -89,13 +92,12 @@ export function lanczosTop(
       const k = j + 1;
       const last = k >= maxBasis || b < 1e-14;
       if (last || k % checkEvery === 0) {
-        const { value, s } = topRitz(alpha, beta, k);
+        const { value, s, s2 } = topRitz(alpha, beta, k);
         const residual = Math.abs(b * s[k - 1]);
         if (residual <= tol || last) {
-          const vector = new Float64Array(n);
-          for (let i = 0; i < k; i++) axpy(vector, basis[i], s[i]);
-          scale(vector, 1 / norm(vector));
-          const result = { value, vector, matvecs, residual, converged: residual <= tol || b < 1e-14 };
+          const vector = combine(basis, s, n);
+          const next = s2 ? combine(basis, s2, n) : undefined;
+          const result = { value, vector, matvecs, residual, converged: residual <= tol || b < 1e-14, next };
           if (result.converged) return result;
           if (!best || residual < best.residual) best = result;
           q = vector;
@@ -111,13 +113,27 @@ export function lanczosTop(
   return { ...best!, matvecs };
 }
 
-function topRitz(alpha: number[], beta: number[], k: number): { value: number; s: Float64Array } {
+/** The top Ritz pair of the Lanczos tridiagonal, and the coefficients of the second one. */
+function topRitz(
+  alpha: number[],
+  beta: number[],
+  k: number,
+): { value: number; s: Float64Array; s2: Float64Array | undefined } {
   const { values, vectors } = tridiagonalEigen(alpha, beta, k);
   let top = 0;
   for (let i = 1; i < k; i++) if (values[i] > values[top]) top = i;
-  const s = new Float64Array(k);
-  for (let r = 0; r < k; r++) s[r] = vectors[r * k + top];
-  return { value: values[top], s };
+  let second = -1;
+  for (let i = 0; i < k; i++) if (i !== top && (second < 0 || values[i] > values[second])) second = i;
+  const column = (c: number) => Float64Array.from({ length: k }, (_, r) => vectors[r * k + c]);
+  return { value: values[top], s: column(top), s2: second < 0 ? undefined : column(second) };
+}
+
+/** Unit vector `Σ coef_i · basis_i`. */
+function combine(basis: Float64Array[], coef: Float64Array, n: number): Float64Array {
+  const v = new Float64Array(n);
+  for (let i = 0; i < coef.length; i++) axpy(v, basis[i], coef[i]);
+  scale(v, 1 / norm(v));
+  return v;
 }
 
 /** Removes from `x` its components along each vector of `basis` (assumed orthonormal). */

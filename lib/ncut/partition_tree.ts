@@ -232,8 +232,21 @@ export function buildPartitionTreeSync(
       }
     }
   }
-  const solve = (node: PartitionNode) =>
-    splitNode(node, w!, n, count, minSegmentSize, options.tolerance ?? 1e-8, options.keepVectors ?? false);
+  // Each solved node's next Ritz vector (over its active nodes) warm-starts its children's Lanczos runs: in a
+  // graph with three groups it already separates the two that the parent's split kept together.
+  const warm = new Map<number, Float64Array>();
+  const position = new Int32Array(n);
+  const solve = (node: PartitionNode) => {
+    let start: Float64Array | undefined;
+    const parentNext = warm.get(node.parent);
+    if (parentNext) {
+      const parent = tree.nodes[node.parent];
+      parent.active.forEach((g, i) => position[g] = i);
+      start = Float64Array.from(node.active, (g) => parentNext[position[g]]);
+    }
+    const next = splitNode(node, w!, n, count, minSegmentSize, options.tolerance ?? 1e-8, options.keepVectors ?? false, start);
+    if (next) warm.set(node.id, next);
+  };
   solve(root);
   // Frontier of computed, unexpanded nodes that may split: depth-first ("1" side first) like the reference,
   // or lowest NCut first when the number of segments is capped.
@@ -300,22 +313,24 @@ function splitNode(
   minSide: number,
   tolerance: number,
   keepVectors: boolean,
-): void {
+  start: Float64Array | undefined,
+): Float64Array | undefined {
   let idx = node.active;
-  if (idx.length < 2) return;
+  if (idx.length < 2) return undefined;
   let sub = extract(w, n, idx);
   let m = idx.length;
   let d = rowSums(sub, m);
   // Isolated nodes (possible without self-loops) cannot enter the eigenproblem; they follow the "0" side.
   if (d.some((v) => v === 0)) {
+    if (start) start = start.filter((_, i) => d[i] > 0);
     idx = idx.filter((_, i) => d[i] > 0);
     node.active = idx;
-    if (idx.length < 2) return;
+    if (idx.length < 2) return undefined;
     sub = extract(w, n, idx);
     m = idx.length;
     d = rowSums(sub, m);
   }
-  const f = fiedlerVector(sub, m, d, { tolerance });
+  const f = fiedlerVector(sub, m, d, { tolerance, start });
   const split = bestThresholdSplit(sub, m, d, f.vector, count, minSide);
   node.lambda = f.value;
   node.solver = f.method;
@@ -329,6 +344,7 @@ function splitNode(
     node.thresholds = split.thresholds;
     node.ncutValues = split.values;
   }
+  return f.next;
 }
 
 /** The principal submatrix on `idx` (the whole matrix when idx covers every node in order). */
