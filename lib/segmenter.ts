@@ -189,6 +189,9 @@ async function segmentImage(
 ): Promise<SegmentationResult> {
   checkTau(o.tau);
   checkAlpha(o.alpha);
+  if (!(image.height >= 2 && image.width >= 2)) {
+    throw new RangeError(`Image is ${image.width}×${image.height}; expected at least 2×2 pixels to segment`);
+  }
   const t0 = performance.now();
   const features = await encoder.encode(image);
   const t1 = performance.now();

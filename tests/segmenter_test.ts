@@ -307,3 +307,15 @@ Deno.test("compactLabels: renumbers by ascending value and counts sizes", () => 
   assert.deepEqual(again.sizes, [1, 2, 1]);
   assert.deepEqual(compactLabels(new Int32Array(0)), { compact: new Int32Array(0), sizes: [] });
 });
+
+Deno.test("createSegmenter: images smaller than 2×2 are rejected with a one-line error", async () => {
+  const { createSegmenter } = await import("../lib/segmenter.ts");
+  const seg = await createSegmenter({ encoder: "rgb-grid" });
+  for (const [h, w] of [[1, 1], [1, 5], [4, 1]]) {
+    await assert.rejects(
+      () => seg.segment({ height: h, width: w, data: new Float32Array(h * w * 3).fill(0.5) }),
+      new RegExp(`^RangeError: Image is ${w}×${h}; expected at least 2×2 pixels to segment$`),
+    );
+  }
+  await seg.dispose();
+});
