@@ -1,0 +1,132 @@
+/**
+ * Backend choice for every entry point: `"cpu"` runs the TypeScript reference, `"webgpu"` the WGSL kernels
+ * (falling back to the CPU path with a one-line notice when no adapter exists or the device is lost mid-run),
+ * `"auto"` picks per stage by measurement.
+ *
+ * `"auto"` rules, in order: work below the stage's minimum (where one ~10 ms host wait already costs more than
+ * the CPU path) runs on the CPU; without an adapter it runs on the CPU silently; otherwise the first call of a
+ * stage in a size class (powers of 4 of the work) on an adapter times a warm GPU run against the CPU run,
+ * returns the CPU result, and caches the faster backend for that adapter, stage and size class.
+ *
+ * @module
+ */
+import type { Backend } from "../types.ts";
+import { getGpu, type GpuContext, GpuUnavailableError } from "./device.ts";
+
+/** Stages with a WebGPU path. */
+export type GpuStage = "affinity" | "tree" | "assign" | "pamr";
+
+/** Work (stage-specific units, see each entry point) below which `"auto"` always runs on the CPU. */
+export const AUTO_MIN_WORK: Readonly<Record<GpuStage, number>> = Object.freeze({
+  affinity: 1 << 24, // n²·c multiply-adds
+  tree: 1 << 20, // n² affinity entries
+  assign: 1 << 22, // output pixels · clusters + n·clusters·c
+  pamr: 1 << 22, // pixels · 8L · iterations · labels
+});
+
+const decisions = new Map<string, "cpu" | "webgpu">();
+let warned = false;
+
+/**
+ * Checks a backend option.
+ *
+ * @param backend Candidate value (undefined means `"auto"`).
+ * @returns The backend.
+ * @throws {RangeError} When it is not `"auto"`, `"cpu"` or `"webgpu"`.
+ */
+export function checkBackend(backend: unknown): Backend {
+  if (backend === undefined) return "auto";
+  if (backend !== "auto" && backend !== "cpu" && backend !== "webgpu") {
+    throw new RangeError(`Backend must be "auto", "cpu" or "webgpu", received ${JSON.stringify(backend)}`);
+  }
+  return backend;
+}
+
+/**
+ * Prints the one-line fallback notice (once per process).
+ *
+ * @param stage Stage that falls back.
+ * @param reason Why.
+ */
+export function noticeCpuFallback(stage: string, reason: string): void {
+  if (warned) return;
+  warned = true;
+  console.warn(`DiffCut: WebGPU unavailable, ${stage} and later stages run on the CPU path (${reason})`);
+}
+
+/** The cached `"auto"` decisions, keyed `adapter|stage|sizeClass` (for tests and benchmarks). */
+export function autoDecisions(): Map<string, "cpu" | "webgpu"> {
+  return decisions;
+}
+
+/** How one stage runs on each backend. */
+export interface StageRunners<T> {
+  /** Stage name (for notices and the auto cache). */
+  stage: GpuStage;
+  /** Work estimate in the stage's units ({@linkcode AUTO_MIN_WORK}). */
+  work: number;
+  /** The WebGPU path. */
+  gpu: (ctx: GpuContext) => Promise<T>;
+  /** The TypeScript path. */
+  cpu: () => Promise<T>;
+  /** Returns why the input does not fit the device (e.g. a binding limit), or null. `"auto"` then runs on the
+   * CPU; `"webgpu"` throws a RangeError with that reason. */
+  fits?: (ctx: GpuContext) => string | null;
+}
+
+/**
+ * Runs a stage on the chosen backend.
+ *
+ * @param backend `"auto"`, `"cpu"` or `"webgpu"` (validated).
+ * @param runners The two paths.
+ * @returns The stage's result.
+ * @throws {RangeError} On an unknown backend; anything the paths throw other than {@linkcode GpuUnavailableError}.
+ */
+export async function runStage<T>(backend: Backend | undefined, runners: StageRunners<T>): Promise<T> {
+  const choice = checkBackend(backend);
+  if (choice === "cpu") return runners.cpu();
+  if (choice === "auto" && runners.work < AUTO_MIN_WORK[runners.stage]) return runners.cpu();
+  let ctx: GpuContext;
+  try {
+    ctx = await getGpu();
+  } catch (e) {
+    if (!(e instanceof GpuUnavailableError)) throw e;
+    if (choice === "webgpu") noticeCpuFallback(runners.stage, e.message);
+    return runners.cpu();
+  }
+  const unfit = runners.fits?.(ctx) ?? null;
+  if (unfit !== null) {
+    if (choice === "auto") return runners.cpu();
+    throw new RangeError(unfit);
+  }
+  if (choice === "auto") {
+    const key = `${ctx.key}|${runners.stage}|${Math.round(Math.log2(Math.max(1, runners.work)) / 2)}`;
+    const decided = decisions.get(key);
+    if (decided === "cpu") return runners.cpu();
+    if (decided === undefined) return measure(key, ctx, runners);
+  }
+  try {
+    return await runners.gpu(ctx);
+  } catch (e) {
+    if (!(e instanceof GpuUnavailableError)) throw e;
+    noticeCpuFallback(runners.stage, e.message);
+    return runners.cpu();
+  }
+}
+
+async function measure<T>(key: string, ctx: GpuContext, runners: StageRunners<T>): Promise<T> {
+  let gpuMs = Infinity;
+  try {
+    await runners.gpu(ctx); // warm-up: compiles the kernels
+    const t0 = performance.now();
+    await runners.gpu(ctx);
+    gpuMs = performance.now() - t0;
+  } catch (e) {
+    if (!(e instanceof GpuUnavailableError)) throw e;
+  }
+  const t1 = performance.now();
+  const result = await runners.cpu();
+  const cpuMs = performance.now() - t1;
+  decisions.set(key, gpuMs < cpuMs ? "webgpu" : "cpu");
+  return result;
+}
