@@ -1,0 +1,408 @@
+/**
+ * WebGPU path of the patch affinity `W = minmax(F̂ F̂ᵀ)^α` (reference: affinity.ts).
+ *
+ * Three kernels in one submission: row L2-normalisation (`shaders/affinity/normalize_rows.wgsl`), the
+ * register-tiled cosine Gram matrix fused with the global min/max (`cosine_gram.wgsl`, upper block triangle
+ * mirrored), and min-max + power α in place (`minmax_power.wgsl`). Arithmetic is float32 throughout (the
+ * reference accumulates dot products in float64), so values agree to a few float32 ulps of the cosine, amplified
+ * α times by the power.
+ *
+ * Exact zeros (REFERENCE.md §10): an entry is 0 exactly when its IEEE float32 power would round to 0, decided by
+ * a rule on the min-max value `t` (`t ≤ zeroBelow(α)`, computed on the host with the CPU path's arithmetic), so a
+ * device that flushes subnormals neither adds nor drops exact zeros; rows holding one are flagged.
+ *
+ * A matrix above the device's storage binding limit (128 MiB on llvmpipe: n > 5792) is refused with a
+ * RangeError; `backend: "auto"` then uses the CPU path.
+ *
+ * @module
+ */
+import type { FeatureMap } from "../types.ts";
+import { type GpuContext, withErrorScope } from "../gpu/device.ts";
+import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
+import { dispatch, getKernel, groupsFor, type Kernel } from "../gpu/kernel.ts";
+
+/** Options of the GPU affinity. */
+export interface AffinityGpuOptions {
+  /** Affinity exponent (≥ 1). @default 10 */
+  alpha?: number;
+  /** Keep the diagonal. @default true */
+  selfLoops?: boolean;
+  /** Gram workgroup side: a TILE×TILE workgroup computes a (4·TILE)² output tile. @default 8 */
+  tile?: number;
+}
+
+/** Device-resident affinity, as the tree stage consumes it. */
+export interface AffinityOnDevice {
+  /** `n·n` float32 affinity. */
+  w: GPUBuffer;
+  /** `[minKey, maxKey]` of the cosine (order-preserving u32 keys). */
+  minmax: GPUBuffer;
+  /** Per-row u32 flag: the row holds an exact zero. */
+  zeroRows: GPUBuffer;
+  /** Matrix order. */
+  n: number;
+  /** Frees the buffers. */
+  destroy(): void;
+}
+
+/** A compiled normalisation kernel. */
+export interface NormalizeRowsKernel {
+  /**
+   * Records the dispatch.
+   * @param pass Open compute pass.
+   * @param io `features` (n·c) in, `unit` (n·c4) out.
+   * @param params Sizes.
+   */
+  encode(
+    pass: GPUComputePassEncoder,
+    io: { features: GPUBuffer; unit: GPUBuffer },
+    params: { n: number; c: number },
+  ): void;
+}
+
+/**
+ * Compiles `shaders/affinity/normalize_rows.wgsl` once.
+ *
+ * @param ctx Device context.
+ * @returns The kernel.
+ */
+export async function createNormalizeRowsKernel(ctx: GpuContext): Promise<NormalizeRowsKernel> {
+  const wg = 64;
+  const kernel = await getKernel(ctx.device, {
+    stage: "affinity",
+    kernel: "normalize_rows",
+    overrides: { WORKGROUP_SIZE: wg },
+  });
+  return {
+    encode(pass, io, { n, c }) {
+      const params = uniformBuffer(ctx, "affinity.normalize_rows.params", [["u32", n], ["u32", c], [
+        "u32",
+        padded(c),
+      ]]);
+      dispatch(ctx.device, pass, kernel, [io.features, io.unit, params], [groupsFor(n, wg)]);
+    },
+  };
+}
+
+/** A compiled Gram kernel. */
+export interface CosineGramKernel {
+  /** Output rows (and columns) per workgroup tile. */
+  span: number;
+  /**
+   * Records the dispatch.
+   * @param pass Open compute pass.
+   * @param io `unit` rows in; `gram` (n·n) and `minmax` (2 keys, pre-set to [max u32, 0]) out.
+   * @param params Sizes (`c` unpadded).
+   */
+  encode(
+    pass: GPUComputePassEncoder,
+    io: { unit: GPUBuffer; gram: GPUBuffer; minmax: GPUBuffer },
+    params: { n: number; c: number },
+  ): void;
+}
+
+/**
+ * Compiles `shaders/affinity/cosine_gram.wgsl` once per tile size.
+ *
+ * @param ctx Device context.
+ * @param tile Workgroup side (TILE override). @default 8
+ * @returns The kernel.
+ */
+export async function createCosineGramKernel(ctx: GpuContext, tile = 8): Promise<CosineGramKernel> {
+  if (
+    !Number.isInteger(tile) || tile < 1 || tile * tile > ctx.device.limits.maxComputeInvocationsPerWorkgroup
+  ) {
+    throw new RangeError(
+      `Invalid tile ${tile}: expected an integer with tile² ≤ the device's invocations limit`,
+    );
+  }
+  const kernel = await getKernel(ctx.device, {
+    stage: "affinity",
+    kernel: "cosine_gram",
+    overrides: { TILE: tile },
+  });
+  const span = 4 * tile;
+  return {
+    span,
+    encode(pass, io, { n, c }) {
+      const params = uniformBuffer(ctx, "affinity.cosine_gram.params", [["u32", n], ["u32", padded(c)]]);
+      const b = groupsFor(n, span);
+      dispatch(ctx.device, pass, kernel, [io.unit, io.gram, io.minmax, params], [b, b]);
+    },
+  };
+}
+
+/** A compiled min-max + power kernel. */
+export interface MinMaxPowerKernel {
+  /**
+   * Records the dispatch.
+   * @param pass Open compute pass.
+   * @param io `w` (Gram in, affinity out), `minmax` keys, `zeroRows` flags (zeroed).
+   * @param params Order, exponent, diagonal.
+   */
+  encode(
+    pass: GPUComputePassEncoder,
+    io: { w: GPUBuffer; minmax: GPUBuffer; zeroRows: GPUBuffer },
+    params: { n: number; alpha: number; selfLoops: boolean },
+  ): void;
+}
+
+/**
+ * Compiles `shaders/affinity/minmax_power.wgsl` once.
+ *
+ * @param ctx Device context.
+ * @returns The kernel.
+ */
+export async function createMinMaxPowerKernel(ctx: GpuContext): Promise<MinMaxPowerKernel> {
+  const wg = 256;
+  const kernel = await getKernel(ctx.device, {
+    stage: "affinity",
+    kernel: "minmax_power",
+    overrides: { WORKGROUP_SIZE: wg },
+  });
+  return {
+    encode(pass, io, { n, alpha, selfLoops }) {
+      const integer = Number.isInteger(alpha) && alpha <= 0xffffffff;
+      const params = uniformBuffer(ctx, "affinity.minmax_power.params", [
+        ["u32", n],
+        ["u32", integer ? alpha : 0],
+        ["f32", Math.fround(alpha)],
+        ["f32", zeroBelow(alpha)],
+        ["u32", selfLoops ? 1 : 0],
+      ]);
+      dispatch(
+        ctx.device,
+        pass,
+        kernel,
+        [io.w, io.minmax, io.zeroRows, params],
+        grid2d(groupsFor(n * n, wg), ctx),
+      );
+    },
+  };
+}
+
+/**
+ * Largest float32 `t ∈ [0, 1]` whose power `t^α` rounds to exactly 0 in IEEE float32 with the CPU path's
+ * arithmetic (power by squaring in float64 for integer α, `Math.pow` otherwise, then rounding): the reference's
+ * exact-zero rule expressed on the min-max value.
+ *
+ * @param alpha Exponent ≥ 1.
+ * @returns The threshold (a float32 value).
+ *
+ * @example
+ * ```ts
+ * import { zeroBelow } from "./affinity_gpu.ts";
+ * const t = zeroBelow(10);
+ * if (!(Math.fround(t ** 10) === 0 && Math.fround(Math.fround(t * (1 + 2 ** -20)) ** 10) > 0)) throw new Error();
+ * ```
+ */
+export function zeroBelow(alpha: number): number {
+  const integer = Number.isInteger(alpha);
+  const f = new Float32Array(1);
+  const bits = new Uint32Array(f.buffer);
+  const isZero = (b: number) => {
+    bits[0] = b;
+    const t = f[0];
+    return Math.fround(integer ? powInt(t, alpha) : Math.pow(t, alpha)) === 0;
+  };
+  let lo = 0; // isZero(0) holds for α ≥ 1
+  let hi = 0x3f800000; // 1.0: not zero
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (isZero(mid)) lo = mid;
+    else hi = mid;
+  }
+  bits[0] = lo;
+  return f[0];
+}
+
+/** Same arithmetic as affinity.ts's power by squaring. */
+function powInt(t: number, k: number): number {
+  let r = 1, b = t, e = k;
+  while (e > 0) {
+    if (e & 1) r *= b;
+    b *= b;
+    e >>= 1;
+  }
+  return r;
+}
+
+/** A 2-D dispatch covering `groups` workgroups in x-major order (the kernels linearise it). */
+function grid2d(groups: number, ctx: GpuContext): [number, number] {
+  const max = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+  if (groups <= max) return [groups, 1];
+  const y = Math.ceil(groups / max);
+  return [Math.ceil(groups / y), y];
+}
+
+function padded(c: number): number {
+  return Math.ceil(c / 4) * 4;
+}
+
+/**
+ * Why an `n×n` affinity does not fit the device, or null.
+ *
+ * @param ctx Device context.
+ * @param n Patches.
+ * @param c Channels.
+ * @returns A one-line reason, or null when it fits.
+ */
+export function affinityGpuUnfit(ctx: GpuContext, n: number, c: number): string | null {
+  const limit = ctx.device.limits.maxStorageBufferBindingSize;
+  const bytes = n * n * 4;
+  if (bytes > limit) {
+    return `Affinity of ${n}×${n} patches needs ${
+      (bytes / 2 ** 20).toFixed(1)
+    } MiB, above the device's storage ` +
+      `binding limit of ${(limit / 2 ** 20).toFixed(0)} MiB (at most ${
+        Math.floor(Math.sqrt(limit / 4))
+      } patches); use backend "cpu"`;
+  }
+  if (n * padded(c) * 4 > limit) {
+    return `Features of ${n}×${c} exceed the device's storage binding limit of ${
+      (limit / 2 ** 20).toFixed(0)
+    } MiB; use backend "cpu"`;
+  }
+  return null;
+}
+
+/** All three kernels, compiled once per device. */
+export interface AffinityKernels {
+  /** Row normalisation. */
+  normalize: NormalizeRowsKernel;
+  /** Gram + min/max. */
+  gram: CosineGramKernel;
+  /** Min-max + power. */
+  power: MinMaxPowerKernel;
+}
+
+/**
+ * Compiles the affinity kernels.
+ *
+ * @param ctx Device context.
+ * @param tile Gram workgroup side. @default 8
+ * @returns The kernels.
+ */
+export async function createAffinityKernels(ctx: GpuContext, tile = 8): Promise<AffinityKernels> {
+  const [normalize, gram, power] = await Promise.all([
+    createNormalizeRowsKernel(ctx),
+    createCosineGramKernel(ctx, tile),
+    createMinMaxPowerKernel(ctx),
+  ]);
+  return { normalize, gram, power };
+}
+
+/**
+ * Records the whole affinity on `encoder` and returns the device buffers (nothing is submitted).
+ *
+ * @param ctx Device context.
+ * @param kernels From {@linkcode createAffinityKernels}.
+ * @param encoder Command encoder to record into.
+ * @param features Feature map (validated by the caller).
+ * @param options Exponent and diagonal.
+ * @returns Device-resident affinity.
+ * @throws {RangeError} When the matrix exceeds the device's binding limit.
+ */
+export function encodeAffinity(
+  ctx: GpuContext,
+  kernels: AffinityKernels,
+  encoder: GPUCommandEncoder,
+  features: FeatureMap,
+  options: { alpha: number; selfLoops: boolean },
+): AffinityOnDevice {
+  const n = features.height * features.width;
+  const c = features.channels;
+  const unfit = affinityGpuUnfit(ctx, n, c);
+  if (unfit) throw new RangeError(unfit);
+  const input = uploadBuffer(ctx, "affinity.normalize_rows.features", features.data);
+  const unit = storageBuffer(ctx, "affinity.normalize_rows.unit", n * padded(c) * 4);
+  const w = storageBuffer(ctx, "affinity.cosine_gram.w", n * n * 4);
+  const minmax = uploadBuffer(ctx, "affinity.cosine_gram.minmax", new Uint32Array([0xffffffff, 0]));
+  const zeroRows = storageBuffer(ctx, "affinity.minmax_power.zero_rows", n * 4);
+  const pass = encoder.beginComputePass({ label: "affinity.pass" });
+  kernels.normalize.encode(pass, { features: input, unit }, { n, c });
+  kernels.gram.encode(pass, { unit, gram: w, minmax }, { n, c });
+  kernels.power.encode(pass, { w, minmax, zeroRows }, {
+    n,
+    alpha: options.alpha,
+    selfLoops: options.selfLoops,
+  });
+  pass.end();
+  return {
+    w,
+    minmax,
+    zeroRows,
+    n,
+    destroy: () => destroyAll(w, minmax, zeroRows, input, unit),
+  };
+}
+
+/**
+ * Decodes the order-preserving u32 key of the Gram kernel back to a float.
+ *
+ * @param key Key.
+ * @returns The float32 value.
+ */
+export function unkey(key: number): number {
+  const u = new Uint32Array([(key & 0x80000000) !== 0 ? key & 0x7fffffff : ~key >>> 0]);
+  return new Float32Array(u.buffer)[0];
+}
+
+/** Result of {@linkcode affinityMatrixGpu}. */
+export interface AffinityGpuResult {
+  /** `n·n` affinity, row-major. */
+  w: Float32Array;
+  /** Smallest and largest cosine. */
+  min: number;
+  /** Largest cosine. */
+  max: number;
+  /** `zeroRows[i] = 1` when row i holds an exact zero (the reference's exclusion set). */
+  zeroRows: Uint8Array;
+}
+
+/**
+ * Computes the affinity on the GPU and reads it back (one submission, one host wait).
+ *
+ * @param ctx Device context.
+ * @param features Feature map `[h, w, c]` (validated by the caller: finite, non-zero rows).
+ * @param options Exponent, diagonal, tile.
+ * @returns The affinity, the cosine range and the exact-zero rows.
+ * @throws {RangeError} When the matrix exceeds the device's binding limit, or the features are all identical.
+ * @throws {GpuUnavailableError} When the device is lost (callers fall back to the CPU path).
+ */
+export async function affinityMatrixGpu(
+  ctx: GpuContext,
+  features: FeatureMap,
+  options: AffinityGpuOptions = {},
+): Promise<AffinityGpuResult> {
+  const alpha = options.alpha ?? 10;
+  const selfLoops = options.selfLoops ?? true;
+  const kernels = await createAffinityKernels(ctx, options.tile ?? 8);
+  const n = features.height * features.width;
+  return await withErrorScope(ctx, "affinity", async () => {
+    const encoder = ctx.device.createCommandEncoder({ label: "affinity" });
+    const dev = encodeAffinity(ctx, kernels, encoder, features, { alpha, selfLoops });
+    try {
+      const [w, mm, z] = await submitAndRead(ctx, encoder, [
+        { buffer: dev.w, bytes: n * n * 4 },
+        { buffer: dev.minmax, bytes: 8 },
+        { buffer: dev.zeroRows, bytes: n * 4 },
+      ], "affinity");
+      const keys = new Uint32Array(mm);
+      const min = unkey(keys[0]), max = unkey(keys[1]);
+      if (!(Math.fround(max - min) > 0)) {
+        throw new RangeError(
+          "Features are all identical: the affinity is constant and there is nothing to cut",
+        );
+      }
+      return {
+        w: new Float32Array(w),
+        min,
+        max,
+        zeroRows: Uint8Array.from(new Uint32Array(z), (v) => v ? 1 : 0),
+      };
+    } finally {
+      dev.destroy();
+    }
+  });
+}
