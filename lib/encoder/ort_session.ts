@@ -1,6 +1,10 @@
 /**
- * The one module that talks to ONNX Runtime (`onnxruntime-web`, wasm backend). Everything else in the project sees
- * {@linkcode OrtSession}: float32 tensors in, float32 tensors out, whatever precision the model uses inside.
+ * The one module that talks to ONNX Runtime. Everything else in the project sees {@linkcode OrtSession}: float32
+ * (or integer) tensors in, float32 tensors out, whatever precision the model uses inside.
+ *
+ * Three runners, chosen by one option ({@linkcode OrtRunner}): `"wasm"` (default; `onnxruntime-web`'s WebAssembly
+ * backend), `"webgpu"` (`onnxruntime-web/webgpu`, needs a WebGPU adapter) and `"node"` (`onnxruntime-node`, native
+ * CPU, needs `--allow-ffi`; loaded only when asked for, so that nothing else downloads its 288 MB package).
  *
  * Notes: the wasm backend runs on one thread: more give no speed-up on the project's machines (see
  * `docs/ENVIRONMENT.md`), and with 2 threads a Deno 2.9.6 process running ISNet exits silently during its first run. Runs on one session are serialised, because ONNX Runtime Web rejects overlapping runs on a
@@ -20,6 +24,37 @@ export interface FloatTensor {
   dims: readonly number[];
 }
 
+/** An integer tensor (token ids, timesteps), row-major, with its dimensions. */
+export interface IntTensor {
+  /** `dims.reduce((a, b) => a * b, 1)` values, row-major. */
+  data: Int32Array | BigInt64Array;
+  /** The tensor's dimensions, outermost first. */
+  dims: readonly number[];
+}
+
+/**
+ * A model input: its values are converted to the element type the model declares (float32, float16, int32,
+ * int64); integer inputs must hold integers.
+ */
+export type InputTensor = FloatTensor | IntTensor;
+
+/** Which ONNX Runtime runs a model. */
+export type OrtRunner = "wasm" | "webgpu" | "node";
+
+/** The runners {@linkcode createOrtSession} knows. */
+export const ORT_RUNNERS: readonly OrtRunner[] = Object.freeze(["wasm", "webgpu", "node"] as const);
+
+/** Environment variable naming the default runner (`wasm`, `webgpu` or `node`). */
+export const RUNNER_ENV = "DIFFCUT_ORT_RUNNER";
+
+/** An external-data file a model refers to, by the `location` written in the model. */
+export interface ExternalDataFile {
+  /** The `location` string as written in the model's tensors (a path relative to the model). */
+  path: string;
+  /** The file's bytes. */
+  data: Uint8Array;
+}
+
 /** Element type and (possibly symbolic) shape of one model input or output, as the model declares it. */
 export interface TensorInfo {
   /** ONNX Runtime's type name: `"float32"`, `"float16"`, `"int64"`, ... */
@@ -35,6 +70,18 @@ export interface OrtSessionOptions {
    * @default {"model"}
    */
   label?: string;
+  /**
+   * Which ONNX Runtime runs the model.
+   * @default {`$DIFFCUT_ORT_RUNNER`, else "wasm"}
+   */
+  runner?: OrtRunner;
+  /** External-data files the model's tensors refer to (models over 2 GB keep their weights outside). */
+  externalData?: readonly ExternalDataFile[];
+  /**
+   * Path of the model file on disk. The `"node"` runner loads models with external data from here (it resolves
+   * their `location`s relative to it) instead of from `modelBytes`.
+   */
+  modelPath?: string;
 }
 
 /** An ONNX Runtime inference session restricted to float tensors. */
@@ -43,17 +90,19 @@ export interface OrtSession {
   readonly inputNames: readonly string[];
   /** The model's output names, in declaration order. */
   readonly outputNames: readonly string[];
+  /** The runner the session uses. */
+  readonly runner: OrtRunner;
   /** Declared type and shape of an input or output, or `undefined` if the model has no such name. */
   info(name: string): TensorInfo | undefined;
   /**
    * Runs the model.
    *
-   * @param feeds One float32 tensor per model input.
+   * @param feeds One tensor per model input (converted to the declared element type).
    * @param outputNames The outputs to compute (default: all of them).
    * @returns The requested outputs as float32 tensors.
    */
   run(
-    feeds: Readonly<Record<string, FloatTensor>>,
+    feeds: Readonly<Record<string, InputTensor>>,
     outputNames?: readonly string[],
   ): Promise<Record<string, FloatTensor>>;
   /** Frees the session; later calls to `run` throw. */
@@ -96,13 +145,118 @@ export function tensorDataToFloat32(type: string, data: unknown, what = "Tensor"
   }
 }
 
+type OrtModule = typeof ort;
+
+/** Specifier of the optional native runner, kept out of the static module graph on purpose. */
+const NODE_RUNTIME = "npm:onnxruntime-node@1.30.0";
+let webgpuModule: Promise<OrtModule> | undefined;
+let nodeModule: Promise<OrtModule> | undefined;
+
+function envRunner(): string | undefined {
+  try {
+    return Deno.env.get(RUNNER_ENV) || undefined;
+  } catch {
+    return undefined; // no --allow-env: the default
+  }
+}
+
 /**
- * Creates a wasm-backend ONNX Runtime session from the bytes of an `.onnx` model.
+ * Checks a runner name.
+ *
+ * @param value A runner name, or `undefined` for the default.
+ * @param what Names the value in error messages.
+ * @returns The runner: `value`, else `$DIFFCUT_ORT_RUNNER`, else `"wasm"`.
+ * @throws {RangeError} If the name is not one of {@linkcode ORT_RUNNERS}.
+ *
+ * @example
+ * ```ts
+ * import { resolveRunner } from "./ort_session.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(resolveRunner("node"), "node");
+ * assert.throws(() => resolveRunner("cuda"), /Runner "cuda" is not supported; expected one of "wasm", "webgpu", "node"/);
+ * ```
+ */
+export function resolveRunner(value?: string, what = "Runner"): OrtRunner {
+  const runner = value ?? envRunner() ?? "wasm";
+  if (!(ORT_RUNNERS as readonly string[]).includes(runner)) {
+    throw new RangeError(
+      `${what} "${runner}" is not supported; expected one of ${ORT_RUNNERS.map((r) => `"${r}"`).join(", ")}`,
+    );
+  }
+  return runner as OrtRunner;
+}
+
+async function runtimeFor(runner: OrtRunner): Promise<OrtModule> {
+  if (runner === "wasm") return ort;
+  if (runner === "webgpu") {
+    const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
+    const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+    if (!adapter) {
+      throw new Error(
+        'Runner "webgpu" needs a WebGPU adapter, and navigator.gpu gave none; use runner "wasm"',
+      );
+    }
+    webgpuModule ??= import("onnxruntime-web/webgpu") as Promise<OrtModule>;
+    return await webgpuModule;
+  }
+  nodeModule ??= (import(NODE_RUNTIME) as Promise<OrtModule>).catch((error) => {
+    nodeModule = undefined;
+    throw new Error(
+      `Runner "node" needs the npm package onnxruntime-node@1.30.0 and --allow-ffi: ${
+        (error as Error).message.split("\n")[0]
+      }`,
+      { cause: error },
+    );
+  });
+  return await nodeModule;
+}
+
+function toInputData(
+  type: string,
+  feed: InputTensor,
+  where: string,
+): Float32Array | Uint16Array | Int32Array | BigInt64Array {
+  const data = feed.data;
+  switch (type) {
+    case "float32":
+      if (data instanceof Float32Array) return data;
+      return Float32Array.from(data as ArrayLike<number | bigint>, Number);
+    case "float16":
+      return float32ToFloat16(
+        data instanceof Float32Array ? data : Float32Array.from(data as Int32Array, Number),
+      );
+    case "int32":
+    case "int64": {
+      if (data instanceof Float32Array) {
+        for (let i = 0; i < data.length; i++) {
+          if (!Number.isInteger(data[i])) {
+            throw new TypeError(
+              `${where} has ${data[i]} at index ${i}; expected integers for an ${type} input`,
+            );
+          }
+        }
+      }
+      if (type === "int64") {
+        return data instanceof BigInt64Array
+          ? data
+          : BigInt64Array.from(data as Int32Array, (v) => BigInt(v));
+      }
+      return data instanceof Int32Array ? data : Int32Array.from(data as ArrayLike<number | bigint>, Number);
+    }
+    default:
+      throw new TypeError(`${where} has element type ${type}, expected float32, float16, int32 or int64`);
+  }
+}
+
+/**
+ * Creates an ONNX Runtime session from the bytes of an `.onnx` model.
  *
  * @param modelBytes The serialised ONNX model.
- * @param options The name used in error messages.
- * @returns A session that takes and returns float32 tensors.
- * @throws {Error} If ONNX Runtime cannot load the model (the runtime's message is kept as `cause`).
+ * @param options The name used in error messages, the runner, external-data files.
+ * @returns A session that takes float32 (or integer) tensors and returns float32 tensors.
+ * @throws {Error} If ONNX Runtime cannot load the model (the runtime's message is kept as `cause`), or the runner
+ * is unavailable (no WebGPU adapter; `onnxruntime-node` missing or no `--allow-ffi`).
+ * @throws {RangeError} If the runner name is unknown.
  *
  * @example Run a one-node model (an `Identity`) built with onnx-proto
  * ```ts
@@ -127,22 +281,47 @@ export async function createOrtSession(
   options: OrtSessionOptions = {},
 ): Promise<OrtSession> {
   const label = options.label ?? "model";
-  ort.env.wasm.numThreads = 1;
+  const runner = resolveRunner(options.runner);
+  const runtime = await runtimeFor(runner);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(modelBytes, {
-      executionProviders: ["wasm"],
-      graphOptimizationLevel: "all",
-      logSeverityLevel: 3,
-    });
+    if (runner === "node") {
+      const sessionOptions = { graphOptimizationLevel: "all", logSeverityLevel: 3 } as const;
+      if (options.externalData?.length) {
+        if (!options.modelPath) {
+          throw new TypeError(
+            `Runner "node" loads models with external data from a file; no modelPath was given`,
+          );
+        }
+        session = await runtime.InferenceSession.create(options.modelPath, sessionOptions);
+      } else session = await runtime.InferenceSession.create(modelBytes, sessionOptions);
+    } else {
+      runtime.env.wasm.numThreads = 1;
+      session = await runtime.InferenceSession.create(modelBytes, {
+        executionProviders: [runner === "webgpu" ? "webgpu" : "wasm"],
+        graphOptimizationLevel: "all",
+        logSeverityLevel: 3,
+        ...(options.externalData?.length
+          ? { externalData: options.externalData.map((f) => ({ ...f })) }
+          : {}),
+      });
+    }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot create an ONNX Runtime session for ${label}: ${reason.split("\n")[0]}`, {
-      cause: error,
-    });
+    throw new Error(
+      `Cannot create an ONNX Runtime session for ${label}${runner === "wasm" ? "" : ` (runner ${runner})`}: ${
+        reason.split("\n")[0]
+      }`,
+      {
+        cause: error,
+      },
+    );
   }
   const infos = new Map<string, TensorInfo>();
-  for (const meta of [...session.inputMetadata, ...session.outputMetadata]) {
+  const metadata = (session as { inputMetadata?: unknown }).inputMetadata
+    ? [...session.inputMetadata, ...session.outputMetadata]
+    : [];
+  for (const meta of metadata) {
     if (meta.isTensor) infos.set(meta.name, { type: meta.type, shape: meta.shape });
     else infos.set(meta.name, { type: "non-tensor" });
   }
@@ -150,7 +329,7 @@ export async function createOrtSession(
   let disposed = false;
 
   async function runNow(
-    feeds: Readonly<Record<string, FloatTensor>>,
+    feeds: Readonly<Record<string, InputTensor>>,
     outputNames: readonly string[],
   ): Promise<Record<string, FloatTensor>> {
     if (disposed) throw new Error(`Session of ${label} was disposed; create a new one to run it`);
@@ -172,12 +351,8 @@ export async function createOrtSession(
         );
       }
       const type = infos.get(name)?.type ?? "float32";
-      if (type === "float32") ortFeeds[name] = new ort.Tensor("float32", feed.data, feed.dims);
-      else if (type === "float16") {
-        ortFeeds[name] = new ort.Tensor("float16", float32ToFloat16(feed.data), feed.dims);
-      } else {throw new TypeError(
-          `Input '${name}' of ${label} has element type ${type}, expected float32 or float16`,
-        );}
+      const data = toInputData(type, feed, `Input '${name}' of ${label}`);
+      ortFeeds[name] = new runtime.Tensor(type as "float32", data as Float32Array, feed.dims);
     }
     for (const name of Object.keys(feeds)) {
       if (!session.inputNames.includes(name)) {
@@ -200,15 +375,16 @@ export async function createOrtSession(
     for (const name of outputNames) {
       const tensor = results[name];
       const data = tensorDataToFloat32(tensor.type, tensor.data, `Output '${name}' of ${label}`);
-      out[name] = { data, dims: tensor.dims.map(Number) };
+      out[name] = { data: data === tensor.data ? data.slice() : data, dims: tensor.dims.map(Number) };
     }
-    for (const tensor of Object.values(results)) tensor.dispose();
+    for (const tensor of Object.values(results)) tensor.dispose?.();
     return out;
   }
 
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
+    runner,
     info: (name) => infos.get(name),
     run(feeds, outputNames = session.outputNames) {
       const result = queue.then(() => runNow(feeds, outputNames));
