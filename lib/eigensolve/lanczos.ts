@@ -65,6 +65,10 @@ export function lanczosTop(
   let q = options.start ? Float64Array.from(options.start) : seededVector(n, 0x9e3779b9);
   let matvecs = 0;
   let best: LanczosResult | null = null;
+  // Whether the Krylov space holds a random direction. Breakdown (an invariant subspace) from a random start
+  // means the top eigenpair has been found; from a warm start it may have been missed entirely (for example when
+  // the start is an eigenvector of another eigenvalue), so a random direction is added and the run goes on.
+  let random = !options.start;
   for (let restart = 0; restart <= maxRestarts; restart++) {
     project(q, deflate);
     let nrm = norm(q);
@@ -90,6 +94,21 @@ export function lanczosTop(
       }
       const b = norm(w);
       const k = j + 1;
+      if (b < 1e-14 && !random && k < maxBasis) {
+        random = true;
+        const r = seededVector(n, 0x27d4eb2f + k);
+        for (let pass = 0; pass < 2; pass++) {
+          project(r, deflate);
+          project(r, basis);
+        }
+        const rn = norm(r);
+        if (rn > 1e-12) {
+          scale(r, 1 / rn);
+          beta.push(0); // the tridiagonal splits into blocks: M keeps the invariant subspace apart
+          basis.push(r);
+          continue;
+        }
+      }
       const last = k >= maxBasis || b < 1e-14;
       if (last || k % checkEvery === 0) {
         const { value, s, s2 } = topRitz(alpha, beta, k);
@@ -101,6 +120,7 @@ export function lanczosTop(
           if (result.converged) return result;
           if (!best || residual < best.residual) best = result;
           q = vector;
+          random = true;
           break; // restart from the Ritz vector
         }
       }

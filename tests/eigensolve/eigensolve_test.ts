@@ -94,3 +94,19 @@ Deno.test("fixSign makes the largest-magnitude entry positive, first index on ti
   assert.deepEqual([...fixSign(Float64Array.from([0.1, -0.5, 0.2]))], [-0.1, 0.5, -0.2]);
   assert.deepEqual([...fixSign(Float64Array.from([-0.5, 0.5]))], [0.5, -0.5]);
 });
+
+Deno.test("Lanczos finds the top eigenpair even from a warm start orthogonal to it", async () => {
+  const { lanczosTop } = await import("../../lib/eigensolve/lanczos.ts");
+  // A = diag(3, 2, 1, 0, 0, …): a start on e₄ (eigenvalue 0) spans an invariant subspace that misses e₁.
+  const n = 60;
+  const diag = Float64Array.from({ length: n }, (_, i) => Math.max(0, 3 - i));
+  const matvec = (x: Float64Array, out: Float64Array) => {
+    for (let i = 0; i < n; i++) out[i] = diag[i] * x[i];
+  };
+  const start = new Float64Array(n);
+  start[4] = 1;
+  const r = lanczosTop(matvec, n, [], { start });
+  assert.ok(Math.abs(r.value - 3) < 1e-10, `value ${r.value}`);
+  assert.ok(Math.abs(Math.abs(r.vector[0]) - 1) < 1e-8);
+  assert.ok(r.converged);
+});
