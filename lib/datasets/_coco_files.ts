@@ -66,7 +66,9 @@ export async function cocoSamples(
       throw new Deno.errors.NotFound(`${what}: missing ${kind} folder '${dir}'`);
     }
   }
-  const ids = [...new Set(text.split(/\r?\n/).map((s) => s.trim().replace(/\.(jpg|png)$/i, "")).filter(Boolean))]
+  const ids = [
+    ...new Set(text.split(/\r?\n/).map((s) => s.trim().replace(/\.(jpg|png)$/i, "")).filter(Boolean)),
+  ]
     .sort();
   const samples: EvalSample[] = [];
   for (const id of ids) {

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { type EvalDataset, type EvalSample, listDirs, listFiles } from "./eval_dataset.ts";
-import { CITYSCAPES_27, cityscapes27Lut } from "./label_maps.ts";
+import { cityscapes27Lut, CITYSCAPES_27 } from "./label_maps.ts";
 
 /**
  * Opens Cityscapes-27.
@@ -29,7 +29,9 @@ export async function openCityscapes27(root: string, options: { split?: string }
       const labelName = name.replace(/_leftImg8bit\.png$/, "_gtFine_labelIds.png");
       if (!labels.has(labelName)) {
         throw new Deno.errors.NotFound(
-          `Cityscapes: image '${join(imageRoot, city, name)}' has no annotation '${join(labelRoot, city, labelName)}'`,
+          `Cityscapes: image '${join(imageRoot, city, name)}' has no annotation '${
+            join(labelRoot, city, labelName)
+          }'`,
         );
       }
       samples.push({
@@ -39,7 +41,9 @@ export async function openCityscapes27(root: string, options: { split?: string }
       });
     }
   }
-  if (samples.length === 0) throw new Deno.errors.NotFound(`Cityscapes image folder '${imageRoot}' has no images`);
+  if (samples.length === 0) {
+    throw new Deno.errors.NotFound(`Cityscapes image folder '${imageRoot}' has no images`);
+  }
   return {
     name: "cityscapes",
     root,

@@ -31,7 +31,9 @@ export interface CocoStuffClass {
 }
 
 /** The 182 fine COCO-Stuff classes. */
-export const COCO_STUFF_CLASSES: readonly CocoStuffClass[] = Object.freeze(cocoStuff.classes as CocoStuffClass[]);
+export const COCO_STUFF_CLASSES: readonly CocoStuffClass[] = Object.freeze(
+  cocoStuff.classes as CocoStuffClass[],
+);
 
 /** The 27 coarse COCO-Stuff classes in the PiCIE order (0 electronic … 26 water). */
 export const COCO_STUFF_COARSE: readonly string[] = Object.freeze([...cocoStuff.coarse]);

@@ -53,7 +53,11 @@ export interface OpenDatasetOptions {
  * @throws {RangeError} On an unknown name.
  * @throws {Deno.errors.NotFound} Naming a missing folder or file.
  */
-export function openDataset(name: string, root: string, options: OpenDatasetOptions = {}): Promise<EvalDataset> {
+export function openDataset(
+  name: string,
+  root: string,
+  options: OpenDatasetOptions = {},
+): Promise<EvalDataset> {
   const split = options.split;
   switch (name) {
     case "voc20":

@@ -23,7 +23,11 @@ export async function openPascalContext59(
   options: { split?: string } = {},
 ): Promise<EvalDataset> {
   const split = options.split ?? "val";
-  const samples = await pairByStem(join(root, "images", split), join(root, "annotations_ctx59", split), "Context");
+  const samples = await pairByStem(
+    join(root, "images", split),
+    join(root, "annotations_ctx59", split),
+    "Context",
+  );
   return {
     name: "context",
     root,
