@@ -91,7 +91,7 @@ async function compile(
     compute: { module, entryPoint: entry, constants: overrides },
   });
   const error = await device.popErrorScope();
-  if (error) throw new Error(`WGSL kernel ${label} failed to compile: ${error.message.split("\n")[0]}`);
+  if (error) throw new Error(`WGSL kernel ${label} failed to compile: ${firstLine(error.message)}`);
   return { pipeline, label };
 }
 
@@ -143,4 +143,10 @@ export function dispatch(
  */
 export function groupsFor(count: number, size: number): number {
   return Math.ceil(count / size);
+}
+
+/** The most informative line of a WGSL error message (the compiler puts a blank line first). */
+function firstLine(message: string): string {
+  const lines = message.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+  return lines.slice(0, 3).join(" | ");
 }

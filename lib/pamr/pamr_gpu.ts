@@ -1,0 +1,210 @@
+/**
+ * WebGPU path of PAMR refinement (reference: pamr.ts, median_filter.ts): the affinities
+ * (`shaders/pamr/pamr_affinity.wgsl`: local standard deviation, logits, softmax), every propagation step at every
+ * dilation (`pamr_propagate.wgsl`, the first one straight from the label ranks), the argmax (`pamr_argmax.wgsl`)
+ * and the 3×3 reflect median (`median3x3.wgsl`), all in one submission; only the labels come back.
+ *
+ * Arithmetic is float32 (the reference path accumulates in float64), so a pixel whose two largest propagated
+ * masks are within float32 rounding of each other may take the other label; the median can spread such a flip
+ * to its 3×3 neighbourhood. The parity tests check that every difference before the median is such a tie.
+ *
+ * @module
+ */
+import type { ImageRGB } from "../types.ts";
+import { type GpuContext, withErrorScope } from "../gpu/device.ts";
+import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
+import { dispatch, getKernel, groupsFor, type Kernel } from "../gpu/kernel.ts";
+import { grid2d } from "../upsample/assign_gpu.ts";
+import { checkPamrInput, type PamrOptions } from "./pamr.ts";
+
+const WG = 64;
+
+/** The compiled PAMR kernels. */
+export interface PamrKernels {
+  /** Affinities. */
+  affinity: Kernel;
+  /** One propagation step. */
+  propagate: Kernel;
+  /** Argmax over masks. */
+  argmax: Kernel;
+  /** 3×3 median. */
+  median: Kernel;
+}
+
+/**
+ * Compiles the PAMR kernels once per device.
+ *
+ * @param ctx Device context.
+ * @returns The kernels.
+ */
+export async function createPamrKernels(ctx: GpuContext): Promise<PamrKernels> {
+  const spec = (kernel: string) => ({ stage: "pamr", kernel, overrides: { WORKGROUP_SIZE: WG } });
+  const [affinity, propagate, argmax, median] = await Promise.all(
+    ["pamr_affinity", "pamr_propagate", "pamr_argmax", "median3x3"].map((k) =>
+      getKernel(ctx.device, spec(k))
+    ),
+  );
+  return { affinity, propagate, argmax, median };
+}
+
+/**
+ * Why a PAMR problem does not fit the device's binding limit, or null.
+ *
+ * @param ctx Device context.
+ * @param pixels Pixels.
+ * @param dilations Number of dilations.
+ * @param labels Distinct labels.
+ * @returns A one-line reason or null.
+ */
+export function pamrGpuUnfit(
+  ctx: GpuContext,
+  pixels: number,
+  dilations: number,
+  labels: number,
+): string | null {
+  const limit = ctx.device.limits.maxStorageBufferBindingSize;
+  const need = Math.max(pixels * 8 * dilations, pixels * labels) * 4;
+  if (need <= limit) return null;
+  return `PAMR of ${pixels} pixels with ${dilations} dilations and ${labels} labels needs a ${
+    (need / 2 ** 20).toFixed(1)
+  } MiB buffer, above the device's storage binding limit of ${
+    (limit / 2 ** 20).toFixed(0)
+  } MiB; use backend "cpu"`;
+}
+
+/**
+ * {@linkcode refinePamr} on the GPU: same inputs, same output (label ranks, optionally median-filtered).
+ *
+ * @param ctx Device context.
+ * @param image RGB image `[h, w, 3]`, finite.
+ * @param labels `h·w` int32 labels.
+ * @param options Iterations, dilations, median (backend is ignored here).
+ * @returns Refined labels `0..K'−1`.
+ * @throws {TypeError} On malformed inputs (as the CPU path).
+ * @throws {RangeError} On bad sizes or options (as the CPU path), or buffers above the device's binding limit.
+ * @throws {GpuUnavailableError} When the device is lost (callers fall back to the CPU path).
+ */
+export async function refinePamrGpu(
+  ctx: GpuContext,
+  image: ImageRGB,
+  labels: Int32Array,
+  options: PamrOptions = {},
+): Promise<Int32Array> {
+  const { iterations, dilations, median } = checkPamrInput(image, labels, options);
+  const H = image.height, W = image.width, n = H * W, L = dilations.length;
+  const distinct = Int32Array.from(new Set(labels)).sort();
+  const K = distinct.length;
+  if (K === 1) return new Int32Array(n);
+  const unfit = pamrGpuUnfit(ctx, n, L, K);
+  if (unfit) throw new RangeError(unfit);
+  const rank = new Map<number, number>();
+  distinct.forEach((v, k) => rank.set(v, k));
+  const ranks = Uint32Array.from(labels, (v) => rank.get(v)!);
+  const kernels = await createPamrKernels(ctx);
+  return await withErrorScope(ctx, "pamr", async () => {
+    const bufs = {
+      image: uploadBuffer(ctx, "pamr.pamr_affinity.image", image.data),
+      dilations: uploadBuffer(ctx, "pamr.pamr_affinity.dilations", Uint32Array.from(dilations)),
+      weights: storageBuffer(ctx, "pamr.pamr_affinity.weights", n * 8 * L * 4),
+      ranks: uploadBuffer(ctx, "pamr.pamr_propagate.ranks", ranks),
+      a: storageBuffer(ctx, "pamr.pamr_propagate.masks_a", iterations > 0 ? n * K * 4 : 4),
+      b: storageBuffer(ctx, "pamr.pamr_propagate.masks_b", iterations > 1 ? n * K * 4 : 4),
+      argmax: storageBuffer(ctx, "pamr.pamr_argmax.labels", n * 4),
+      median: storageBuffer(ctx, "pamr.median3x3.labels", n * 4),
+    };
+    try {
+      const encoder = ctx.device.createCommandEncoder({ label: "pamr" });
+      const pass = encoder.beginComputePass({ label: "pamr.pass" });
+      const pixelGroups = grid2d(groupsFor(n, WG), ctx);
+      let result = bufs.ranks;
+      if (iterations > 0) {
+        const sizes = uniformBuffer(ctx, "pamr.pamr_affinity.params", [["u32", H], ["u32", W], ["u32", L]]);
+        dispatch(
+          ctx.device,
+          pass,
+          kernels.affinity,
+          [bufs.image, bufs.dilations, bufs.weights, sizes],
+          pixelGroups,
+        );
+        const step = (oneHot: boolean) =>
+          uniformBuffer(ctx, "pamr.pamr_propagate.params", [
+            ["u32", H],
+            ["u32", W],
+            ["u32", L],
+            ["u32", K],
+            ["u32", oneHot ? 1 : 0],
+          ]);
+        const maskGroups = grid2d(groupsFor(n * K, WG), ctx);
+        const first = step(true), rest = step(false);
+        let src = bufs.b, dst = bufs.a;
+        for (let it = 0; it < iterations; it++) {
+          dispatch(
+            ctx.device,
+            pass,
+            kernels.propagate,
+            [bufs.weights, bufs.dilations, src, bufs.ranks, dst, it === 0 ? first : rest],
+            maskGroups,
+          );
+          [src, dst] = [dst, src];
+        }
+        const argParams = uniformBuffer(ctx, "pamr.pamr_argmax.params", [["u32", n], ["u32", K]]);
+        dispatch(ctx.device, pass, kernels.argmax, [src, bufs.argmax, argParams], pixelGroups);
+        result = bufs.argmax;
+      }
+      if (median) {
+        const medParams = uniformBuffer(ctx, "pamr.median3x3.params", [["u32", H], ["u32", W]]);
+        dispatch(ctx.device, pass, kernels.median, [result, bufs.median, medParams], pixelGroups);
+        result = bufs.median;
+      }
+      pass.end();
+      const [out] = await submitAndRead(ctx, encoder, [{ buffer: result, bytes: n * 4 }], "pamr");
+      return Int32Array.from(new Uint32Array(out));
+    } finally {
+      destroyAll(...Object.values(bufs));
+    }
+  });
+}
+
+/**
+ * The 3×3 reflect median of {@linkcode medianFilter3x3} on the GPU (labels must be non-negative).
+ *
+ * @param ctx Device context.
+ * @param labels `height·width` non-negative int32 labels.
+ * @param height Rows.
+ * @param width Columns.
+ * @returns The medians.
+ * @throws {RangeError} When a label is negative or the sizes do not match.
+ */
+export async function medianFilter3x3Gpu(
+  ctx: GpuContext,
+  labels: Int32Array,
+  height: number,
+  width: number,
+): Promise<Int32Array> {
+  if (labels.length !== height * width) {
+    throw new RangeError(
+      `Labels must have ${height * width} elements for ${height}×${width}, received ${labels.length}`,
+    );
+  }
+  const negative = labels.findIndex((v) => v < 0);
+  if (negative >= 0) {
+    throw new RangeError(
+      `Labels must be non-negative on the GPU, received ${labels[negative]} at index ${negative}`,
+    );
+  }
+  const kernels = await createPamrKernels(ctx);
+  const n = labels.length;
+  const input = uploadBuffer(ctx, "pamr.median3x3.input", labels);
+  const output = storageBuffer(ctx, "pamr.median3x3.labels", n * 4);
+  try {
+    const encoder = ctx.device.createCommandEncoder({ label: "pamr.median" });
+    const pass = encoder.beginComputePass();
+    const params = uniformBuffer(ctx, "pamr.median3x3.params", [["u32", height], ["u32", width]]);
+    dispatch(ctx.device, pass, kernels.median, [input, output, params], grid2d(groupsFor(n, WG), ctx));
+    pass.end();
+    const [out] = await submitAndRead(ctx, encoder, [{ buffer: output, bytes: n * 4 }], "pamr.median");
+    return new Int32Array(out);
+  } finally {
+    destroyAll(input, output);
+  }
+}

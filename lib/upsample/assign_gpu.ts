@@ -1,0 +1,167 @@
+/**
+ * WebGPU path of concept assignment (reference: assign.ts): row normalisation, cluster means
+ * (`shaders/upsample/pool_clusters.wgsl`), patch scores `S = F̂ Eᵀ` (`patch_scores.wgsl`) and the bilinear
+ * interpolation of the scores with the argmax per output pixel (`assign_argmax.wgsl`), in one submission; only
+ * the labels come back. The upsampled feature tensor is never built (1024² × 1280 floats would be 5 GB).
+ *
+ * Arithmetic is float32 (the reference path uses float64 for the scores), so a pixel whose two best scores are
+ * within float32 rounding of each other (relative gap below ~1e-6) may take the other label; the parity tests
+ * check that every differing pixel is such a tie.
+ *
+ * @module
+ */
+import type { FeatureMap } from "../types.ts";
+import type { GpuContext } from "../gpu/device.ts";
+import { withErrorScope } from "../gpu/device.ts";
+import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
+import { dispatch, getKernel, groupsFor, type Kernel } from "../gpu/kernel.ts";
+import { createNormalizeRowsKernel, type NormalizeRowsKernel } from "../affinity/affinity_gpu.ts";
+import { bilinearAxis, checkAssignInput } from "./assign.ts";
+
+const WG = 64;
+
+/** The compiled assignment kernels. */
+export interface AssignKernels {
+  /** Row normalisation (shared with the affinity stage). */
+  normalize: NormalizeRowsKernel;
+  /** Cluster means. */
+  pool: Kernel;
+  /** Patch scores. */
+  scores: Kernel;
+  /** Interpolation + argmax. */
+  argmax: Kernel;
+}
+
+/**
+ * Compiles the assignment kernels once per device.
+ *
+ * @param ctx Device context.
+ * @returns The kernels.
+ */
+export async function createAssignKernels(ctx: GpuContext): Promise<AssignKernels> {
+  const o = { WORKGROUP_SIZE: WG };
+  const [normalize, pool, scores, argmax] = await Promise.all([
+    createNormalizeRowsKernel(ctx),
+    getKernel(ctx.device, { stage: "upsample", kernel: "pool_clusters", overrides: o }),
+    getKernel(ctx.device, { stage: "upsample", kernel: "patch_scores", overrides: o }),
+    getKernel(ctx.device, { stage: "upsample", kernel: "assign_argmax", overrides: o }),
+  ]);
+  return { normalize, pool, scores, argmax };
+}
+
+/**
+ * {@linkcode assignConcepts} on the GPU: same inputs, same output convention (grid label values).
+ *
+ * @param ctx Device context.
+ * @param features Patch features `[h, w, c]`, finite.
+ * @param gridLabels One int32 label per patch.
+ * @param size Output size.
+ * @returns `size.height × size.width` labels.
+ * @throws {TypeError} On malformed inputs (as the CPU path).
+ * @throws {RangeError} On bad sizes or non-finite features (as the CPU path), or buffers above the device limits.
+ * @throws {GpuUnavailableError} When the device is lost (callers fall back to the CPU path).
+ */
+export async function assignConceptsGpu(
+  ctx: GpuContext,
+  features: FeatureMap,
+  gridLabels: Int32Array,
+  size: { height: number; width: number },
+): Promise<Int32Array> {
+  checkAssignInput(features, gridLabels, size);
+  const { data } = features;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new RangeError(`Features must be finite, received ${data[i]} at index ${i}`);
+    }
+  }
+  const labels = Int32Array.from(new Set(gridLabels)).sort();
+  const K = labels.length;
+  const outH = size.height, outW = size.width;
+  const out = new Int32Array(outH * outW);
+  if (K === 1) return out.fill(labels[0]);
+  const position = new Map<number, number>();
+  labels.forEach((v, k) => position.set(v, k));
+  const n = gridLabels.length;
+  const cluster = new Uint32Array(n);
+  const sizes = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    cluster[i] = position.get(gridLabels[i])!;
+    sizes[cluster[i]]++;
+  }
+  const weight = Float32Array.from(sizes, (s) => Math.fround(1 / Math.fround(s + Math.fround(1e-8))));
+  const c = features.channels, c4 = Math.ceil(c / 4) * 4;
+  const ay = bilinearAxis(features.height, outH);
+  const ax = bilinearAxis(features.width, outW);
+  const pairs = (a: Int32Array, b: Int32Array) =>
+    Uint32Array.from({ length: 2 * a.length }, (_, i) => i & 1 ? b[i >> 1] : a[i >> 1]);
+  const wpairs = (a: Float64Array, b: Float64Array) =>
+    Float32Array.from({ length: 2 * a.length }, (_, i) => i & 1 ? b[i >> 1] : a[i >> 1]);
+  const kernels = await createAssignKernels(ctx);
+  return await withErrorScope(ctx, "assign", async () => {
+    const bufs = {
+      features: uploadBuffer(ctx, "upsample.normalize_rows.features", features.data),
+      unit: storageBuffer(ctx, "upsample.normalize_rows.unit", n * c4 * 4),
+      cluster: uploadBuffer(ctx, "upsample.pool_clusters.cluster", cluster),
+      weight: uploadBuffer(ctx, "upsample.pool_clusters.weight", weight),
+      embeddings: storageBuffer(ctx, "upsample.pool_clusters.embeddings", K * c4 * 4),
+      scores: storageBuffer(ctx, "upsample.patch_scores.scores", n * K * 4),
+      rows: uploadBuffer(ctx, "upsample.assign_argmax.rows", pairs(ay.i0, ay.i1)),
+      rowW: uploadBuffer(ctx, "upsample.assign_argmax.row_w", wpairs(ay.w0, ay.w1)),
+      cols: uploadBuffer(ctx, "upsample.assign_argmax.cols", pairs(ax.i0, ax.i1)),
+      colW: uploadBuffer(ctx, "upsample.assign_argmax.col_w", wpairs(ax.w0, ax.w1)),
+      best: storageBuffer(ctx, "upsample.assign_argmax.best", outH * outW * 4),
+    };
+    try {
+      const encoder = ctx.device.createCommandEncoder({ label: "upsample" });
+      const pass = encoder.beginComputePass({ label: "upsample.pass" });
+      kernels.normalize.encode(pass, { features: bufs.features, unit: bufs.unit }, { n, c });
+      const sizesU = uniformBuffer(ctx, "upsample.params", [["u32", n], ["u32", c4], ["u32", K]]);
+      dispatch(ctx.device, pass, kernels.pool, [
+        bufs.unit,
+        bufs.cluster,
+        bufs.weight,
+        bufs.embeddings,
+        sizesU,
+      ], [
+        groupsFor(c4, WG),
+        K,
+      ]);
+      dispatch(ctx.device, pass, kernels.scores, [bufs.unit, bufs.embeddings, bufs.scores, sizesU], [
+        groupsFor(n * K, WG),
+      ]);
+      const argParams = uniformBuffer(ctx, "upsample.assign_argmax.params", [
+        ["u32", features.width],
+        ["u32", outH],
+        ["u32", outW],
+        ["u32", K],
+      ]);
+      dispatch(
+        ctx.device,
+        pass,
+        kernels.argmax,
+        [bufs.scores, bufs.rows, bufs.rowW, bufs.cols, bufs.colW, bufs.best, argParams],
+        grid2d(groupsFor(outH * outW, WG), ctx),
+      );
+      pass.end();
+      const [best] = await submitAndRead(
+        ctx,
+        encoder,
+        [{ buffer: bufs.best, bytes: outH * outW * 4 }],
+        "assign",
+      );
+      const idx = new Uint32Array(best);
+      for (let p = 0; p < out.length; p++) out[p] = labels[idx[p]];
+      return out;
+    } finally {
+      destroyAll(...Object.values(bufs));
+    }
+  });
+}
+
+/** A 2-D dispatch covering `groups` workgroups (kernels linearise it as x + y·groupsX). */
+export function grid2d(groups: number, ctx: GpuContext): [number, number] {
+  const max = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+  if (groups <= max) return [groups, 1];
+  const y = Math.ceil(groups / max);
+  return [Math.ceil(groups / y), y];
+}
