@@ -30,6 +30,8 @@
 
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
 import { medianFilter3x3 } from "./median_filter.ts";
+import { checkBackend, runStage } from "../gpu/backend.ts";
+import { refinePamrGpu } from "./pamr_gpu.ts";
 
 /** Options of {@linkcode refinePamr}. */
 export interface PamrOptions {
@@ -52,7 +54,8 @@ export interface PamrOptions {
    */
   median?: boolean;
   /**
-   * Where to run. `"cpu"` and `"auto"` run the TypeScript path; `"webgpu"` is not available yet.
+   * Where to run: `"cpu"` (TypeScript), `"webgpu"` (WGSL kernels, CPU fallback with a notice when no adapter
+   * exists), or `"auto"` (the faster of the two on this adapter, measured; small work stays on the CPU).
    *
    * @default {"auto"}
    */
@@ -519,36 +522,46 @@ function propagateOneHot(
  * @returns `height × width` labels in `0..K'−1` (ranks of the input labels).
  * @throws {TypeError} If `image.data` is not a Float32Array, `labels` is not an Int32Array, or `dilations` is not an array.
  * @throws {RangeError} If `labels` does not have the image's size, the image is empty or not finite, an option is out
- * of range, or `backend` is `"webgpu"` (not available yet) or unknown.
+ * of range, or `backend` is unknown.
  */
 export function refinePamr(
   image: ImageRGB,
   labels: Int32Array,
   options: PamrOptions = {},
 ): Promise<Int32Array> {
+  let backend: Backend;
   try {
-    return Promise.resolve(refinePamrSync(image, labels, options));
+    backend = checkBackend(options.backend ?? DEFAULT_PAMR_OPTIONS.backend);
+    if (backend === "cpu") return Promise.resolve(refinePamrSync(image, labels, options));
+    checkPamrInput(image, labels, options);
   } catch (e) {
     return Promise.reject(e);
   }
+  const iterations = options.iterations ?? DEFAULT_PAMR_OPTIONS.iterations;
+  const dilations = options.dilations ?? DEFAULT_PAMR_OPTIONS.dilations;
+  return runStage(backend, {
+    stage: "pamr",
+    work: labels.length * 8 * dilations.length * Math.max(1, iterations) * new Set(labels).size,
+    cpu: () => Promise.resolve(refinePamrSync(image, labels, options)),
+    gpu: (ctx) => refinePamrGpu(ctx, image, labels, options),
+  });
 }
 
 /**
- * Synchronous body of {@linkcode refinePamr}.
+ * Checks the inputs of {@linkcode refinePamr} (shared by the CPU and WebGPU paths).
  *
  * @param image Image.
  * @param labels Labels.
  * @param options Options.
- * @returns Refined labels.
+ * @returns The options with defaults applied.
+ * @throws {TypeError} If `image.data` is not a Float32Array, `labels` is not an Int32Array, or an option has the wrong type.
+ * @throws {RangeError} If sizes do not match, the image is empty or not finite, or an option is out of range.
  */
-function refinePamrSync(image: ImageRGB, labels: Int32Array, options: PamrOptions): Int32Array {
-  const backend = options.backend ?? DEFAULT_PAMR_OPTIONS.backend;
-  if (backend === "webgpu") {
-    throw new RangeError(`Backend "webgpu" is not available for refinePamr yet, use "cpu" or "auto"`);
-  }
-  if (backend !== "cpu" && backend !== "auto") {
-    throw new RangeError(`Backend must be "auto", "cpu" or "webgpu", received ${JSON.stringify(backend)}`);
-  }
+export function checkPamrInput(
+  image: ImageRGB,
+  labels: Int32Array,
+  options: PamrOptions,
+): { iterations: number; dilations: readonly number[]; median: boolean } {
   const iterations = options.iterations ?? DEFAULT_PAMR_OPTIONS.iterations;
   const dilations = options.dilations ?? DEFAULT_PAMR_OPTIONS.dilations;
   const median = options.median ?? DEFAULT_PAMR_OPTIONS.median;
@@ -568,6 +581,22 @@ function refinePamrSync(image: ImageRGB, labels: Int32Array, options: PamrOption
       `Labels must have one value per pixel of the ${H}×${W} image (${n}), received ${labels.length}`,
     );
   }
+  return { iterations, dilations, median };
+}
+
+/**
+ * Synchronous body of {@linkcode refinePamr}.
+ *
+ * @param image Image.
+ * @param labels Labels.
+ * @param options Options.
+ * @returns Refined labels.
+ */
+function refinePamrSync(image: ImageRGB, labels: Int32Array, options: PamrOptions): Int32Array {
+  checkBackend(options.backend ?? DEFAULT_PAMR_OPTIONS.backend);
+  const { iterations, dilations, median } = checkPamrInput(image, labels, options);
+  const { height: H, width: W } = image;
+  const n = H * W;
 
   const distinct = Int32Array.from(new Set(labels)).sort();
   const K = distinct.length;

@@ -27,11 +27,14 @@
  */
 
 import type { Backend, FeatureMap } from "../types.ts";
+import { checkBackend, runStage } from "../gpu/backend.ts";
+import { assignConceptsGpu } from "./assign_gpu.ts";
 
 /** Options of {@linkcode assignConcepts}. */
 export interface AssignConceptsOptions {
   /**
-   * Where to run. `"cpu"` and `"auto"` run the TypeScript path; `"webgpu"` is not available yet.
+   * Where to run: `"cpu"` (TypeScript), `"webgpu"` (WGSL kernels, CPU fallback with a notice when no adapter
+   * exists), or `"auto"` (the faster of the two on this adapter, measured; small work stays on the CPU).
    *
    * @default {"auto"}
    */
@@ -242,7 +245,7 @@ function poolClusters(unit: Float32Array, channels: number, index: Int32Array, c
  * @param outSize Output length.
  * @returns Per output position: `i0`, `i1`, `w0`, `w1`.
  */
-function bilinearAxis(inSize: number, outSize: number) {
+export function bilinearAxis(inSize: number, outSize: number) {
   const f = Math.fround;
   const scale = f(inSize / outSize);
   const i0 = new Int32Array(outSize);
@@ -293,7 +296,7 @@ function bilinearAxis(inSize: number, outSize: number) {
  * @returns `size.height × size.width` labels, row-major, each one of the values in `gridLabels`.
  * @throws {TypeError} If `features.data` is not a Float32Array, `gridLabels` is not an Int32Array, or `size` is not an object.
  * @throws {RangeError} If a size is not a positive integer, `gridLabels` has the wrong length, a feature is not
- * finite, or `backend` is `"webgpu"` (not available yet) or unknown.
+ * finite, or `backend` is unknown.
  */
 export function assignConcepts(
   features: FeatureMap,
@@ -301,11 +304,47 @@ export function assignConcepts(
   size: { height: number; width: number },
   options: AssignConceptsOptions = {},
 ): Promise<Int32Array> {
+  let backend: Backend;
   try {
-    return Promise.resolve(assignConceptsSync(features, gridLabels, size, options));
+    backend = checkBackend(options.backend ?? DEFAULT_ASSIGN_OPTIONS.backend);
+    if (backend === "cpu") return Promise.resolve(assignConceptsSync(features, gridLabels, size, options));
+    checkAssignInput(features, gridLabels, size);
   } catch (e) {
     return Promise.reject(e);
   }
+  const k = new Set(gridLabels).size;
+  return runStage(backend, {
+    stage: "assign",
+    work: size.height * size.width * k + gridLabels.length * k * features.channels,
+    cpu: () => Promise.resolve(assignConceptsSync(features, gridLabels, size, options)),
+    gpu: (ctx) => assignConceptsGpu(ctx, features, gridLabels, size),
+  });
+}
+
+/**
+ * Checks the inputs of {@linkcode assignConcepts} (shared by the CPU and WebGPU paths).
+ *
+ * @param features Patch features.
+ * @param gridLabels Grid labels.
+ * @param size Output size.
+ * @throws {TypeError} If `features.data` is not a Float32Array, `gridLabels` is not an Int32Array, or `size` is not an object.
+ * @throws {RangeError} If a size is not a positive integer or `gridLabels` has the wrong length.
+ */
+export function checkAssignInput(
+  features: FeatureMap,
+  gridLabels: Int32Array,
+  size: { height: number; width: number },
+): void {
+  if (size === null || typeof size !== "object") {
+    throw new TypeError(`Size must be an object { height, width }, received ${typeName(size)}`);
+  }
+  const outH = size.height;
+  const outW = size.width;
+  if (!Number.isInteger(outH) || outH < 1 || !Number.isInteger(outW) || outW < 1) {
+    throw new RangeError(`Size must have positive integer height and width, received ${outH}×${outW}`);
+  }
+  validateFeatures(features);
+  validateGridLabels(features, gridLabels);
 }
 
 /**
@@ -323,23 +362,10 @@ function assignConceptsSync(
   size: { height: number; width: number },
   options: AssignConceptsOptions,
 ): Int32Array {
-  const backend = options.backend ?? DEFAULT_ASSIGN_OPTIONS.backend;
-  if (backend === "webgpu") {
-    throw new RangeError(`Backend "webgpu" is not available for assignConcepts yet, use "cpu" or "auto"`);
-  }
-  if (backend !== "cpu" && backend !== "auto") {
-    throw new RangeError(`Backend must be "auto", "cpu" or "webgpu", received ${JSON.stringify(backend)}`);
-  }
-  if (size === null || typeof size !== "object") {
-    throw new TypeError(`Size must be an object { height, width }, received ${typeName(size)}`);
-  }
+  checkBackend(options.backend ?? DEFAULT_ASSIGN_OPTIONS.backend);
+  checkAssignInput(features, gridLabels, size);
   const outH = size.height;
   const outW = size.width;
-  if (!Number.isInteger(outH) || outH < 1 || !Number.isInteger(outW) || outW < 1) {
-    throw new RangeError(`Size must have positive integer height and width, received ${outH}×${outW}`);
-  }
-  validateFeatures(features);
-  validateGridLabels(features, gridLabels);
   const { height: inH, width: inW, channels } = features;
   const unit = normalizeRows(features);
   const { labels, index } = sortedUnique(gridLabels);
