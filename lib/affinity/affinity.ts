@@ -12,6 +12,8 @@
 import type { Backend, FeatureMap } from "../types.ts";
 import { validateFeatureMap } from "./validate_features.ts";
 import { cosineGramOnnx } from "./gram_onnx.ts";
+import { checkBackend, runStage } from "../gpu/backend.ts";
+import { affinityGpuUnfit, affinityMatrixGpu } from "./affinity_gpu.ts";
 
 /** Options of {@linkcode affinityMatrix}. */
 export interface AffinityOptions {
@@ -19,7 +21,8 @@ export interface AffinityOptions {
   alpha?: number;
   /** Keep the diagonal (self-similarity) as the reference does; `false` zeroes it. @default true */
   selfLoops?: boolean;
-  /** Where to compute. Only `"cpu"` exists in this module; `"auto"` means cpu here. @default "auto" */
+  /** Where to compute: `"cpu"`, `"webgpu"` (affinity_gpu.ts; CPU fallback with a notice when no adapter exists;
+   * a RangeError above the device's binding limit) or `"auto"` (measured per adapter). @default "auto" */
   backend?: Backend;
 }
 
@@ -151,7 +154,8 @@ function powInt(t: number, k: number): number {
  * @param features Feature map `[h, w, c]`; every vector must be finite and non-zero.
  * @param options See {@linkcode AffinityOptions}.
  * @returns The affinity matrix, symmetric, entries in [0, 1].
- * @throws {RangeError} When alpha < 1, the map has fewer than 2 patches, or the features are all identical.
+ * @throws {RangeError} When alpha < 1, the map has fewer than 2 patches, the features are all identical, the backend is
+ * unknown, or (backend "webgpu") the matrix exceeds the device's storage binding limit.
  * @throws {TypeError} When the data length does not match the shape or holds NaN/Inf/zero vectors.
  *
  * @example
@@ -168,10 +172,19 @@ export async function affinityMatrix(
 ): Promise<Float32Array> {
   const { alpha, n } = checkAffinityInput(features, options);
   const c = features.channels;
-  const unit = normalizeRows(features);
-  // Large products go to ONNX Runtime's SIMD MatMul; small ones stay in TypeScript (no session start-up).
-  const w = n * n * c >= ONNX_GRAM_MIN_WORK ? await cosineGramOnnx(unit, n, c) : cosineGram(unit, n, c);
-  return finishAffinity(w, n, alpha, options.selfLoops ?? true);
+  const selfLoops = options.selfLoops ?? true;
+  return runStage(checkBackend(options.backend), {
+    stage: "affinity",
+    work: n * n * c,
+    fits: (ctx) => affinityGpuUnfit(ctx, n, c),
+    gpu: async (ctx) => (await affinityMatrixGpu(ctx, features, { alpha, selfLoops })).w,
+    cpu: async () => {
+      const unit = normalizeRows(features);
+      // Large products go to ONNX Runtime's SIMD MatMul; small ones stay in TypeScript (no session start-up).
+      const w = n * n * c >= ONNX_GRAM_MIN_WORK ? await cosineGramOnnx(unit, n, c) : cosineGram(unit, n, c);
+      return finishAffinity(w, n, alpha, selfLoops);
+    },
+  });
 }
 
 /** Multiply-adds above which {@linkcode affinityMatrix} computes the Gram matrix with ONNX Runtime. */

@@ -170,6 +170,7 @@ export function submit(ctx: GpuContext, buffers: GPUCommandBuffer[]): void {
  * @throws {GpuDeviceLostError} When the device was lost meanwhile.
  */
 export async function withErrorScope<T>(ctx: GpuContext, what: string, body: () => Promise<T>): Promise<T> {
+  checkNotLost(ctx, what);
   const { device } = ctx;
   device.pushErrorScope("out-of-memory");
   device.pushErrorScope("validation");

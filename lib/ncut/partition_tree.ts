@@ -32,7 +32,8 @@ export interface PartitionTreeOptions {
   maxSegments?: number;
   /** `"reference"` also reproduces the reference's exact-zero node dropping below the top level. @default "default" */
   compat?: "default" | "reference";
-  /** Where to run. @default "auto" */
+  /** Where the affinity runs (`"webgpu"`, `"cpu"`, `"auto"`; see `affinityMatrix`). The tree stage (eigensolves and
+   * split searches) runs on the CPU path for now. @default "auto" */
   backend?: Backend;
   /** Lanczos residual tolerance. @default 1e-8 */
   tolerance?: number;
@@ -146,7 +147,11 @@ export async function buildPartitionTree(
   const t0 = performance.now();
   let affinity: Float32Array | undefined;
   try {
-    affinity = await affinityMatrix(features, { alpha: options.alpha, selfLoops: options.selfLoops });
+    affinity = await affinityMatrix(features, {
+      alpha: options.alpha,
+      selfLoops: options.selfLoops,
+      backend: options.backend,
+    });
   } catch (e) {
     // A constant affinity is handled (one segment, with a note) by the synchronous builder.
     if (!(e instanceof RangeError && e.message.startsWith("Features are all identical"))) throw e;
@@ -244,7 +249,16 @@ export function buildPartitionTreeSync(
       parent.active.forEach((g, i) => position[g] = i);
       start = Float64Array.from(node.active, (g) => parentNext[position[g]]);
     }
-    const next = splitNode(node, w!, n, count, minSegmentSize, options.tolerance ?? 1e-8, options.keepVectors ?? false, start);
+    const next = splitNode(
+      node,
+      w!,
+      n,
+      count,
+      minSegmentSize,
+      options.tolerance ?? 1e-8,
+      options.keepVectors ?? false,
+      start,
+    );
     if (next) warm.set(node.id, next);
   };
   solve(root);
