@@ -1,0 +1,205 @@
+/**
+ * A rendered chart: Observable Plot output serialised to one standalone SVG, shown richly in the Deno Jupyter
+ * kernel and written to `.svg` files from `deno run` scripts.
+ *
+ * Plot returns a bare `<svg>` for a plain chart and a `<figure>` when it adds a title, caption or legends (and
+ * its categorical legends are HTML, not SVG). {@linkcode renderPlot} turns either into a single SVG document:
+ * headings become `<text>`, swatch legends become rectangles and labels, and the chart's own SVGs are stacked
+ * below as nested `<svg>` elements, so the file displays the same in a browser, on GitHub and in Jupyter.
+ *
+ * @module
+ */
+import * as Plot from "@observablehq/plot";
+import { writeFileAtomic } from "../io/write_file_atomic.ts";
+import { plotDocument } from "./plot_document.ts";
+import { JUPYTER_DISPLAY } from "./jupyter_display.ts";
+
+/** A chart as standalone SVG text. */
+export class Chart {
+  /** Standalone SVG document (with the `xmlns` attribute). */
+  readonly svg: string;
+  /** Chart title (empty when none). */
+  readonly title: string;
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels. */
+  readonly height: number;
+
+  /**
+   * @param svg Standalone SVG text.
+   * @param title Title for the plain-text representation.
+   * @param width Width in pixels.
+   * @param height Height in pixels.
+   */
+  constructor(svg: string, title: string, width: number, height: number) {
+    this.svg = svg;
+    this.title = title;
+    this.width = width;
+    this.height = height;
+  }
+
+  /**
+   * Writes the SVG to `path` atomically.
+   *
+   * @param path Destination, normally ending in `.svg`.
+   * @returns The path written.
+   */
+  async save(path: string): Promise<string> {
+    await writeFileAtomic(path, this.svg);
+    return path;
+  }
+
+  /**
+   * The Deno kernel's rich-display hook.
+   *
+   * @returns A MIME bundle with `image/svg+xml` and `text/plain`.
+   */
+  [JUPYTER_DISPLAY](): Record<string, string> {
+    return {
+      "image/svg+xml": this.svg,
+      "text/plain": `Chart ${this.title || "(untitled)"} ${this.width}×${this.height}`,
+    };
+  }
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** The part of a DOM element this module reads (linkedom provides it; Deno has no DOM types). */
+export interface PlotElement {
+  /** Tag name. */
+  tagName: string;
+  /** Element children. */
+  children: ArrayLike<PlotElement>;
+  /** Serialised element. */
+  outerHTML: string;
+  /** Text content. */
+  textContent: string | null;
+  /** Attribute value or null. */
+  getAttribute(name: string): string | null;
+  /** Sets an attribute. */
+  setAttribute(name: string, value: string): void;
+  /** First matching descendant. */
+  querySelector(selector: string): PlotElement | null;
+  /** All matching descendants. */
+  querySelectorAll(selector: string): ArrayLike<PlotElement>;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+}
+
+function svgSize(el: PlotElement): [number, number] {
+  const w = Number(el.getAttribute("width")), h = Number(el.getAttribute("height"));
+  if (Number.isFinite(w) && Number.isFinite(h) && w > 0 && h > 0) return [w, h];
+  const vb = (el.getAttribute("viewBox") ?? "").split(/[\s,]+/).map(Number);
+  return [vb[2] || 640, vb[3] || 400];
+}
+
+/** Swatch legend (`div.plot-swatches`) → SVG group of coloured squares and labels on one or more rows. */
+function swatchesToSvg(div: PlotElement, width: number): { body: string; height: number } {
+  const items: { fill: string; label: string }[] = [];
+  for (const span of Array.from(div.querySelectorAll("span"))) {
+    const icon = span.querySelector("svg");
+    if (!icon) continue;
+    const shape = icon.querySelector("rect, circle, path");
+    const fill = icon.getAttribute("fill") ?? shape?.getAttribute("fill") ?? icon.getAttribute("stroke") ??
+      "currentColor";
+    items.push({ fill, label: (span.textContent ?? "").trim() });
+  }
+  const parts: string[] = [];
+  let x = 0, y = 0;
+  for (const { fill, label } of items) {
+    const w = 22 + 6.5 * label.length;
+    if (x > 0 && x + w > width) {
+      x = 0;
+      y += 18;
+    }
+    parts.push(
+      `<rect x="${x}" y="${y + 2}" width="12" height="12" fill="${escapeXml(fill)}"/>` +
+        `<text x="${x + 16}" y="${y + 12}" font-size="11">${escapeXml(label)}</text>`,
+    );
+    x += w;
+  }
+  return {
+    body: `<g font-family="system-ui, sans-serif">${parts.join("")}</g>`,
+    height: items.length ? y + 20 : 0,
+  };
+}
+
+/**
+ * Converts Plot's output element (an `<svg>` or a `<figure>`) into one standalone SVG.
+ *
+ * @param el Plot's return value.
+ * @returns The SVG text, its size, and the title found in the figure.
+ */
+export function toStandaloneSvg(
+  el: PlotElement,
+): { svg: string; width: number; height: number; title: string } {
+  if (el.tagName.toLowerCase() === "svg") {
+    const [w, h] = svgSize(el);
+    if (!el.getAttribute("xmlns")) el.setAttribute("xmlns", SVG_NS);
+    return { svg: el.outerHTML, width: w, height: h, title: "" };
+  }
+  const svgs = Array.from(el.children).filter((c) => c.tagName.toLowerCase() === "svg");
+  let title = "";
+  const width = Math.max(0, ...svgs.map((s) => svgSize(s)[0])) || 640;
+  const rows: string[] = [];
+  let y = 0;
+  for (const child of Array.from(el.children)) {
+    const tag = child.tagName.toLowerCase();
+    const text = (child.textContent ?? "").trim();
+    if (tag === "h2" || tag === "h3" || tag === "figcaption") {
+      if (!text) continue;
+      if (tag === "h2" && !title) title = text;
+      const size = tag === "h2" ? 16 : tag === "h3" ? 13 : 11;
+      y += size + 6;
+      rows.push(
+        `<text x="0" y="${y - 4}" font-size="${size}"${tag === "h2" ? ' font-weight="bold"' : ""}>${
+          escapeXml(text)
+        }</text>`,
+      );
+    } else if (tag === "svg") {
+      const [w, h] = svgSize(child);
+      child.setAttribute("x", "0");
+      child.setAttribute("y", String(y));
+      child.setAttribute("width", String(w));
+      child.setAttribute("height", String(h));
+      rows.push(child.outerHTML);
+      y += h + 4;
+    } else if (tag === "div" && child.querySelector("span")) {
+      const { body, height } = swatchesToSvg(child, width);
+      rows.push(`<g transform="translate(0, ${y})">${body}</g>`);
+      y += height + 4;
+    }
+  }
+  const height = Math.ceil(y);
+  const svg = `<svg xmlns="${SVG_NS}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+    `font-family="system-ui, sans-serif" style="background: white">${rows.join("")}</svg>`;
+  return { svg, width, height, title };
+}
+
+/**
+ * Runs `Plot.plot(options)` on the shared linkedom document and wraps the result as a {@linkcode Chart}.
+ *
+ * @param options Observable Plot options (`document` is supplied). Continuous colour legends need a canvas and
+ * fail here: use `type: "quantize"` (or another discrete colour scale) when `legend: true`.
+ * @returns The chart.
+ *
+ * @example
+ * ```ts
+ * import * as Plot from "@observablehq/plot";
+ * import { renderPlot } from "./chart.ts";
+ * import assert from "node:assert/strict";
+ * const chart = renderPlot({ title: "Two points", marks: [Plot.dot([[0, 0], [1, 1]])] });
+ * assert.match(chart.svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+ * assert.equal(chart.title, "Two points");
+ * assert.equal((chart.svg.match(/<circle/g) ?? []).length, 2);
+ * ```
+ */
+export function renderPlot(options: Plot.PlotOptions): Chart {
+  const el = Plot.plot(
+    { ...options, document: plotDocument() } as Plot.PlotOptions,
+  ) as unknown as PlotElement;
+  const { svg, width, height, title } = toStandaloneSvg(el);
+  return new Chart(svg, title || (typeof options.title === "string" ? options.title : ""), width, height);
+}

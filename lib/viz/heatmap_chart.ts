@@ -1,0 +1,123 @@
+/**
+ * Heatmaps of values on a patch grid (Fiedler vectors, cosine maps) as Observable Plot `cell` marks: one
+ * rectangle per patch, so a 32×32 grid is 1024 SVG rectangles (`Plot.raster` would need a canvas).
+ *
+ * @module
+ */
+import * as Plot from "@observablehq/plot";
+import { type Chart, renderPlot } from "./chart.ts";
+
+/** Options of {@linkcode heatmapChart}. */
+export interface HeatmapOptions {
+  /** Title above the chart. */
+  title?: string;
+  /** Caption below the chart. */
+  caption?: string;
+  /** Colour domain. @default {the values' min and max} */
+  domain?: [number, number];
+  /** Colour scheme (a Plot scheme name). @default {"viridis"} */
+  scheme?: string;
+  /** Diverging scheme centred on 0 (for signed vectors such as the Fiedler vector). @default {false} */
+  diverging?: boolean;
+  /** Pixels per cell. @default {8} */
+  cellSize?: number;
+  /** Cells to outline in red (e.g. the query patch of a cosine map), as `[row, column]`. */
+  markers?: [number, number][];
+  /** Draw the colour legend (quantised into `legendSteps` bins). @default {true} */
+  legend?: boolean;
+  /** Label of the colour legend. @default {none} */
+  legendLabel?: string;
+  /** Colour bins when the legend is shown. @default {10} */
+  legendSteps?: number;
+}
+
+/**
+ * Draws a row-major `height × width` field as coloured cells (row 0 at the top).
+ *
+ * @param values Row-major values.
+ * @param height Rows.
+ * @param width Columns.
+ * @param options Title, colours and markers.
+ * @returns The chart; each cell is a `<rect>` carrying its value in a `<title>`.
+ * @throws {RangeError} When `values` does not hold `height·width` entries.
+ *
+ * @example
+ * ```ts
+ * import { heatmapChart } from "./heatmap_chart.ts";
+ * import assert from "node:assert/strict";
+ * const chart = heatmapChart([0, 1, 2, 3], 2, 2, { title: "2×2", legend: false });
+ * assert.equal((chart.svg.match(/<rect/g) ?? []).length, 4);
+ * ```
+ */
+export function heatmapChart(
+  values: ArrayLike<number>,
+  height: number,
+  width: number,
+  options: HeatmapOptions = {},
+): Chart {
+  if (values.length !== height * width) {
+    throw new RangeError(
+      `Invalid field: ${values.length} values for ${height}×${width}, expected ${height * width}`,
+    );
+  }
+  const cells = Array.from({ length: height * width }, (_, i) => ({
+    row: Math.floor(i / width),
+    col: i % width,
+    value: values[i],
+  }));
+  const size = options.cellSize ?? 8;
+  const legend = options.legend ?? true;
+  let domain = options.domain;
+  if (!domain) {
+    let lo = Infinity, hi = -Infinity;
+    for (const c of cells) {
+      if (c.value < lo) lo = c.value;
+      if (c.value > hi) hi = c.value;
+    }
+    if (options.diverging) {
+      const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+      domain = [-m, m];
+    } else domain = [lo, hi === lo ? lo + 1 : hi];
+  }
+  const color = {
+    type: legend ? "quantize" : "linear",
+    n: options.legendSteps ?? 10,
+    scheme: options.scheme ?? (options.diverging ? "rdbu" : "viridis"),
+    domain,
+    legend,
+    label: options.legendLabel ?? null,
+    ...(legend ? { tickFormat: ".2~f" } : {}),
+  } as Plot.ScaleOptions;
+  const marks: Plot.Markish[] = [
+    Plot.cell(cells, {
+      x: "col",
+      y: "row",
+      fill: "value",
+      inset: 0,
+      title: (d: { value: number }) => d.value.toFixed(4),
+    }),
+  ];
+  if (options.markers?.length) {
+    marks.push(
+      Plot.cell(options.markers.map(([row, col]) => ({ row, col })), {
+        x: "col",
+        y: "row",
+        fill: "none",
+        stroke: "red",
+        strokeWidth: 2,
+      }),
+    );
+  }
+  return renderPlot({
+    title: options.title,
+    caption: options.caption,
+    width: width * size + 20,
+    height: height * size + 20,
+    margin: 10,
+    padding: 0,
+    x: { axis: null, domain: Array.from({ length: width }, (_, i) => i) },
+    y: { axis: null, domain: Array.from({ length: height }, (_, i) => i) },
+    color,
+    marks,
+  });
+}

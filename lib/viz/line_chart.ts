@@ -1,0 +1,135 @@
+/**
+ * Curves (ROC, NCut against threshold, mIoU against τ for several α, mIoU against timestep) as one Observable
+ * Plot line chart with a colour legend.
+ *
+ * @module
+ */
+import * as Plot from "@observablehq/plot";
+import { type Chart, renderPlot } from "./chart.ts";
+
+/** One named curve. */
+export interface LineSeries {
+  /** Legend label. */
+  name: string;
+  /** x values. */
+  x: ArrayLike<number>;
+  /** y values (NaN and ±Infinity break the line). */
+  y: ArrayLike<number>;
+}
+
+/** Options of {@linkcode lineChart}. */
+export interface LineChartOptions {
+  /** Title above the chart. */
+  title?: string;
+  /** Caption below the chart. */
+  caption?: string;
+  /** x-axis label. */
+  xLabel?: string;
+  /** y-axis label. */
+  yLabel?: string;
+  /** x domain. @default {the data's extent} */
+  xDomain?: [number, number];
+  /** y domain. @default {the data's extent} */
+  yDomain?: [number, number];
+  /** Draw the y = x diagonal (chance level of an ROC curve). @default {false} */
+  diagonal?: boolean;
+  /** Vertical reference lines (e.g. τ, or the chosen threshold). */
+  xRules?: { x: number; label?: string; color?: string }[];
+  /** Horizontal reference lines. */
+  yRules?: { y: number; label?: string; color?: string }[];
+  /** Points to highlight, drawn as dots. */
+  points?: { x: number; y: number; label?: string; color?: string }[];
+  /** Also draw a dot at every data point. @default {false} */
+  dots?: boolean;
+  /** Width in pixels. @default {560} */
+  width?: number;
+  /** Height in pixels. @default {360} */
+  height?: number;
+}
+
+/**
+ * Plots named series against a shared x axis.
+ *
+ * @param series The curves; each must have as many x as y values.
+ * @param options Axes, reference lines and highlights.
+ * @returns The chart; one `<path>` per series, legend labels as text.
+ * @throws {RangeError} When a series' x and y lengths differ.
+ *
+ * @example
+ * ```ts
+ * import { lineChart } from "./line_chart.ts";
+ * import assert from "node:assert/strict";
+ * const chart = lineChart([{ name: "a", x: [0, 1], y: [0, 1] }, { name: "b", x: [0, 1], y: [1, 0] }]);
+ * assert.ok(chart.svg.includes(">a</text>") && chart.svg.includes(">b</text>"));
+ * ```
+ */
+export function lineChart(series: LineSeries[], options: LineChartOptions = {}): Chart {
+  const rows: { name: string; x: number; y: number }[] = [];
+  for (const s of series) {
+    if (s.x.length !== s.y.length) {
+      throw new RangeError(
+        `Series '${s.name}' has ${s.x.length} x values and ${s.y.length} y values; expected equal`,
+      );
+    }
+    for (let i = 0; i < s.x.length; i++) {
+      rows.push({ name: s.name, x: s.x[i], y: Number.isFinite(s.y[i]) ? s.y[i] : NaN });
+    }
+  }
+  const marks: Plot.Markish[] = [Plot.ruleY([0], { strokeOpacity: 0.2 })];
+  if (options.diagonal) {
+    marks.push(Plot.line([[0, 0], [1, 1]], { stroke: "#999", strokeDasharray: "4,3" }));
+  }
+  for (const r of options.xRules ?? []) {
+    marks.push(Plot.ruleX([r.x], { stroke: r.color ?? "#c00", strokeDasharray: "3,3" }));
+    if (r.label) {
+      marks.push(
+        Plot.text([r], {
+          x: "x",
+          frameAnchor: "top",
+          dy: 4,
+          dx: 4,
+          textAnchor: "start",
+          text: "label",
+          fill: r.color ?? "#c00",
+        }),
+      );
+    }
+  }
+  for (const r of options.yRules ?? []) {
+    marks.push(Plot.ruleY([r.y], { stroke: r.color ?? "#c00", strokeDasharray: "3,3" }));
+    if (r.label) {
+      marks.push(
+        Plot.text([r], {
+          y: "y",
+          frameAnchor: "right",
+          dy: -6,
+          textAnchor: "end",
+          text: "label",
+          fill: r.color ?? "#c00",
+        }),
+      );
+    }
+  }
+  marks.push(Plot.line(rows, { x: "x", y: "y", stroke: "name", strokeWidth: 1.8 }));
+  if (options.dots) marks.push(Plot.dot(rows, { x: "x", y: "y", fill: "name", r: 2.5 }));
+  for (const p of options.points ?? []) {
+    marks.push(
+      Plot.dot([p], { x: "x", y: "y", r: 5, stroke: p.color ?? "black", fill: "white", strokeWidth: 2 }),
+    );
+    if (p.label) {
+      marks.push(Plot.text([p], { x: "x", y: "y", text: "label", dy: -12, fill: p.color ?? "black" }));
+    }
+  }
+  return renderPlot({
+    title: options.title,
+    caption: options.caption,
+    width: options.width ?? 560,
+    height: options.height ?? 360,
+    marginLeft: 50,
+    grid: true,
+    x: { label: options.xLabel ?? null, domain: options.xDomain },
+    y: { label: options.yLabel ?? null, domain: options.yDomain },
+    color: { legend: series.length > 1, domain: series.map((s) => s.name) },
+    marks,
+  });
+}
