@@ -68,3 +68,48 @@ export {
   type SegmentTimings,
 } from "./lib/segmenter.ts";
 export { type OverlayOptions, overlaySegments } from "./lib/viz/overlay.ts";
+export { loadLabelMap } from "./lib/image/load_labels.ts";
+export { type EvalSample, prepareEvalSample } from "./lib/eval/protocol.ts";
+export { ncutPerThreshold } from "./lib/ncut/split.ts";
+export { BUILTIN_ENCODERS } from "./lib/encoder/load_encoder.ts";
+export {
+  createMobileNetEncoder,
+  MOBILENET_LAYERS,
+  type MobileNetEncoderOptions,
+} from "./lib/encoder/mobilenet_encoder.ts";
+export { type ColorEncoderOptions, createColorEncoder } from "./lib/encoder/color_encoder.ts";
+export { segmentColor, segmentPalette } from "./lib/viz/palette.ts";
+export { Chart, type PlotElement, type PlotOptions, renderPlot, toStandaloneSvg } from "./lib/viz/chart.ts";
+export {
+  type Displayable,
+  displayBundle,
+  JUPYTER_DISPLAY,
+  type MimeBundle,
+} from "./lib/viz/jupyter_display.ts";
+export { heatmapChart, type HeatmapOptions } from "./lib/viz/heatmap_chart.ts";
+export { lineChart, type LineChartOptions, type LineSeries } from "./lib/viz/line_chart.ts";
+export { treeChart, type TreeChartOptions, treeLayout, type TreeLayoutNode } from "./lib/viz/tree_chart.ts";
+export { type RocCurve, rocCurve } from "./lib/viz/roc.ts";
+export {
+  cosineMap,
+  type LabelledFeatures,
+  type PatchLabelOptions,
+  patchLabels,
+  type PatchPairOptions,
+  type PatchPairs,
+  samplePatchPairs,
+  seededRandom,
+} from "./lib/viz/patch_alignment.ts";
+export { ImageView, imageView } from "./lib/viz/image_view.ts";
+export {
+  featureMapView,
+  ImageGrid,
+  imageGrid,
+  SegmentationView,
+  segmentationView,
+  type SegmentationViewOptions,
+  type SegmentRow,
+} from "./lib/viz/segmentation_view.ts";
+export { featurePcaImage, principalComponents } from "./lib/viz/feature_pca.ts";
+export { colormapImage, type ColormapOptions, viridis } from "./lib/viz/colormap.ts";
+export { figuresDir, saveFigure } from "./lib/viz/save_figure.ts";
