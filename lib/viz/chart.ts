@@ -14,6 +14,9 @@ import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { plotDocument } from "./plot_document.ts";
 import { JUPYTER_DISPLAY } from "./jupyter_display.ts";
 
+/** Observable Plot's options (`Plot.plot(options)`), as accepted by {@linkcode renderPlot}. */
+export type PlotOptions = Plot.PlotOptions;
+
 /** A chart as standalone SVG text. */
 export class Chart {
   /** Standalone SVG document (with the `xmlns` attribute). */
@@ -26,6 +29,8 @@ export class Chart {
   readonly height: number;
 
   /**
+   * Wraps rendered SVG text.
+   *
    * @param svg Standalone SVG text.
    * @param title Title for the plain-text representation.
    * @param width Width in pixels.
@@ -196,7 +201,7 @@ export function toStandaloneSvg(
  * assert.equal((chart.svg.match(/<circle/g) ?? []).length, 2);
  * ```
  */
-export function renderPlot(options: Plot.PlotOptions): Chart {
+export function renderPlot(options: PlotOptions): Chart {
   const el = Plot.plot(
     { ...options, document: plotDocument() } as Plot.PlotOptions,
   ) as unknown as PlotElement;

@@ -19,6 +19,8 @@ export class ImageView {
   #png: Uint8Array | undefined;
 
   /**
+   * Wraps an image.
+   *
    * @param image RGB image in [0, 1].
    * @param caption Caption.
    */

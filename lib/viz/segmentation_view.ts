@@ -46,6 +46,8 @@ export class SegmentationView {
   readonly title: string;
 
   /**
+   * Holds a prepared segmentation display (use {@linkcode segmentationView} to build one).
+   *
    * @param image Photo view.
    * @param overlay Overlay view.
    * @param rows Segment table.
@@ -172,6 +174,8 @@ export class ImageGrid {
   readonly title: string;
 
   /**
+   * Holds a grid (use {@linkcode imageGrid} to build one).
+   *
    * @param cells Images with captions.
    * @param columns Cells per row.
    * @param title Title.
