@@ -60,7 +60,7 @@ export function maskcutMasks(
   const cos = cosineGram(normalizeRows(features), n, c);
   const painted = new Uint8Array(n);
   const covered = new Uint8Array(n);
-  let previous = new Uint8Array(n);
+  let previous: Uint8Array = new Uint8Array(n);
   const masks: Uint8Array[] = [];
   const a = new Float64Array(n * n);
   const d = new Float64Array(n);
@@ -86,7 +86,7 @@ export function maskcutMasks(
     if (reverse) fg = fg.map((v) => !v);
     seed = 0;
     for (let i = 1; i < n; i++) if ((reverse ? -y[i] : y[i]) > (reverse ? -y[seed] : y[seed])) seed = i;
-    let mask = fg[seed] ? component(fg, h, w, seed) : new Uint8Array(n);
+    let mask: Uint8Array = fg[seed] ? component(fg, h, w, seed) : new Uint8Array(n);
     if (round >= 1) {
       let area = 0, inter = 0, union = 0;
       for (let i = 0; i < n; i++) {
