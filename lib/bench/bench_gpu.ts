@@ -1,0 +1,144 @@
+/**
+ * `deno run -A lib/bench/bench_gpu.ts`: per-stage timings of the CPU path against the WebGPU path in the same
+ * run, on the synthetic image-like feature map at 32×32 and 64×64 grids (C = 1280), printed as Markdown tables
+ * with ratios and the host waits (buffer maps) and submissions each WebGPU call makes.
+ *
+ * The partition tree stage runs on the CPU path for both backends (the batched GPU eigensolver is not built
+ * yet); its row is shown so that the clustering total is complete. Set `BENCH_RUNS` (default 3) for the number of
+ * timed runs per stage (median, after one warm-up that also compiles the kernels).
+ *
+ * @module
+ */
+import { affinityMatrix } from "../affinity/affinity.ts";
+import { loadImage } from "../image/load_image.ts";
+import { resizeImage } from "../image/resize.ts";
+import { cutTree } from "../ncut/cut_tree.ts";
+import { buildPartitionTree } from "../ncut/partition_tree.ts";
+import { refinePamr } from "../pamr/pamr.ts";
+import { assignConcepts } from "../upsample/assign.ts";
+import { getGpu, type GpuContext } from "../gpu/device.ts";
+import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
+import { syntheticFeatureMap } from "./synthetic_features.ts";
+
+const PHOTO = new URL("../../docs/examples/chelsea.png", import.meta.url);
+
+interface Timing {
+  ms: number;
+  waits: number;
+  submissions: number;
+}
+
+async function time<T>(
+  ctx: GpuContext | null,
+  runs: number,
+  f: () => Promise<T>,
+): Promise<Timing & { value: T }> {
+  let value = await f();
+  const times: number[] = [];
+  const w0 = ctx?.hostWaits ?? 0, s0 = ctx?.submissions ?? 0;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    value = await f();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return {
+    ms: times[Math.floor(times.length / 2)],
+    waits: ((ctx?.hostWaits ?? 0) - w0) / runs,
+    submissions: ((ctx?.submissions ?? 0) - s0) / runs,
+    value,
+  };
+}
+
+interface Row {
+  stage: string;
+  cpu: number;
+  gpu: number;
+  waits: number;
+  submissions: number;
+  note?: string;
+}
+
+async function stageRows(ctx: GpuContext, f: FeatureMap, photo: ImageRGB, runs: number): Promise<Row[]> {
+  const side = 4 * f.height;
+  const size = { height: side, width: side };
+  const small = resizeImage(photo, side, side);
+  const rows: Row[] = [];
+  const both = async <T>(stage: string, run: (b: Backend) => Promise<T>, note?: string) => {
+    const cpu = await time(null, runs, () => run("cpu"));
+    const gpu = await time(ctx, runs, () => run("webgpu"));
+    rows.push({ stage, cpu: cpu.ms, gpu: gpu.ms, waits: gpu.waits, submissions: gpu.submissions, note });
+    return { cpu: cpu.value, gpu: gpu.value };
+  };
+  const n = f.height * f.width;
+  const aff = await both(
+    "affinity",
+    (backend) => affinityMatrix(f, { alpha: 10, backend }),
+    `${n}² from C=${f.channels}`,
+  );
+  const tree = await both(
+    "partition tree (τ=0.5)",
+    (backend) =>
+      buildPartitionTree(f, { alpha: 10, tauMax: 0.5, affinity: backend === "cpu" ? aff.cpu : aff.gpu }),
+    "CPU path in both columns (given the affinity)",
+  );
+  const labels = cutTree(tree.cpu, 0.5);
+  const k = new Set(labels).size;
+  await both(
+    `assignment ${side}²`,
+    (backend) => assignConcepts(f, labels, size, { backend }),
+    `${k} segments`,
+  );
+  const assigned = await assignConcepts(f, labels, size, { backend: "cpu" });
+  await both(
+    `PAMR + median ${side}²`,
+    (backend) => refinePamr(small, assigned, { backend }),
+    "10 iterations, dilations 1,2,4,8",
+  );
+  const sum = (key: "cpu" | "gpu" | "waits" | "submissions") => rows.reduce((s, r) => s + r[key], 0);
+  rows.push({
+    stage: "clustering stage (sum of the rows above)",
+    cpu: sum("cpu"),
+    gpu: sum("gpu"),
+    waits: sum("waits"),
+    submissions: sum("submissions"),
+  });
+  return rows;
+}
+
+function printTable(title: string, rows: Row[]): void {
+  console.log(`\n### ${title}\n`);
+  console.log(
+    "| stage | CPU ms | WebGPU ms | CPU/WebGPU | host waits | submissions | detail |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+  );
+  for (const r of rows) {
+    console.log(
+      `| ${r.stage} | ${r.cpu.toFixed(1)} | ${r.gpu.toFixed(1)} | ${
+        (r.cpu / r.gpu).toFixed(2)
+      }× | ${r.waits} | ${r.submissions} | ${r.note ?? ""} |`,
+    );
+  }
+}
+
+if (import.meta.main) {
+  const runs = Number(Deno.env.get("BENCH_RUNS") ?? 3);
+  let ctx: GpuContext;
+  try {
+    ctx = await getGpu();
+  } catch (e) {
+    console.log(`No WebGPU device: ${(e as Error).message}`);
+    Deno.exit(0);
+  }
+  console.log(
+    `DiffCut bench, CPU vs WebGPU: Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} logical cores, adapter "${ctx.description}", DENO_WEBGPU_BACKEND=${
+      Deno.env.get("DENO_WEBGPU_BACKEND") ?? "(unset)"
+    }, ${runs} runs per stage (median after a warm-up)`,
+  );
+  const photo = await loadImage(PHOTO.pathname);
+  for (const side of [32, 64]) {
+    printTable(
+      `Synthetic ${side}×${side}×1280 feature map (τ=0.5, α=10)`,
+      await stageRows(ctx, syntheticFeatureMap(side, side, 1280), photo, runs),
+    );
+  }
+}
