@@ -5,7 +5,7 @@
  * The standard pair of images is designed for hand-computed scores (see tests/eval/run_eval_test.ts): every
  * image is a flat grey 1025×1024 picture, so any method gives one segment; the evaluation crop keeps columns
  * 1…1023 and rows 0…1022, and the 128² scoring GT samples raw row 8i and raw column 8j + 1.
- * - image "a": raw rows < 768 have value `A`, the others `B` (96 and 32 scoring rows);
+ * - image "a": raw rows < 760 have value `A`, the others `B` (96 and 32 scoring rows);
  * - image "b": raw columns < 256 have value `VOID`, the others `A` (32 and 96 scoring columns).
  *
  * @module
@@ -46,7 +46,7 @@ export interface PairValues {
 /** The standard pair's two annotations. */
 export function pairLabels(v: PairValues): { a: Uint8Array; b: Uint8Array } {
   return {
-    a: labelImage((y) => (y < 768 ? v.a : v.b)),
+    a: labelImage((y) => (y < 760 ? v.a : v.b)),
     b: labelImage((_, x) => (x < 256 ? v.void : v.a)),
   };
 }
