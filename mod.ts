@@ -79,7 +79,14 @@ export {
 } from "./lib/encoder/mobilenet_encoder.ts";
 export { type ColorEncoderOptions, createColorEncoder } from "./lib/encoder/color_encoder.ts";
 export { segmentColor, segmentPalette } from "./lib/viz/palette.ts";
-export { Chart, type PlotElement, type PlotOptions, renderPlot, toStandaloneSvg } from "./lib/viz/chart.ts";
+export {
+  Chart,
+  chartGrid,
+  type PlotElement,
+  type PlotOptions,
+  renderPlot,
+  toStandaloneSvg,
+} from "./lib/viz/chart.ts";
 export {
   type Displayable,
   displayBundle,

@@ -208,3 +208,52 @@ export function renderPlot(options: PlotOptions): Chart {
   const { svg, width, height, title } = toStandaloneSvg(el);
   return new Chart(svg, title || (typeof options.title === "string" ? options.title : ""), width, height);
 }
+
+/**
+ * Places charts side by side in rows (each keeps its own size), as one chart.
+ *
+ * @param charts The charts, row-major.
+ * @param columns Charts per row. @default {charts.length}
+ * @param title Title drawn above. @default {""}
+ * @returns The combined chart.
+ * @throws {RangeError} When there are no charts or `columns` is not a positive integer.
+ *
+ * @example
+ * ```ts
+ * import * as Plot from "@observablehq/plot";
+ * import { chartGrid, renderPlot } from "./chart.ts";
+ * import assert from "node:assert/strict";
+ * const one = renderPlot({ width: 100, height: 80, marks: [Plot.dot([[0, 0]])] });
+ * const both = chartGrid([one, one], 2, "Pair");
+ * assert.equal(both.width, 208); // 100 + 8 gap + 100
+ * assert.equal((both.svg.match(/<circle/g) ?? []).length, 2);
+ * ```
+ */
+export function chartGrid(charts: Chart[], columns: number = charts.length, title = ""): Chart {
+  if (!charts.length) throw new RangeError("chartGrid needs at least one chart; got 0");
+  if (!Number.isInteger(columns) || columns < 1) {
+    throw new RangeError(`Invalid columns ${columns}: expected an integer ≥ 1`);
+  }
+  const parts: string[] = [];
+  let y = 0, width = 0;
+  if (title) {
+    parts.push(`<text x="0" y="16" font-size="16" font-weight="bold">${escapeXml(title)}</text>`);
+    y = 24;
+  }
+  for (let i = 0; i < charts.length; i += columns) {
+    const row = charts.slice(i, i + columns);
+    let x = 0, h = 0;
+    for (const c of row) {
+      const inner = c.svg.replace(/^<svg /, `<svg x="${x}" y="${y}" `);
+      parts.push(inner);
+      x += c.width + 8;
+      h = Math.max(h, c.height);
+    }
+    width = Math.max(width, x - 8);
+    y += h + 8;
+  }
+  const height = y - 8;
+  const svg = `<svg xmlns="${SVG_NS}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+    `font-family="system-ui, sans-serif" style="background: white">${parts.join("")}</svg>`;
+  return new Chart(svg, title, width, height);
+}

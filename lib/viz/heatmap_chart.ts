@@ -27,6 +27,16 @@ export interface HeatmapOptions {
   legend?: boolean;
   /** Label of the colour legend. @default {none} */
   legendLabel?: string;
+  /** Column tick labels (shows the x axis); one per column. */
+  columns?: (string | number)[];
+  /** Row tick labels (shows the y axis); one per row. */
+  rows?: (string | number)[];
+  /** x-axis label (with `columns`). */
+  xLabel?: string;
+  /** y-axis label (with `rows`). */
+  yLabel?: string;
+  /** Print each cell's value in it, with this many decimals. */
+  valueDecimals?: number;
   /** Colour bins when the legend is shown. @default {10} */
   legendSteps?: number;
 }
@@ -97,6 +107,21 @@ export function heatmapChart(
       title: (d: { value: number }) => d.value.toFixed(4),
     }),
   ];
+  if (options.valueDecimals !== undefined) {
+    const digits = options.valueDecimals;
+    marks.push(
+      Plot.text(cells, {
+        x: "col",
+        y: "row",
+        text: (d: { value: number }) => (Number.isFinite(d.value) ? d.value.toFixed(digits) : ""),
+        fill: "white",
+        stroke: "black",
+        strokeWidth: 2,
+        paintOrder: "stroke",
+        fontSize: 9,
+      }),
+    );
+  }
   if (options.markers?.length) {
     marks.push(
       Plot.cell(options.markers.map(([row, col]) => ({ row, col })), {
@@ -111,12 +136,27 @@ export function heatmapChart(
   return renderPlot({
     title: options.title,
     caption: options.caption,
-    width: width * size + 20,
-    height: height * size + 20,
+    width: width * size + 20 + (options.rows ? 50 : 0),
+    height: height * size + 20 + (options.columns ? 40 : 0),
     margin: 10,
+    marginLeft: options.rows ? 60 : 10,
+    marginBottom: options.columns ? 50 : 10,
     padding: 0,
-    x: { axis: null, domain: Array.from({ length: width }, (_, i) => i) },
-    y: { axis: null, domain: Array.from({ length: height }, (_, i) => i) },
+    x: options.columns
+      ? {
+        domain: Array.from({ length: width }, (_, i) => i),
+        tickFormat: (i: number) => String(options.columns![i]),
+        tickRotate: -90,
+        label: options.xLabel ?? null,
+      }
+      : { axis: null, domain: Array.from({ length: width }, (_, i) => i) },
+    y: options.rows
+      ? {
+        domain: Array.from({ length: height }, (_, i) => i),
+        tickFormat: (i: number) => String(options.rows![i]),
+        label: options.yLabel ?? null,
+      }
+      : { axis: null, domain: Array.from({ length: height }, (_, i) => i) },
     color,
     marks,
   });
