@@ -130,3 +130,33 @@ export async function writeVerified(path: string, bytes: Uint8Array): Promise<st
   await writeAtomic(`${path}.sha256`, new TextEncoder().encode(`${sha256}  ${basename(path)}\n`));
   return sha256;
 }
+
+/**
+ * Hex SHA-256 and size of a file, read in chunks (for multi-gigabyte model files).
+ *
+ * @param path The file.
+ * @returns 64 lowercase hex digits and the byte count.
+ * @throws {Deno.errors.NotFound} If the file does not exist.
+ *
+ * @example
+ * ```ts
+ * import { sha256File } from "./model_cache.ts";
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile();
+ * assert.deepEqual(await sha256File(path), { sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", bytes: 0 });
+ * await Deno.remove(path);
+ * ```
+ */
+export async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(1 << 22);
+  for (;;) {
+    const n = await file.read(buffer);
+    if (n === null) break;
+    hash.update(buffer.subarray(0, n));
+    bytes += n;
+  }
+  return { sha256: hash.digest("hex"), bytes };
+}

@@ -276,6 +276,23 @@ export async function writeOnnxModel(
         if (!source) sources.set(file, source = await Deno.open(file, { read: true }));
         const from = Number(e.get("offset") ?? 0);
         length = Number(e.get("length") ?? 0);
+        if (length <= threshold) {
+          // Small tensors go inline: ONNX Runtime's shape inference must read shapes and axes directly.
+          const raw = new Uint8Array(length);
+          await source.seek(from, Deno.SeekMode.Start);
+          let got = 0;
+          while (got < length) {
+            const n = await source.read(raw.subarray(got));
+            if (n === null || n === 0) {
+              throw new RangeError(`External data of tensor '${tensor.name}' ended early`);
+            }
+            got += n;
+          }
+          tensor.rawData = raw;
+          tensor.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+          tensor.externalData = [];
+          continue;
+        }
         copy = (into) => copyRange(source!, from, length, into);
       } else if (tensor.rawData && tensor.rawData.length > threshold) {
         const raw = tensor.rawData;

@@ -29,6 +29,7 @@
  */
 
 import type { EncoderDefaults } from "../types.ts";
+import { type BetaSchedule, SCALED_LINEAR_SCHEDULE } from "./diffusion_noise.ts";
 
 /** A model assembled from an npm package's chunked resources (as in `@imgly/background-removal-data`). */
 export interface NpmModelSource {
@@ -60,8 +61,111 @@ export interface FileModelSource {
   exportedBy?: string;
 }
 
+/** One file of a model-hub repository. */
+export interface HubFile {
+  /** Path inside the repository, e.g. `"onnx/model.onnx"`. */
+  path: string;
+  /** Expected SHA-256 (hex), when pinned. Unpinned files are checked against the hub's own hash if it sends one. */
+  sha256?: string;
+  /** Expected size in bytes, when known. */
+  bytes?: number;
+}
+
+/** Files `deno task models fetch` downloads from a model hub into the encoder's install folder. */
+export interface HubModelSource {
+  /** Discriminant. */
+  kind: "hub";
+  /** Repository, e.g. `"Xenova/dinov2-large"`. */
+  repo: string;
+  /** Branch, tag or commit. @default {"main"} */
+  revision: string;
+  /** The files to download (the first is the model). */
+  files: HubFile[];
+  /** Model card or project page (credit). */
+  homepage?: string;
+}
+
+/**
+ * A diffusion model whose encoder `deno task models prepare <id> --from DIR` derives from an ONNX Stable-Diffusion
+ * export folder (`unet/model.onnx`, `vae_encoder/model.onnx`, `text_encoder/`, `text_encoder_2/`).
+ */
+export interface DiffusersModelSource {
+  /** Discriminant. */
+  kind: "diffusers";
+  /** The diffusers repository the export is made from, e.g. `"segmind/SSD-1B"`. */
+  repo: string;
+  /** Model card (credit). */
+  homepage?: string;
+  /** A command that makes the export folder (DIR stands for the folder). */
+  exportCommand: string;
+  /** A ready-made export in the same layout that `fetch` can download, if one is known. */
+  onnxExport?: { repo: string; revision: string; files: HubFile[] };
+}
+
 /** Where an encoder's model comes from. */
-export type ModelSource = NpmModelSource | UrlModelSource | FileModelSource;
+export type ModelSource =
+  | NpmModelSource
+  | UrlModelSource
+  | FileModelSource
+  | HubModelSource
+  | DiffusersModelSource;
+
+/** Names of the cut UNet's inputs, as found in the export. */
+export interface UnetInputs {
+  /** The noisy latent, `[1, 4, h, w]`. */
+  sample: string;
+  /** The timestep, `[1]` (float or integer as the export declares). */
+  timestep: string;
+  /** The prompt embeddings, `[1, 77, d]`. */
+  encoderHiddenStates: string;
+  /** SDXL: the pooled text embedding, `[1, 1280]`. */
+  textEmbeds?: string;
+  /** SDXL: `[orig h, orig w, crop top, crop left, target h, target w]`, `[1, 6]`. */
+  timeIds?: string;
+}
+
+/**
+ * A diffusion encoder (REFERENCE.md §1): VAE posterior mean × scaling factor → noise at a timestep → UNet cut at
+ * the hooked `attn1`. The registry gives the fixed facts; `prepare` adds the file names and the UNet's inputs.
+ */
+export interface DiffusionConfig {
+  /** `"sdxl"`: two text encoders, pooled embedding and time ids; `"sd1"`: one text encoder. */
+  family: "sdxl" | "sd1";
+  /** PyTorch module path of the hooked self-attention, e.g. `down_blocks.2.attentions.1.transformer_blocks.3.attn1`. */
+  hook: string;
+  /** The VAE's `scaling_factor` (0.13025 SDXL, 0.18215 SD1). */
+  scalingFactor: number;
+  /** Latent channels. @default {4} */
+  latentChannels: number;
+  /** Default DDPM timestep. @default {50} */
+  timestep: number;
+  /** Seed of the fixed Gaussian noise. @default {42} */
+  noiseSeed: number;
+  /** The training β schedule. @default {scaled_linear 0.00085 → 0.012, 1000 steps} */
+  schedule: BetaSchedule;
+  /** Prepared: the VAE encoder cut to `mean × scalingFactor` (relative to the sidecar). */
+  vae?: string;
+  /** Prepared: the cut VAE's output name. */
+  vaeOutput?: string;
+  /** Prepared: the cut UNet's input names. */
+  unetInputs?: UnetInputs;
+  /** Prepared: empty-prompt conditioning, raw little-endian float32 (see `conditioning` layout in prepare). */
+  conditioning?: string;
+  /** Prepared: dims of the tensors in `conditioning`, in file order. */
+  conditioningShapes?: { encoderHiddenStates: number[]; textEmbeds?: number[] };
+  /** Optional: the reference's exact noise draw, raw little-endian float32 `[1, 4, size/8, size/8]`. */
+  noise?: string;
+}
+
+/** A file of an installed encoder with its hash (written by `fetch` and `prepare`, checked by `verify`). */
+export interface InstalledFile {
+  /** Path relative to the sidecar. */
+  path: string;
+  /** SHA-256 (hex). */
+  sha256: string;
+  /** Size in bytes. */
+  bytes: number;
+}
 
 /** How images are fed to the model. */
 export interface SidecarInput {
@@ -79,6 +183,12 @@ export interface SidecarInput {
     mean: readonly [number, number, number];
     std: readonly [number, number, number];
   };
+  /**
+   * Whether the model takes other square sizes (a ViT that interpolates its position embeddings, a UNet); the
+   * size is then a loader option and the grid is `floor(size / output.patchSize)`.
+   * @default {false}
+   */
+  resizable?: boolean;
 }
 
 /** Which model output holds the features and how it is laid out. */
@@ -96,6 +206,8 @@ export interface SidecarOutput {
   grid: number;
   /** Tokens before the patch tokens (`"tokens"` layout only). @default {0} */
   prefixTokens: number;
+  /** Input pixels per grid cell (`grid = floor(input.size / patchSize)`), when known. */
+  patchSize?: number;
 }
 
 /** A parsed, validated encoder sidecar. */
@@ -124,6 +236,10 @@ export interface EncoderSidecar {
   output: SidecarOutput;
   /** Recommended clustering settings (`inputSize` is `input.size`). */
   defaults: EncoderDefaults;
+  /** Diffusion encoders: the VAE/noise/UNet pipeline. */
+  diffusion?: DiffusionConfig;
+  /** Installed encoders: every file with its hash. */
+  files?: InstalledFile[];
 }
 
 type Json = Record<string, unknown>;
@@ -188,6 +304,39 @@ class Fields {
     return value;
   }
 
+  boolean(obj: Json, key: string, prefix: string, fallback: boolean): boolean {
+    const value = obj[key] ?? fallback;
+    if (typeof value !== "boolean") this.fail(prefix + key, "a boolean", value);
+    return value;
+  }
+
+  sha256(obj: Json, key: string, prefix: string): string | undefined {
+    if (obj[key] === undefined || obj[key] === null) return undefined;
+    const value = this.string(obj, key, prefix);
+    if (!/^[0-9a-fA-F]{64}$/.test(value)) this.fail(prefix + key, "64 hex digits", value, true);
+    return value.toLowerCase();
+  }
+
+  hubFiles(obj: Json, key: string, prefix: string): HubFile[] {
+    const value = obj[key];
+    if (!Array.isArray(value)) this.fail(prefix + key, "an array of {path, sha256?, bytes?}", value);
+    return value.map((entry, i) => {
+      const p = `${prefix}${key}[${i}].`;
+      if (typeof entry !== "object" || entry === null) this.fail(`${prefix}${key}[${i}]`, "an object", entry);
+      const e = entry as Json;
+      const path = this.string(e, "path", p);
+      if (path.startsWith("/") || path.split("/").includes("..")) {
+        this.fail(p + "path", "a relative path inside the repository", path, true);
+      }
+      const sha256 = this.sha256(e, "sha256", p);
+      return {
+        path,
+        ...(sha256 ? { sha256 } : {}),
+        ...(e.bytes !== undefined ? { bytes: this.number(e, "bytes", p, { integer: true, min: 0 }) } : {}),
+      };
+    });
+  }
+
   triple(obj: Json, key: string, prefix: string, positive: boolean): [number, number, number] {
     const value = obj[key];
     if (
@@ -230,7 +379,7 @@ export function parseSidecar(json: unknown, file: string): EncoderSidecar {
   const licence = f.string(root, "licence");
 
   const src = f.object(root, "source");
-  const kind = f.oneOf(src, "kind", ["npm", "url", "file"] as const, "source.");
+  const kind = f.oneOf(src, "kind", ["npm", "url", "file", "hub", "diffusers"] as const, "source.");
   let source: ModelSource;
   if (kind === "npm") {
     source = {
@@ -242,6 +391,33 @@ export function parseSidecar(json: unknown, file: string): EncoderSidecar {
     };
   } else if (kind === "url") {
     source = { kind, url: f.string(src, "url", "source.") };
+  } else if (kind === "hub") {
+    const files = f.hubFiles(src, "files", "source.");
+    if (files.length === 0) f.fail("source.files", "at least one file", src.files, true);
+    source = {
+      kind,
+      repo: f.string(src, "repo", "source."),
+      revision: src.revision === undefined ? "main" : f.string(src, "revision", "source."),
+      files,
+      ...(src.homepage !== undefined ? { homepage: f.string(src, "homepage", "source.") } : {}),
+    };
+  } else if (kind === "diffusers") {
+    let onnxExport: DiffusersModelSource["onnxExport"];
+    if (src.onnxExport !== undefined) {
+      const e = f.object(src, "onnxExport", "source.");
+      onnxExport = {
+        repo: f.string(e, "repo", "source.onnxExport."),
+        revision: f.string(e, "revision", "source.onnxExport."),
+        files: f.hubFiles(e, "files", "source.onnxExport."),
+      };
+    }
+    source = {
+      kind,
+      repo: f.string(src, "repo", "source."),
+      exportCommand: f.string(src, "exportCommand", "source."),
+      ...(src.homepage !== undefined ? { homepage: f.string(src, "homepage", "source.") } : {}),
+      ...(onnxExport ? { onnxExport } : {}),
+    };
   } else {
     source = {
       kind,
@@ -272,6 +448,7 @@ export function parseSidecar(json: unknown, file: string): EncoderSidecar {
       mean: f.triple(norm, "mean", "input.normalisation.", false),
       std: f.triple(norm, "std", "input.normalisation.", true),
     },
+    resizable: f.boolean(inp, "resizable", "input.", false),
   };
 
   const out = f.object(root, "output");
@@ -286,6 +463,20 @@ export function parseSidecar(json: unknown, file: string): EncoderSidecar {
       min: 0,
     }),
   };
+  if (out.patchSize !== undefined) {
+    output.patchSize = f.number(out, "patchSize", "output.", { integer: true, positive: true });
+    if (Math.floor(input.size / output.patchSize) !== output.grid) {
+      f.fail(
+        "output.grid",
+        `floor(input.size / output.patchSize) = ${Math.floor(input.size / output.patchSize)}`,
+        output.grid,
+        true,
+      );
+    }
+  }
+  if (input.resizable && output.patchSize === undefined) {
+    f.fail("output.patchSize", "a positive integer when input.resizable is true", out.patchSize);
+  }
   if (output.prefixTokens > 0 && layout !== "tokens") {
     f.fail("output.prefixTokens", `0 for layout ${layout}`, output.prefixTokens, true);
   }
@@ -307,6 +498,23 @@ export function parseSidecar(json: unknown, file: string): EncoderSidecar {
     defaults.maxSegments = f.number(d, "maxSegments", "defaults.", { integer: true, positive: true });
   }
 
+  let diffusion: DiffusionConfig | undefined;
+  if (root.diffusion !== undefined) diffusion = parseDiffusion(f, f.object(root, "diffusion"));
+  let files: InstalledFile[] | undefined;
+  if (root.files !== undefined) {
+    if (!Array.isArray(root.files)) f.fail("files", "an array of {path, sha256, bytes}", root.files);
+    files = (root.files as unknown[]).map((entry, i) => {
+      const prefix = `files[${i}].`;
+      if (typeof entry !== "object" || entry === null) f.fail(`files[${i}]`, "an object", entry);
+      const e = entry as Json;
+      return {
+        path: f.string(e, "path", prefix),
+        sha256: f.sha256(e, "sha256", prefix)!,
+        bytes: f.number(e, "bytes", prefix, { integer: true, min: 0 }),
+      };
+    });
+  }
+
   return {
     id,
     name,
@@ -320,7 +528,68 @@ export function parseSidecar(json: unknown, file: string): EncoderSidecar {
     input,
     output,
     defaults,
+    ...(diffusion ? { diffusion } : {}),
+    ...(files ? { files } : {}),
   };
+}
+
+function parseDiffusion(f: Fields, d: Json): DiffusionConfig {
+  const p = "diffusion.";
+  const family = f.oneOf(d, "family", ["sdxl", "sd1"] as const, p);
+  const hook = f.string(d, "hook", p);
+  if (!/^[A-Za-z_][\w]*(\.[\w]+)*$/.test(hook)) f.fail(p + "hook", "a dotted module path", hook, true);
+  let schedule: BetaSchedule = { ...SCALED_LINEAR_SCHEDULE };
+  if (d.schedule !== undefined) {
+    const s = f.object(d, "schedule", p);
+    schedule = {
+      kind: f.oneOf(s, "kind", ["scaled_linear"] as const, p + "schedule."),
+      betaStart: f.number(s, "betaStart", p + "schedule.", { positive: true }),
+      betaEnd: f.number(s, "betaEnd", p + "schedule.", { positive: true }),
+      steps: f.number(s, "steps", p + "schedule.", { integer: true, min: 2 }),
+    };
+  }
+  const timestep = d.timestep === undefined ? 50 : f.number(d, "timestep", p, { integer: true, min: 0 });
+  if (timestep >= schedule.steps) f.fail(p + "timestep", `below ${schedule.steps}`, timestep, true);
+  const config: DiffusionConfig = {
+    family,
+    hook,
+    scalingFactor: f.number(d, "scalingFactor", p, { positive: true }),
+    latentChannels: d.latentChannels === undefined
+      ? 4
+      : f.number(d, "latentChannels", p, { integer: true, positive: true }),
+    timestep,
+    noiseSeed: d.noiseSeed === undefined ? 42 : f.number(d, "noiseSeed", p, { integer: true, min: 0 }),
+    schedule,
+  };
+  for (const key of ["vae", "vaeOutput", "conditioning", "noise"] as const) {
+    if (d[key] !== undefined) config[key] = f.string(d, key, p);
+  }
+  if (d.conditioningShapes !== undefined) {
+    const c = f.object(d, "conditioningShapes", p);
+    const dims = (key: string) => {
+      const v = c[key];
+      if (!Array.isArray(v) || v.length === 0 || v.some((x) => !Number.isInteger(x) || x < 1)) {
+        f.fail(`${p}conditioningShapes.${key}`, "an array of positive integers", v);
+      }
+      return v as number[];
+    };
+    config.conditioningShapes = {
+      encoderHiddenStates: dims("encoderHiddenStates"),
+      ...(c.textEmbeds !== undefined ? { textEmbeds: dims("textEmbeds") } : {}),
+    };
+  }
+  if (d.unetInputs !== undefined) {
+    const u = f.object(d, "unetInputs", p);
+    const q = p + "unetInputs.";
+    config.unetInputs = {
+      sample: f.string(u, "sample", q),
+      timestep: f.string(u, "timestep", q),
+      encoderHiddenStates: f.string(u, "encoderHiddenStates", q),
+      ...(u.textEmbeds !== undefined ? { textEmbeds: f.string(u, "textEmbeds", q) } : {}),
+      ...(u.timeIds !== undefined ? { timeIds: f.string(u, "timeIds", q) } : {}),
+    };
+  }
+  return config;
 }
 
 /**
