@@ -14,12 +14,17 @@ import { sha256Hex } from "./model_cache.ts";
 import { createMobileNetEncoder } from "./mobilenet_encoder.ts";
 import { createOnnxEncoder } from "./onnx_encoder.ts";
 import { type EncoderSidecar, readSidecar } from "./sidecar.ts";
+import { createDiffusionEncoder, type DiffusionEncoderOptions } from "./diffusion_encoder.ts";
+import { installedSidecarPath, isRegistryId } from "./registry.ts";
 
 /** Ids {@linkcode loadEncoder} knows without a sidecar path. */
 export const BUILTIN_ENCODERS: readonly string[] = Object.freeze(["isnet", "mobilenet-v2", "rgb-grid"]);
 
-/** Options of {@linkcode loadEncoder}. */
-export interface LoadEncoderOptions {
+/**
+ * Options of {@linkcode loadEncoder}. `runner` picks ONNX Runtime (wasm, webgpu, node); `inputSize` applies to
+ * resizable sidecars; `timestep` and `noiseSeed` to diffusion encoders.
+ */
+export interface LoadEncoderOptions extends DiffusionEncoderOptions {
   /**
    * Folder for models built from npm packages (ISNet).
    * @default {`$DIFFCUT_CACHE_DIR`, else `<repository>/.cache/models`}
@@ -82,10 +87,11 @@ export async function loadEncoderFromSidecar(
   options: LoadEncoderOptions = {},
 ): Promise<Encoder> {
   const sidecar = await readSidecar(sidecarPath);
+  if (sidecar.diffusion) return await createDiffusionEncoder(sidecar, sidecarPath, options);
   const bytes = sidecar.source.kind === "npm"
     ? (await loadNpmModel(sidecar.source, sidecar.output.name, { ...options, cacheName: sidecar.id })).bytes
     : await modelFileBytes(sidecar, sidecarPath);
-  return await createOnnxEncoder(sidecar, bytes);
+  return await createOnnxEncoder(sidecar, bytes, { runner: options.runner, inputSize: options.inputSize });
 }
 
 /**
@@ -129,11 +135,17 @@ export async function loadEncoder(
     case "rgb-grid":
       return createColorEncoder();
   }
+  if (isRegistryId(idOrSidecarPath)) {
+    return await loadEncoderFromSidecar(
+      await installedSidecarPath(idOrSidecarPath, options.cacheDir),
+      options,
+    );
+  }
   if (!existsSync(idOrSidecarPath)) {
     throw new RangeError(
-      `Encoder '${idOrSidecarPath}' is neither a built-in id nor a sidecar file; expected ${
+      `Encoder '${idOrSidecarPath}' is neither a built-in id, a registry id (models/*.json) nor a sidecar file; expected ${
         BUILTIN_ENCODERS.map((id) => `"${id}"`).join(", ")
-      } or the path of an encoder sidecar JSON file`,
+      }, a registry id or the path of an encoder sidecar JSON file`,
     );
   }
   return await loadEncoderFromSidecar(idOrSidecarPath, options);

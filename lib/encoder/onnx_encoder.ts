@@ -6,7 +6,7 @@
  */
 
 import type { Encoder, EncoderDefaults, FeatureMap, ImageRGB } from "../types.ts";
-import { createOrtSession, type FloatTensor } from "./ort_session.ts";
+import { createOrtSession, type ExternalDataFile, type FloatTensor, type OrtRunner } from "./ort_session.ts";
 import { preprocessImage } from "./preprocess.ts";
 import type { EncoderSidecar, SidecarOutput } from "./sidecar.ts";
 
@@ -99,11 +99,67 @@ export function outputToFeatureMap(
   return { data, height: grid, width: grid, channels };
 }
 
+/** Options of {@linkcode createOnnxEncoder}. */
+export interface OnnxEncoderOptions {
+  /** ONNX Runtime runner. @default {`$DIFFCUT_ORT_RUNNER`, else "wasm"} */
+  runner?: OrtRunner;
+  /**
+   * Side of the square input; other than `input.size` only for sidecars with `input.resizable` (the grid is then
+   * `floor(size / output.patchSize)`).
+   * @default {the sidecar's input.size}
+   */
+  inputSize?: number;
+  /** External-data files of the model. */
+  externalData?: readonly ExternalDataFile[];
+  /** Path of the model file (the `"node"` runner loads models with external data from it). */
+  modelPath?: string;
+}
+
 /**
- * Creates an encoder from a sidecar and the bytes of its ONNX model (wasm ONNX Runtime, one thread).
+ * A sidecar resized to another input size: `input.size` and `output.grid` (= `floor(size / patchSize)`) changed.
+ *
+ * @param sidecar The sidecar.
+ * @param inputSize The new side.
+ * @returns The sidecar itself if the size is unchanged, else a resized copy.
+ * @throws {RangeError} If the sidecar is not resizable, or the size is not a positive integer of at least one
+ * patch.
+ *
+ * @example DINOv2 at 448: a 32×32 grid of 14-pixel patches
+ * ```ts
+ * import { resizeSidecar } from "./onnx_encoder.ts";
+ * import { readSidecar } from "./sidecar.ts";
+ * import assert from "node:assert/strict";
+ * const sidecar = await readSidecar(new URL("../../models/dinov2-large.json", import.meta.url).pathname);
+ * assert.equal(resizeSidecar(sidecar, 448).output.grid, 32);
+ * ```
+ */
+export function resizeSidecar(sidecar: EncoderSidecar, inputSize: number): EncoderSidecar {
+  if (inputSize === sidecar.input.size) return sidecar;
+  if (!sidecar.input.resizable || !sidecar.output.patchSize) {
+    throw new RangeError(
+      `Encoder '${sidecar.id}' takes only ${sidecar.input.size}² inputs (its sidecar is not resizable), got ${inputSize}`,
+    );
+  }
+  const patch = sidecar.output.patchSize;
+  if (!Number.isInteger(inputSize) || inputSize < patch) {
+    throw new RangeError(
+      `Input size of encoder '${sidecar.id}' must be an integer of at least ${patch}, got ${inputSize}`,
+    );
+  }
+  return {
+    ...sidecar,
+    input: { ...sidecar.input, size: inputSize },
+    output: { ...sidecar.output, grid: Math.floor(inputSize / patch) },
+    defaults: { ...sidecar.defaults, inputSize },
+  };
+}
+
+/**
+ * Creates an encoder from a sidecar and the bytes of its ONNX model (wasm ONNX Runtime, one thread, by default).
  *
  * @param sidecar The validated sidecar (see `readSidecar` / `parseSidecar`).
  * @param modelBytes The serialised ONNX model.
+ * @param options Runner, input size (resizable sidecars), external data.
  * @returns An encoder whose `encode` stretches an image to `input.size`², runs the model and returns the
  * `grid × grid × channels` feature map of `output.name`.
  * @throws {Error} If ONNX Runtime cannot load the model.
@@ -144,8 +200,15 @@ export function outputToFeatureMap(
 export async function createOnnxEncoder(
   sidecar: EncoderSidecar,
   modelBytes: Uint8Array,
+  options: OnnxEncoderOptions = {},
 ): Promise<OnnxEncoder> {
-  const session = await createOrtSession(modelBytes, { label: `encoder '${sidecar.id}'` });
+  sidecar = resizeSidecar(sidecar, options.inputSize ?? sidecar.input.size);
+  const session = await createOrtSession(modelBytes, {
+    label: `encoder '${sidecar.id}'`,
+    runner: options.runner,
+    externalData: options.externalData,
+    modelPath: options.modelPath,
+  });
   const { input, output } = sidecar;
   try {
     if (!session.inputNames.includes(input.name)) {
