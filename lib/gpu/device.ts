@@ -174,15 +174,18 @@ export async function withErrorScope<T>(ctx: GpuContext, what: string, body: () 
   const { device } = ctx;
   device.pushErrorScope("out-of-memory");
   device.pushErrorScope("validation");
-  let result: T;
+  let result: T | undefined;
+  let failure: unknown = null;
   try {
     result = await body();
-  } finally {
-    const validation = await device.popErrorScope();
-    const oom = await device.popErrorScope();
-    checkNotLost(ctx, what);
-    const err = validation ?? oom;
-    if (err) throw new Error(`WebGPU error in ${what}: ${err.message.split("\n")[0]}`);
+  } catch (e) {
+    failure = e;
   }
-  return result;
+  const validation = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  checkNotLost(ctx, what);
+  if (failure !== null) throw failure;
+  const err = validation ?? oom;
+  if (err) throw new Error(`WebGPU error in ${what}: ${err.message.split("\n")[0]}`);
+  return result as T;
 }
