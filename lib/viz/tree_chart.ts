@@ -129,7 +129,7 @@ export function treeChart(tree: PartitionTree, tau: number, options: TreeChartOp
     marginLeft: 40,
     marginRight: 40,
     x: { axis: null, domain: [-0.5, Math.max(0.5, leaves - 0.5)] },
-    y: { axis: null, domain: [0, Math.max(1, maxDepth)] },
+    y: { axis: null, domain: [0, Math.max(1, maxDepth)], reverse: true },
     marks: [
       Plot.link(links, { x1: "x1", y1: "y1", x2: "x2", y2: "y2", stroke: "#999" }),
       Plot.dot(nodes, { x: "x", y: "depth", r: 7, fill, stroke: "white" }),
