@@ -207,6 +207,8 @@ export interface InstallOptions {
   log?: (line: string) => void;
   /** Runner for prepare's text encoders. */
   runner?: OrtRunner;
+  /** Registry folder. @default {models/} */
+  registryDir?: string;
 }
 
 async function writeInstalledSidecar(
@@ -301,7 +303,7 @@ async function fetchHubFiles(
  * ```
  */
 export async function fetchEncoder(id: string, options: InstallOptions = {}): Promise<string> {
-  const entry = await readRegistryEntry(id);
+  const entry = await readRegistryEntry(id, options.registryDir);
   const installDir = installDirOf(id, options.cacheDir);
   const source = entry.sidecar.source;
   if (source.kind === "hub") {
@@ -351,7 +353,9 @@ export async function prepareEncoder(
   if (!entry.sidecar.diffusion) {
     throw new RangeError(
       `Encoder '${id}' is not a diffusion encoder, so there is nothing to prepare; expected one of ${
-        (await listRegistry()).filter((e) => e.sidecar.diffusion).map((e) => e.id).join(", ")
+        (await listRegistry(options.registryDir)).filter((e) => e.sidecar.diffusion).map((e) => e.id).join(
+          ", ",
+        )
       }`,
     );
   }
@@ -390,7 +394,7 @@ export interface VerifyReport {
  * ```
  */
 export async function verifyEncoder(id: string, options: InstallOptions = {}): Promise<VerifyReport> {
-  const entry = await readRegistryEntry(id);
+  const entry = await readRegistryEntry(id, options.registryDir);
   const installDir = installDirOf(id, options.cacheDir);
   const sidecarPath = join(installDir, INSTALLED_SIDECAR);
   if (!(await exists(sidecarPath))) {
