@@ -349,7 +349,7 @@ export async function prepareEncoder(
   fromDir: string,
   options: InstallOptions = {},
 ): Promise<string> {
-  const entry = await readRegistryEntry(id);
+  const entry = await readRegistryEntry(id, options.registryDir);
   if (!entry.sidecar.diffusion) {
     throw new RangeError(
       `Encoder '${id}' is not a diffusion encoder, so there is nothing to prepare; expected one of ${

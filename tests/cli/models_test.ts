@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { main } from "../../lib/cli/models.ts";
+import { main as segmentMain } from "../../lib/cli/segment.ts";
+import { loadEncoder } from "../../lib/encoder/load_encoder.ts";
+import { SDXL_EXPORT, writeDiffusionExport } from "../encoder/_diffusion_models.ts";
+import { vitModel } from "../encoder/_vit_models.ts";
+
+const MODELS = new URL("../../models/", import.meta.url);
+
+/** Runs the CLI, capturing its output. */
+async function run(args: string[]): Promise<{ code: number; out: string[]; err: string }> {
+  const out: string[] = [];
+  let err = "";
+  const code = await main(args, { out: (line) => out.push(line), err: (text) => (err += text) });
+  return { code, out, err };
+}
+
+/** A registry folder with copies of some sidecars, sized for the tiny generated models. */
+async function testRegistry(dir: string): Promise<string> {
+  const registry = join(dir, "registry");
+  await Deno.mkdir(registry);
+  const vit = JSON.parse(await Deno.readTextFile(new URL("dino-vitb16.json", MODELS)));
+  vit.output.channels = 6;
+  await Deno.writeTextFile(join(registry, "dino-vitb16.json"), JSON.stringify(vit));
+  const ssd = JSON.parse(await Deno.readTextFile(new URL("ssd-1b.json", MODELS)));
+  ssd.output.channels = 16;
+  ssd.input.size = 128;
+  ssd.output.grid = 4;
+  await Deno.writeTextFile(join(registry, "ssd-1b.json"), JSON.stringify(ssd));
+  return registry;
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("models list: every registry encoder with its kind and install status", async () => {
+  await withDir(async (dir) => {
+    const { code, out } = await run(["list", "--cache-dir", dir]);
+    assert.equal(code, 0);
+    assert.match(out[0], /^id\s+kind\s+status\s+grid\s+source\s+licence$/);
+    const row = (id: string) => out.find((l) => l.startsWith(`${id} `)) ?? "";
+    assert.match(
+      row("ssd-1b"),
+      /diffusion\s+not installed\s+32x32x1280 @1024\s+segmind\/SSD-1B\s+Apache-2.0/,
+    );
+    assert.match(row("sd1.4"), /diffusion\s+not installed/);
+    assert.match(row("ssd-vega"), /segmind\/Segmind-Vega/);
+    assert.match(row("dinov2-large"), /vit\s+not installed\s+73x73x1024 @1024/);
+    assert.match(row("isnet"), /stand-in\s+built in/);
+    for (const id of ["dino-vitb16", "clip-vit-large-patch14", "siglip-large-patch16-256"]) {
+      assert.ok(row(id), id);
+    }
+  });
+});
+
+Deno.test("models fetch/verify: a hub encoder from a local mirror, with progress, then loadEncoder(id) runs it", async () => {
+  await withDir(async (dir) => {
+    const registry = await testRegistry(dir);
+    const cache = join(dir, "cache");
+    const model = new Uint8Array(vitModel(16, 1, 6));
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+      const path = new URL(request.url).pathname;
+      if (path !== "/Xenova/dino-vitb16/resolve/main/onnx/model.onnx") {
+        return new Response(null, { status: 404 });
+      }
+      return new Response(model.slice(), { headers: { "content-length": String(model.length) } });
+    });
+    try {
+      const hub = `http://127.0.0.1:${server.addr.port}`;
+      const fetched = await run([
+        "fetch",
+        "dino-vitb16",
+        "--registry",
+        registry,
+        "--cache-dir",
+        cache,
+        "--hub-url",
+        hub,
+      ]);
+      assert.equal(fetched.code, 0, fetched.err);
+      assert.match(fetched.err, /\[#{30}\] 100%\s+0.0\/0.0 MB\s+onnx\/model.onnx/);
+      assert.match(fetched.err, /no hash to check against; recorded/);
+      assert.deepEqual(fetched.out, [`installed dino-vitb16: ${join(cache, "dino-vitb16", "encoder.json")}`]);
+    } finally {
+      await server.shutdown();
+    }
+    const verified = await run(["verify", "dino-vitb16", "--registry", registry, "--cache-dir", cache]);
+    assert.equal(verified.code, 0);
+    assert.match(verified.out[0], /^ok {2}onnx\/model.onnx {2}[0-9a-f]{64}$/);
+
+    const encoder = await loadEncoder("dino-vitb16", { cacheDir: cache });
+    try {
+      const map = await encoder.encode({
+        data: new Float32Array(40 * 30 * 3).fill(0.5),
+        height: 40,
+        width: 30,
+      });
+      assert.deepEqual([map.height, map.width, map.channels], [14, 14, 6]);
+      // Channel c = (c + 1) * normalised value of channel c % 3: (0.5 - mean) / std.
+      const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
+      for (let c = 0; c < 6; c++) {
+        assert.ok(Math.abs(map.data[c] - (c + 1) * (0.5 - mean[c % 3]) / std[c % 3]) < 1e-4);
+      }
+    } finally {
+      await encoder.dispose();
+    }
+
+    // A corrupted file is caught by verify.
+    const file = join(cache, "dino-vitb16", "onnx", "model.onnx");
+    const bytes = await Deno.readFile(file);
+    bytes[bytes.length - 1] ^= 0xff;
+    await Deno.writeFile(file, bytes);
+    const bad = await run(["verify", "dino-vitb16", "--registry", registry, "--cache-dir", cache]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /error: .*model.onnx has SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}/);
+  });
+});
+
+Deno.test("models fetch offline: names the host and lists the files to download by hand and where", async () => {
+  await withDir(async (dir) => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const r = await run([
+      "fetch",
+      "dinov2-large",
+      "--cache-dir",
+      dir,
+      "--hub-url",
+      `http://127.0.0.1:${port}`,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      new RegExp(
+        `error: cannot reach 127.0.0.1:${port} \\(.*\\); download these files by hand into ${
+          join(dir, "dinov2-large")
+        }: http://127.0.0.1:${port}/Xenova/dinov2-large/resolve/main/onnx/model.onnx -> ${
+          join(dir, "dinov2-large", "onnx", "model.onnx")
+        }\n`,
+      ),
+    );
+    const ssd = await run(["fetch", "ssd-1b", "--cache-dir", dir]);
+    assert.equal(ssd.code, 1);
+    assert.match(
+      ssd.err,
+      /error: Encoder 'ssd-1b' has no ready-made download; make an ONNX export of segmind\/SSD-1B with: optimum-cli export onnx --model segmind\/SSD-1B --task text-to-image DIR .*deno task models prepare ssd-1b --from DIR/,
+    );
+    const unknown = await run(["verify", "sd3", "--cache-dir", dir]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /Encoder 'sd3' is not in the registry; expected one of .*ssd-1b/);
+    assert.equal((await run(["fetch"])).code, 2);
+    assert.equal((await run(["prepare", "ssd-1b"])).code, 2);
+  });
+});
+
+Deno.test("segment --encoder ssd-1b: fails with what to prepare, then uses the prepared model", async () => {
+  await withDir(async (dir) => {
+    const cache = join(dir, "cache");
+    const previous = Deno.env.get("DIFFCUT_CACHE_DIR");
+    Deno.env.set("DIFFCUT_CACHE_DIR", cache);
+    const errors: string[] = [];
+    const logs: string[] = [];
+    const { error, log } = console;
+    console.error = (...a: unknown[]) => errors.push(a.join(" "));
+    console.log = (...a: unknown[]) => logs.push(a.join(" "));
+    try {
+      const photo = new URL("../../docs/examples/chelsea.png", import.meta.url).pathname;
+      const out = join(dir, "out");
+      assert.equal(await segmentMain(["--encoder", "ssd-1b", "--no-refine", "--out", out, photo]), 1);
+      assert.match(
+        errors.join("\n"),
+        /error: Encoder 'ssd-1b' is not prepared in .*cache\/ssd-1b; make an ONNX export of segmind\/SSD-1B with: optimum-cli .* \(it holds unet\/model.onnx, vae_encoder\/model.onnx, text_encoder\/model.onnx, text_encoder_2\/model.onnx and their external data\), then run: deno task models prepare ssd-1b --from DIR/,
+      );
+
+      const registry = await testRegistry(dir);
+      await writeDiffusionExport(join(dir, "export"), SDXL_EXPORT);
+      const prepared = await run([
+        "prepare",
+        "ssd-1b",
+        "--from",
+        join(dir, "export"),
+        "--registry",
+        registry,
+      ]);
+      assert.equal(prepared.code, 0, prepared.err);
+      assert.match(prepared.err, /cutting the UNet at down_blocks.2.attentions.1.transformer_blocks.3.attn1/);
+      const verified = await run(["verify", "ssd-1b", "--registry", registry]);
+      assert.equal(verified.code, 0, verified.err);
+      assert.equal(verified.out.length, 4);
+
+      errors.length = 0;
+      assert.equal(
+        await segmentMain(["--encoder", "ssd-1b", "--no-refine", "--out", out, photo]),
+        0,
+        errors.join("\n"),
+      );
+      const summary = JSON.parse(await Deno.readTextFile(join(out, "chelsea.json")));
+      assert.equal(summary.encoder, "ssd-1b");
+      assert.deepEqual(summary.grid, { height: 4, width: 4 });
+    } finally {
+      console.error = error;
+      console.log = log;
+      if (previous === undefined) Deno.env.delete("DIFFCUT_CACHE_DIR");
+      else Deno.env.set("DIFFCUT_CACHE_DIR", previous);
+    }
+  });
+});
