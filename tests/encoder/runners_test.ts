@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createDiffusionEncoder } from "../../lib/encoder/diffusion_encoder.ts";
+import { prepareDiffusionEncoder } from "../../lib/encoder/diffusion_prepare.ts";
+import { createOnnxEncoder } from "../../lib/encoder/onnx_encoder.ts";
+import { createOrtSession, type OrtRunner, resolveRunner } from "../../lib/encoder/ort_session.ts";
+import { parseSidecar, readSidecar } from "../../lib/encoder/sidecar.ts";
+import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
+import { gpu } from "../_gpu.ts";
+import { SDXL_EXPORT, writeDiffusionExport } from "./_diffusion_models.ts";
+import { vitModel } from "./_vit_models.ts";
+
+/** Whether onnxruntime-node loads here (it is fetched from npm on first use and needs --allow-ffi). */
+const nodeRunner = await createOrtSession(vitModel(16, 0, 3), { runner: "node" }).then(
+  async (session) => {
+    await session.dispose();
+    return true;
+  },
+  (error) => {
+    console.warn(`onnxruntime-node tests skipped: ${(error as Error).message}`);
+    return false;
+  },
+);
+
+function image(size: number): ImageRGB {
+  const data = new Float32Array(size * size * 3);
+  for (let i = 0; i < data.length; i++) data[i] = ((i * 37) % 101) / 100;
+  return { data, height: size, width: size };
+}
+
+function assertNear(actual: FeatureMap, expected: FeatureMap, tolerance: number): void {
+  assert.deepEqual([actual.height, actual.width, actual.channels], [
+    expected.height,
+    expected.width,
+    expected.channels,
+  ]);
+  let worst = 0;
+  for (let i = 0; i < expected.data.length; i++) {
+    worst = Math.max(worst, Math.abs(actual.data[i] - expected.data[i]) / (1 + Math.abs(expected.data[i])));
+  }
+  assert.ok(worst < tolerance, `largest relative difference ${worst}`);
+}
+
+Deno.test("resolveRunner: option, then DIFFCUT_ORT_RUNNER, then wasm; unknown names refused", () => {
+  const previous = Deno.env.get("DIFFCUT_ORT_RUNNER");
+  try {
+    Deno.env.delete("DIFFCUT_ORT_RUNNER");
+    assert.equal(resolveRunner(), "wasm");
+    Deno.env.set("DIFFCUT_ORT_RUNNER", "node");
+    assert.equal(resolveRunner(), "node");
+    assert.equal(resolveRunner("webgpu"), "webgpu");
+    assert.throws(
+      () => resolveRunner("cuda", "--runner"),
+      /^RangeError: --runner "cuda" is not supported; expected one of "wasm", "webgpu", "node"$/,
+    );
+  } finally {
+    if (previous === undefined) Deno.env.delete("DIFFCUT_ORT_RUNNER");
+    else Deno.env.set("DIFFCUT_ORT_RUNNER", previous);
+  }
+});
+
+for (const runner of ["webgpu", "node"] as OrtRunner[]) {
+  Deno.test({
+    name: `runner ${runner}: same features as wasm on the generated diffusion and ViT encoders`,
+    ignore: runner === "webgpu" ? !gpu : !nodeRunner,
+    fn: async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        await writeDiffusionExport(join(dir, "export"), SDXL_EXPORT);
+        const json = JSON.parse(
+          await Deno.readTextFile(new URL("../../models/ssd-1b.json", import.meta.url)),
+        );
+        json.output.channels = 16;
+        json.input.size = 128;
+        json.output.grid = 4;
+        const prepared = await prepareDiffusionEncoder(
+          parseSidecar(json, "ssd-1b.json"),
+          json,
+          join(dir, "export"),
+          join(dir, "install"),
+        );
+        const sidecar = await readSidecar(prepared.sidecarPath);
+        const reference = await createDiffusionEncoder(sidecar, prepared.sidecarPath, { runner: "wasm" });
+        const other = await createDiffusionEncoder(sidecar, prepared.sidecarPath, { runner });
+        try {
+          assert.equal(other.settings.runner, runner);
+          const img = image(128);
+          assertNear(await other.encode(img), await reference.encode(img), 1e-3);
+        } finally {
+          await reference.dispose();
+          await other.dispose();
+        }
+        const vitJson = JSON.parse(
+          await Deno.readTextFile(new URL("../../models/dinov2-large.json", import.meta.url)),
+        );
+        vitJson.output.channels = 6;
+        const vit = parseSidecar(vitJson, "dinov2-large.json");
+        const model = vitModel(14, 1, 6);
+        const a = await createOnnxEncoder(vit, model, { runner: "wasm", inputSize: 70 });
+        const b = await createOnnxEncoder(vit, model, { runner, inputSize: 70 });
+        try {
+          assertNear(await b.encode(image(90)), await a.encode(image(90)), 1e-4);
+        } finally {
+          await a.dispose();
+          await b.dispose();
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
