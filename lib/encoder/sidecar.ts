@@ -23,7 +23,12 @@
  * model's channel order). A `"url"` source (downloaded by the user) or a `"file"` source (made locally, e.g. by an
  * export script) names a `model` file relative to the sidecar, checked against `sha256` when that is given; an
  * `"npm"` source is a model assembled from an npm package's resources and cut at `output.name` (see
- * `isnet_model.ts`).
+ * `isnet_model.ts`). Registry sidecars (`models/<id>.json`, see `registry.ts`) use a `"hub"` source (files that
+ * `deno task models fetch` downloads) or a `"diffusers"` source (an ONNX export that `deno task models prepare`
+ * cuts); their installed copy (`<cache>/<id>/encoder.json`) adds `files` with every file's SHA-256. A `diffusion`
+ * section describes the VAE → noise → UNet pipeline of a diffusion encoder (hook, scaling factor, timestep, noise
+ * seed, schedule, and once prepared the file names and UNet inputs); `input.resizable` with `output.patchSize`
+ * makes the input size a loader option.
  *
  * @module
  */
