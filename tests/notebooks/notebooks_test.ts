@@ -1,0 +1,47 @@
+/**
+ * The notebooks runner's pure parts: code-cell extraction for the type check, and the shipped notebooks' shape
+ * (Deno kernelspec, imports only from mod.ts, a figure saved by each).
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { NOTEBOOKS, notebookToTypeScript } from "../../lib/cli/notebooks.ts";
+
+const root = new URL("../../", import.meta.url);
+
+Deno.test("notebookToTypeScript joins code cells, skips markdown, rewrites ../mod.ts", () => {
+  const nb = {
+    cells: [
+      { cell_type: "markdown", source: ["# Title\n"] },
+      { cell_type: "code", source: ['import { a } from "../mod.ts";\n', "a"] },
+      { cell_type: "code", source: "const b = 1;" },
+    ],
+  };
+  assert.equal(
+    notebookToTypeScript(JSON.stringify(nb), "/repo/mod.ts"),
+    '// cell 1\nimport { a } from "/repo/mod.ts";\na\n// cell 2\nconst b = 1;\n',
+  );
+  assert.throws(() => notebookToTypeScript("{}", "/m.ts"), /Not a notebook/);
+});
+
+Deno.test("every shipped notebook uses the Deno kernel, imports project code only from mod.ts and saves figures", () => {
+  for (const name of NOTEBOOKS) {
+    const nb = JSON.parse(readFileSync(new URL(`notebooks/${name}.ipynb`, root), "utf8"));
+    assert.equal(nb.metadata.kernelspec.name, "deno", name);
+    assert.equal(nb.cells[0].cell_type, "markdown", `${name} starts with its lesson's introduction`);
+    const code = notebookToTypeScript(JSON.stringify(nb), "MOD");
+    for (const m of code.matchAll(/from "([^"]+)"/g)) {
+      assert.ok(["MOD", "mathjs"].includes(m[1]) || m[1].startsWith("node:"), `${name} imports ${m[1]}`);
+    }
+    assert.ok(code.includes("saveFigure("), `${name} saves its figures`);
+    for (const cell of nb.cells) {
+      if (cell.cell_type === "code") {
+        assert.equal(cell.outputs.length, 0, `${name} is committed without outputs`);
+      }
+    }
+  }
+});
+
+Deno.test("the project kernelspec runs deno jupyter", () => {
+  const spec = JSON.parse(readFileSync(new URL("notebooks/kernels/deno/kernel.json", root), "utf8"));
+  assert.deepEqual(spec.argv, ["deno", "jupyter", "--kernel", "--conn", "{connection_file}"]);
+});
