@@ -10,6 +10,9 @@
  *    `notebooks/kernels/deno/kernel.json` is used, and `DIFFCUT_FIGURES_ROOT=docs/figures`. It fails on any cell
  *    error and survives the Deno kernel's early `idle` messages.
  *
+ * 3. With no notebook names given and every notebook green, `docs/api/build_api_md.ts` regenerates the API
+ *    reference `docs/api/README.md`.
+ *
  * Environment: `NOTEBOOKS_PYTHON` overrides the Python interpreter; `NOTEBOOKS_SKIP_RUN=1` only type-checks.
  *
  * @module
@@ -70,7 +73,7 @@ if (import.meta.main) {
     }
   }
   const outDir = join(root, "out", "notebooks");
-  await mkdir(outDir, { recursive: true });
+  await mkdir(join(outDir, "runtime"), { recursive: true, mode: 0o700 });
   const t0 = performance.now();
   // out/ is excluded in deno.json, so the extracted sources are checked from a temporary folder.
   const checkDir = await Deno.makeTempDir({ prefix: "diffcut_notebooks_" });
@@ -107,6 +110,7 @@ if (import.meta.main) {
       JUPYTER_PATH: join(root, "notebooks"),
       DIFFCUT_FIGURES_ROOT: figuresRoot,
       PATH: `${join(Deno.execPath(), "..")}:${Deno.env.get("PATH") ?? ""}`,
+      XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? join(outDir, "runtime"),
     },
   );
   console.log(
