@@ -110,7 +110,8 @@ export async function loadEncoderFromSidecar(
  * @param idOrSidecarPath A built-in id or a sidecar path.
  * @param options Cache folder and forced rebuild.
  * @returns The encoder; call `dispose()` when done.
- * @throws {RangeError} If the argument is neither a built-in id nor an existing file.
+ * @throws {RangeError} If the argument is neither a built-in id, a registry id nor an existing file.
+ * @throws {Deno.errors.NotFound} If a registry encoder is not installed (the message says what to fetch or prepare).
  * @throws {Deno.errors.NotFound} If a sidecar's model file does not exist.
  * @throws {TypeError} If a sidecar is invalid or its model does not match it.
  *
@@ -143,9 +144,9 @@ export async function loadEncoder(
   }
   if (!existsSync(idOrSidecarPath)) {
     throw new RangeError(
-      `Encoder '${idOrSidecarPath}' is neither a built-in id, a registry id (models/*.json) nor a sidecar file; expected ${
+      `Encoder '${idOrSidecarPath}' is neither a built-in id nor a sidecar file; expected ${
         BUILTIN_ENCODERS.map((id) => `"${id}"`).join(", ")
-      }, a registry id or the path of an encoder sidecar JSON file`,
+      }, a registry id (models/*.json) or the path of an encoder sidecar JSON file`,
     );
   }
   return await loadEncoderFromSidecar(idOrSidecarPath, options);

@@ -106,7 +106,7 @@ Deno.test("loadEncoder: built-in ids, unknown ids and npm sources that do not ma
   assert.equal(rgb.id, "rgb-grid");
   await assert.rejects(
     loadEncoder("dinov3"),
-    /^RangeError: Encoder 'dinov3' is neither a built-in id, a registry id \(models\/\*\.json\) nor a sidecar file; expected "isnet", (".*", )?"rgb-grid", a registry id or the path of an encoder sidecar JSON file$/,
+    /^RangeError: Encoder 'dinov3' is neither a built-in id nor a sidecar file; expected "isnet", (".*", )?"rgb-grid", a registry id \(models\/\*\.json\) or the path of an encoder sidecar JSON file$/,
   );
   await withDir(async (dir) => {
     const npm = (pkg: string, version: string) => ({
