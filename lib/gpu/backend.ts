@@ -99,6 +99,11 @@ export async function runStage<T>(backend: Backend | undefined, runners: StageRu
     if (choice === "auto") return runners.cpu();
     throw new RangeError(unfit);
   }
+  // Software rasterisers (Mesa llvmpipe/lavapipe) run every stage slower than the CPU path (bench_gpu.ts), so
+  // `auto` does not spend a probe on them.
+  if (choice === "auto" && /llvmpipe|lavapipe|softpipe|swiftshader/i.test(ctx.description)) {
+    return runners.cpu();
+  }
   if (choice === "auto") {
     const key = `${ctx.key}|${runners.stage}|${Math.round(Math.log2(Math.max(1, runners.work)) / 2)}`;
     const decided = decisions.get(key);
@@ -124,6 +129,7 @@ async function measure<T>(key: string, ctx: GpuContext, runners: StageRunners<T>
   } catch (e) {
     if (!(e instanceof GpuUnavailableError)) throw e;
   }
+  await runners.cpu(); // warm-up too: the CPU path may start a session (ONNX Runtime) on its first call
   const t1 = performance.now();
   const result = await runners.cpu();
   const cpuMs = performance.now() - t1;

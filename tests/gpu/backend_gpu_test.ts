@@ -189,6 +189,8 @@ Deno.test({
       await affinityMatrix(f, { backend: "auto" }),
       await affinityMatrix(f, { backend: "cpu" }),
     );
-    assert.equal(autoDecisions().size, before + 1);
+    // Software rasterisers are never probed (every stage is slower there than on the CPU path).
+    const software = /llvmpipe|lavapipe|softpipe|swiftshader/i.test((await getGpu()).description);
+    assert.equal(autoDecisions().size, before + (software ? 0 : 1));
   },
 });
