@@ -137,8 +137,15 @@ export function minMaxPower(w: Float32Array, alpha: number): Float32Array | null
   return w;
 }
 
-/** `t ** k` for a non-negative integer k, exact up to float64 rounding (faster than Math.pow). */
-function powInt(t: number, k: number): number {
+/**
+ * `t ** k` for a non-negative integer k by squaring (faster than Math.pow); shared with the GPU path's host-side
+ * zero rule so both use the same arithmetic.
+ *
+ * @param t Base.
+ * @param k Exponent, an integer ≥ 0.
+ * @returns `t ** k`.
+ */
+export function powInt(t: number, k: number): number {
   let r = 1, b = t, e = k;
   while (e > 0) {
     if (e & 1) r *= b;

@@ -17,6 +17,7 @@
  * @module
  */
 import type { FeatureMap } from "../types.ts";
+import { powInt } from "./affinity.ts";
 import { type GpuContext, withErrorScope } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
 import { dispatch, getKernel, groupsFor, type Kernel } from "../gpu/kernel.ts";
@@ -214,17 +215,6 @@ export function zeroBelow(alpha: number): number {
   }
   bits[0] = lo;
   return f[0];
-}
-
-/** Same arithmetic as affinity.ts's power by squaring. */
-function powInt(t: number, k: number): number {
-  let r = 1, b = t, e = k;
-  while (e > 0) {
-    if (e & 1) r *= b;
-    b *= b;
-    e >>= 1;
-  }
-  return r;
 }
 
 /** A 2-D dispatch covering `groups` workgroups in x-major order (the kernels linearise it). */

@@ -71,7 +71,9 @@ function gramModelBytes(sizes: number[]): Uint8Array {
 export async function cosineGramOnnx(x: Float32Array, n: number, c: number): Promise<Float32Array> {
   const sizes = blockSizes(n);
   let session = sessions.get(n);
-  if (!session) sessions.set(n, session = createOrtSession(gramModelBytes(sizes), { label: "the cosine Gram model" }));
+  if (!session) {
+    sessions.set(n, session = createOrtSession(gramModelBytes(sizes), { label: "the cosine Gram model" }));
+  }
   const outputs = await (await session).run({ x: { data: x, dims: [n, c] } });
   const g = new Float32Array(n * n);
   const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, v) => a + v, 0));
@@ -79,7 +81,9 @@ export async function cosineGramOnnx(x: Float32Array, n: number, c: number): Pro
     for (let j = i; j < sizes.length; j++) {
       const block = outputs[`g${i}_${j}`].data;
       const rows = sizes[i], cols = sizes[j];
-      for (let r = 0; r < rows; r++) g.set(block.subarray(r * cols, (r + 1) * cols), (starts[i] + r) * n + starts[j]);
+      for (let r = 0; r < rows; r++) {
+        g.set(block.subarray(r * cols, (r + 1) * cols), (starts[i] + r) * n + starts[j]);
+      }
     }
   }
   mirrorUpper(g, n);

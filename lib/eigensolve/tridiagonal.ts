@@ -11,19 +11,23 @@
  *
  * @param diag Diagonal, length m (not modified).
  * @param off Off-diagonal, `off[i]` couples i and i+1; length ≥ m−1 (not modified).
- * @returns `values` (unsorted) and `vectors` (m×m, row-major: component k of eigenvector i at `k*m + i`).
+ * @param m Order.
+ * @param withVectors Accumulate eigenvectors (O(m³)); without, only eigenvalues (O(m²)). @default true
+ * @returns `values` (unsorted) and `vectors` (m×m, row-major: component k of eigenvector i at `k*m + i`; empty
+ * without vectors).
  * @throws {Error} If the QL iteration does not converge in 60 sweeps for some eigenvalue.
  */
 export function tridiagonalEigen(
   diag: ArrayLike<number>,
   off: ArrayLike<number>,
   m: number,
+  withVectors = true,
 ): { values: Float64Array; vectors: Float64Array } {
   const d = Float64Array.from({ length: m }, (_, i) => diag[i]);
   const e = new Float64Array(m);
   for (let i = 0; i < m - 1; i++) e[i] = off[i];
-  const z = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) z[i * m + i] = 1;
+  const z = new Float64Array(withVectors ? m * m : 0);
+  if (withVectors) { for (let i = 0; i < m; i++) z[i * m + i] = 1; }
   for (let l = 0; l < m; l++) {
     let iter = 0;
     for (;;) {
@@ -58,6 +62,7 @@ export function tridiagonalEigen(
         p = s * r;
         d[i + 1] = g + p;
         g = c * r - b;
+        if (!withVectors) continue;
         for (let k = 0; k < m; k++) {
           const zk = k * m;
           const fz = z[zk + i + 1];
@@ -72,4 +77,16 @@ export function tridiagonalEigen(
     }
   }
   return { values: d, vectors: z };
+}
+
+/**
+ * All eigenvalues of a symmetric tridiagonal matrix, ascending (the QL iteration above without vectors).
+ *
+ * @param diag Diagonal (length n).
+ * @param off Off-diagonal (length n−1).
+ * @returns Eigenvalues in ascending order.
+ * @throws {Error} If an eigenvalue does not converge in 60 iterations.
+ */
+export function tridiagonalEigenvalues(diag: ArrayLike<number>, off: ArrayLike<number>): Float64Array {
+  return tridiagonalEigen(diag, off, diag.length, false).values.sort();
 }

@@ -90,62 +90,7 @@ export function tridiagonalize(a: ArrayLike<number>, n: number): Tridiagonalizat
   return { n, diag, off, vectors, betas };
 }
 
-/**
- * All eigenvalues of a symmetric tridiagonal matrix (implicit QL with Wilkinson shifts, no vectors).
- *
- * @param diag Diagonal (length n).
- * @param off Off-diagonal (length n−1).
- * @returns Eigenvalues in ascending order.
- * @throws {Error} If an eigenvalue does not converge in 60 iterations.
- */
-export function tridiagonalEigenvalues(diag: ArrayLike<number>, off: ArrayLike<number>): Float64Array {
-  const n = diag.length;
-  const d = Float64Array.from(diag);
-  const e = new Float64Array(n);
-  for (let i = 0; i < n - 1; i++) e[i] = off[i];
-  for (let l = 0; l < n; l++) {
-    let iter = 0;
-    for (;;) {
-      let m = l;
-      for (; m < n - 1; m++) {
-        const dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
-        if (Math.abs(e[m]) <= Number.EPSILON * dd) break;
-      }
-      if (m === l) break;
-      if (iter++ === 60) throw new Error(`Tridiagonal QL did not converge for eigenvalue ${l} of ${n}`);
-      let g = (d[l + 1] - d[l]) / (2 * e[l]);
-      let r = Math.hypot(g, 1);
-      g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
-      let s = 1, c = 1, p = 0;
-      let i = m - 1;
-      let deflated = false;
-      for (; i >= l; i--) {
-        const f = s * e[i];
-        const b = c * e[i];
-        r = Math.hypot(f, g);
-        e[i + 1] = r;
-        if (r === 0) {
-          d[i + 1] -= p;
-          e[m] = 0;
-          deflated = true;
-          break;
-        }
-        s = f / r;
-        c = g / r;
-        g = d[i + 1] - p;
-        r = (d[i] - g) * s + 2 * c * b;
-        p = s * r;
-        d[i + 1] = g + p;
-        g = c * r - b;
-      }
-      if (deflated) continue;
-      d[l] -= p;
-      e[l] = g;
-      e[m] = 0;
-    }
-  }
-  return d.sort();
-}
+export { tridiagonalEigenvalues } from "../eigensolve/tridiagonal.ts";
 
 /**
  * Unit eigenvectors of `A = Q T Qᵀ` for the given eigenvalues: inverse iteration on T (three solves with
