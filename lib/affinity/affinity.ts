@@ -173,7 +173,7 @@ export function powInt(t: number, k: number): number {
  * if (w[1] !== 0 || w[2] !== 1) throw new Error("orthogonal pair must be 0, equal pair 1");
  * ```
  */
-export async function affinityMatrix(
+export function affinityMatrix(
   features: FeatureMap,
   options: AffinityOptions = {},
 ): Promise<Float32Array> {

@@ -20,7 +20,7 @@ import type { FeatureMap } from "../types.ts";
 import { powInt } from "./affinity.ts";
 import { type GpuContext, withErrorScope } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
-import { dispatch, getKernel, groupsFor, type Kernel } from "../gpu/kernel.ts";
+import { dispatch, getKernel, groupsFor } from "../gpu/kernel.ts";
 
 /** Options of the GPU affinity. */
 export interface AffinityGpuOptions {
