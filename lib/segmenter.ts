@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { loadEncoder } from "./encoder/load_encoder.ts";
+import { loadEncoder, type LoadEncoderOptions } from "./encoder/load_encoder.ts";
 import { resizeImage, resizeLabelsNearestExact } from "./image/resize.ts";
 import { cutTreeDetailed } from "./ncut/cut_tree.ts";
 import { buildPartitionTree, checkTau, type PartitionTree } from "./ncut/partition_tree.ts";
@@ -18,6 +18,11 @@ import { checkAlpha } from "./affinity/affinity.ts";
 export interface SegmenterOptions {
   /** Encoder id (`"isnet"`, `"rgb-grid"`), a sidecar path, or an {@linkcode Encoder}. @default "isnet" */
   encoder?: string | Encoder;
+  /**
+   * How to load an encoder given by id or path: ONNX Runtime runner, input size, diffusion timestep and noise seed
+   * (see {@linkcode LoadEncoderOptions}); refused with an {@linkcode Encoder} object.
+   */
+  encoderOptions?: LoadEncoderOptions;
   /** NCut stopping threshold. @default the encoder's (ISNet: see models/isnet.json) */
   tau?: number;
   /** Affinity exponent. @default the encoder's */
@@ -149,9 +154,12 @@ export interface ResolvedSegmenterOptions {
  * ```
  */
 export async function createSegmenter(options: SegmenterOptions = {}): Promise<Segmenter> {
+  if (typeof options.encoder === "object" && options.encoderOptions) {
+    throw new TypeError("Option encoderOptions applies to an encoder id or path, not to an Encoder object");
+  }
   const encoder = typeof options.encoder === "object"
     ? options.encoder
-    : await loadEncoder(options.encoder ?? "isnet");
+    : await loadEncoder(options.encoder ?? "isnet", options.encoderOptions);
   const d = encoder.defaults;
   const resolved: ResolvedSegmenterOptions = Object.freeze({
     tau: options.tau ?? d.tau,

@@ -1,7 +1,11 @@
 /**
  * `deno task segment <image or folder>… [--tau T] [--alpha A] [--no-refine] [--size S] [--encoder ID]
- * [--out DIR]`: segments images and writes, per image, an indexed label PNG at the input's size, a colour
- * overlay PNG and a JSON summary. Nothing is written for an image that fails.
+ * [--runner R] [--timestep T] [--input-size N] [--out DIR]`: segments images and writes, per image, an indexed
+ * label PNG at the input's size, a colour overlay PNG and a JSON summary. Nothing is written for an image that
+ * fails.
+ *
+ * The `segment` task does not grant `--allow-ffi`, which the `node` runner (onnxruntime-node) needs; asked for it
+ * without that permission, the CLI stops at once with the command line that grants it.
  *
  * @module
  */
@@ -11,6 +15,8 @@ import { loadImage } from "../image/load_image.ts";
 import { encodeLabelPng, encodeRgbPng } from "../image/encode_png.ts";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { createSegmenter, type SegmentationResult } from "../segmenter.ts";
+import { type OrtRunner, resolveRunner } from "../encoder/ort_session.ts";
+import type { Encoder } from "../types.ts";
 import { overlaySegments } from "../viz/overlay.ts";
 import { segmentPalette } from "../viz/palette.ts";
 
@@ -20,7 +26,12 @@ Segments PNG/JPEG images with DiffCut and writes <name>.labels.png (indexed, one
 <name>.overlay.png and <name>.json into the output folder.
 
 Options:
-  --encoder ID     encoder id or sidecar path (default: isnet, the built-in demo encoder)
+  --encoder ID     encoder id or sidecar path (default: isnet, the built-in demo encoder); registry ids
+                   (ssd-1b, dinov2-large, ...) need: deno task models fetch|prepare ID
+  --runner R       ONNX Runtime: wasm, webgpu or node (default: $DIFFCUT_ORT_RUNNER, else wasm); node needs
+                   --allow-ffi, which this task does not grant
+  --timestep T     diffusion timestep, an integer in [0, 999] (default: the encoder's, 50)
+  --input-size N   side of the square encoder input (default: the encoder's; resizable encoders only)
   --tau T          NCut stopping threshold (default: the encoder's recommended value)
   --alpha A        affinity exponent (default: the encoder's recommended value)
   --no-refine      skip PAMR refinement
@@ -45,6 +56,43 @@ function numberOption(name: string, value: string | undefined): number | undefin
   return v;
 }
 
+/** Parses an integer option, failing with a message that names it. */
+function integerOption(name: string, value: string | undefined): number | undefined {
+  const v = numberOption(name, value);
+  if (v !== undefined && !Number.isInteger(v)) {
+    throw new RangeError(`Invalid --${name} "${value}": expected an integer`);
+  }
+  return v;
+}
+
+/** The command line that runs this CLI with `--allow-ffi` added to the `segment` task's permissions. */
+export const FFI_COMMAND = "deno run --allow-read --allow-write --allow-env --allow-ffi lib/cli/segment.ts";
+
+/**
+ * Checks that the `node` runner can load (it needs `--allow-ffi`) before any model is read.
+ *
+ * @param runner The resolved runner.
+ * @throws {Error} If the runner is `node` and FFI is not granted; the message gives the command that grants it.
+ */
+function checkRunnerPermissions(runner: OrtRunner): void {
+  if (runner !== "node") return;
+  if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") return;
+  throw new Error(
+    `Runner "node" (onnxruntime-node) needs --allow-ffi, which deno task segment does not grant; run: ${FFI_COMMAND} <args>, or use --runner wasm`,
+  );
+}
+
+/** Settings of an ONNX encoder worth recording: runner, diffusion timestep, input size ({} for others). */
+function encoderSettings(encoder: Encoder): Record<string, unknown> {
+  const e = encoder as Encoder & { runner?: OrtRunner; settings?: { timestep?: number } };
+  if (!e.runner) return {};
+  return {
+    ...(e.runner ? { runner: e.runner } : {}),
+    ...(e.settings?.timestep !== undefined ? { timestep: e.settings.timestep } : {}),
+    ...(encoder.defaults.inputSize !== undefined ? { inputSize: encoder.defaults.inputSize } : {}),
+  };
+}
+
 /** Expands folders into their image files (sorted), keeps files as given. */
 async function collectInputs(paths: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -67,13 +115,14 @@ async function collectInputs(paths: string[]): Promise<string[]> {
   return out;
 }
 
-/** The JSON summary written next to the label map. */
-export function summarize(file: string, r: SegmentationResult) {
+/** The JSON summary written next to the label map (`encoder` adds the runner, timestep and input size). */
+export function summarize(file: string, r: SegmentationResult, encoder?: Encoder) {
   return {
     input: file,
     width: r.width,
     height: r.height,
     encoder: r.encoderId,
+    ...(encoder ? encoderSettings(encoder) : {}),
     tau: r.tau,
     alpha: r.alpha,
     refine: r.refine,
@@ -102,6 +151,9 @@ export async function main(args: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         encoder: { type: "string" },
+        runner: { type: "string" },
+        timestep: { type: "string" },
+        "input-size": { type: "string" },
         tau: { type: "string" },
         alpha: { type: "string" },
         "no-refine": { type: "boolean" },
@@ -140,10 +192,20 @@ export async function main(args: string[]): Promise<number> {
       throw new RangeError("Options --self-loops and --no-self-loops contradict each other");
     }
     const size = numberOption("size", values.size);
+    const runner = values.runner === undefined ? undefined : resolveRunner(values.runner, "--runner");
+    // The runner from $DIFFCUT_ORT_RUNNER matters only to encoders that run on ONNX Runtime.
+    const usesOrt = !["rgb-grid", "mobilenet-v2"].includes(values.encoder ?? "isnet");
+    if (runner || usesOrt) checkRunnerPermissions(runner ?? resolveRunner(undefined, "$DIFFCUT_ORT_RUNNER"));
+    const encoderOptions = {
+      runner,
+      timestep: integerOption("timestep", values.timestep),
+      inputSize: integerOption("input-size", values["input-size"]),
+    };
     inputs = await collectInputs(positionals);
     await Deno.mkdir(outDir, { recursive: true });
     segmenter = await createSegmenter({
       encoder: values.encoder,
+      encoderOptions: Object.fromEntries(Object.entries(encoderOptions).filter(([, v]) => v !== undefined)),
       tau: numberOption("tau", values.tau),
       alpha: numberOption("alpha", values.alpha),
       refine: !values["no-refine"],
@@ -158,8 +220,10 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   const o = segmenter.options;
+  const extra = Object.entries(encoderSettings(segmenter.encoder))
+    .map(([k, v]) => `, ${k === "inputSize" ? "input size" : k} ${v}`).join("");
   console.log(
-    `DiffCut with encoder '${segmenter.encoder.id}' (tau ${o.tau}, alpha ${o.alpha}, refine ${o.refine})`,
+    `DiffCut with encoder '${segmenter.encoder.id}' (tau ${o.tau}, alpha ${o.alpha}, refine ${o.refine}${extra})`,
   );
   let failed = 0;
   const palette = segmentPalette(256);
@@ -175,7 +239,7 @@ export async function main(args: string[]): Promise<number> {
       // Encode everything first, then write: a failure leaves no partial set of outputs.
       const labelPng = encodeLabelPng({ data: r.labels, height: r.height, width: r.width }, palette);
       const overlayPng = encodeRgbPng(overlaySegments(image, r.labels));
-      const json = JSON.stringify(summarize(resolve(file), r), null, 2) + "\n";
+      const json = JSON.stringify(summarize(resolve(file), r, segmenter.encoder), null, 2) + "\n";
       await writeFileAtomic(`${stem}.labels.png`, labelPng);
       await writeFileAtomic(`${stem}.overlay.png`, overlayPng);
       await writeFileAtomic(`${stem}.json`, json);

@@ -84,7 +84,7 @@ function product(dims: readonly number[]): number {
  *
  * @example
  * ```ts ignore
- * // See tests/encoder/diffusion_encoder_test.ts (generated SDXL- and SD1-layout models).
+ * // See tests/encoder/diffusion_prepare_test.ts (generated SDXL- and SD1-layout models).
  * import { createDiffusionEncoder } from "./diffusion_encoder.ts";
  * ```
  */
@@ -207,6 +207,7 @@ export async function createDiffusionEncoder(
     id: sidecar.id,
     defaults,
     sidecar,
+    runner,
     settings: Object.freeze({ timestep, inputSize: size, noise: noiseSource, runner }),
     async encode(image: ImageRGB): Promise<FeatureMap> {
       const pixels = preprocessImage(image, input);

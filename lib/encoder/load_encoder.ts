@@ -12,7 +12,7 @@ import { createColorEncoder } from "./color_encoder.ts";
 import { ISNET_SIDECAR_URL, loadNpmModel } from "./isnet_model.ts";
 import { sha256Hex } from "./model_cache.ts";
 import { createMobileNetEncoder } from "./mobilenet_encoder.ts";
-import { createOnnxEncoder } from "./onnx_encoder.ts";
+import { createOnnxEncoder, resizeSidecar } from "./onnx_encoder.ts";
 import { type EncoderSidecar, readSidecar } from "./sidecar.ts";
 import { createDiffusionEncoder, type DiffusionEncoderOptions } from "./diffusion_encoder.ts";
 import { installedSidecarPath, isRegistryId } from "./registry.ts";
@@ -64,17 +64,42 @@ async function modelFileBytes(sidecar: EncoderSidecar, sidecarPath: string): Pro
   return bytes;
 }
 
+const OPTION_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  runner: "runner",
+  timestep: "timestep",
+  noiseSeed: "noise seed",
+  inputSize: "input size",
+});
+
+/** Fails with a one-line RangeError if `options` sets any of `names`, which encoder `id` does not take. */
+function refuseOptions(
+  id: string,
+  options: LoadEncoderOptions,
+  names: readonly (keyof LoadEncoderOptions)[],
+  reason: string,
+): void {
+  for (const name of names) {
+    const value = options[name];
+    if (value === undefined) continue;
+    throw new RangeError(
+      `Encoder '${id}' takes no ${OPTION_NAMES[name] ?? name} (${reason}), got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
 /**
  * Creates the encoder described by a sidecar file: its model comes from the file the sidecar names (relative to
  * the sidecar, checked against `sha256` when given) or, for an `"npm"` source, is assembled, cut at `output.name`
  * and cached.
  *
  * @param sidecarPath Path of the sidecar JSON file.
- * @param options Cache folder and forced rebuild for `"npm"` sources.
+ * @param options Runner, input size (resizable sidecars), timestep and noise seed (diffusion sidecars), cache
+ * folder and forced rebuild for `"npm"` sources.
  * @returns The encoder; call `dispose()` when done.
  * @throws {Deno.errors.NotFound} If the sidecar or its model file does not exist.
  * @throws {TypeError} If the sidecar is invalid or the model does not match it.
- * @throws {RangeError} If the model file's SHA-256 differs from the sidecar's.
+ * @throws {RangeError} If the model file's SHA-256 differs from the sidecar's, or an option does not apply to the
+ * encoder (a timestep for a ViT, an input size for a fixed-size model).
  *
  * @example
  * ```ts ignore
@@ -88,6 +113,8 @@ export async function loadEncoderFromSidecar(
 ): Promise<Encoder> {
   const sidecar = await readSidecar(sidecarPath);
   if (sidecar.diffusion) return await createDiffusionEncoder(sidecar, sidecarPath, options);
+  refuseOptions(sidecar.id, options, ["timestep", "noiseSeed"], "it is not a diffusion encoder");
+  if (options.inputSize !== undefined) resizeSidecar(sidecar, options.inputSize); // fail before loading the model
   const bytes = sidecar.source.kind === "npm"
     ? (await loadNpmModel(sidecar.source, sidecar.output.name, { ...options, cacheName: sidecar.id })).bytes
     : await modelFileBytes(sidecar, sidecarPath);
@@ -108,9 +135,11 @@ export async function loadEncoderFromSidecar(
  * - a path to a sidecar JSON file: see {@linkcode loadEncoderFromSidecar}.
  *
  * @param idOrSidecarPath A built-in id or a sidecar path.
- * @param options Cache folder and forced rebuild.
+ * @param options Runner, input size, timestep, noise seed (each refused by encoders it does not apply to), cache
+ * folder and forced rebuild.
  * @returns The encoder; call `dispose()` when done.
- * @throws {RangeError} If the argument is neither a built-in id, a registry id nor an existing file.
+ * @throws {RangeError} If the argument is neither a built-in id, a registry id nor an existing file, or an option
+ * does not apply to the encoder (e.g. a timestep for `"isnet"`).
  * @throws {Deno.errors.NotFound} If a registry encoder is not installed (the message says what to fetch or prepare).
  * @throws {Deno.errors.NotFound} If a sidecar's model file does not exist.
  * @throws {TypeError} If a sidecar is invalid or its model does not match it.
@@ -132,8 +161,10 @@ export async function loadEncoder(
     case "isnet":
       return await loadEncoderFromSidecar(fileURLToPath(ISNET_SIDECAR_URL), options);
     case "mobilenet-v2":
-      return await createMobileNetEncoder();
+      refuseOptions("mobilenet-v2", options, ["runner", "timestep", "noiseSeed"], "it runs on TensorFlow.js");
+      return await createMobileNetEncoder({ inputSize: options.inputSize });
     case "rgb-grid":
+      refuseOptions("rgb-grid", options, ["runner", "timestep", "noiseSeed", "inputSize"], "it has no model");
       return createColorEncoder();
   }
   if (isRegistryId(idOrSidecarPath)) {

@@ -14,6 +14,8 @@ import type { EncoderSidecar, SidecarOutput } from "./sidecar.ts";
 export interface OnnxEncoder extends Encoder {
   /** The sidecar the encoder was made from (stand-in label, licence, source, ...). */
   readonly sidecar: EncoderSidecar;
+  /** The ONNX Runtime runner its session uses. */
+  readonly runner: OrtRunner;
 }
 
 /**
@@ -242,6 +244,7 @@ export async function createOnnxEncoder(
     id: sidecar.id,
     defaults,
     sidecar,
+    runner: session.runner,
     async encode(image: ImageRGB): Promise<FeatureMap> {
       const tensor = preprocessImage(image, input);
       const result = await session.run({ [input.name]: tensor }, [output.name]);

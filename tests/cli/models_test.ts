@@ -5,6 +5,14 @@ import { main as segmentMain } from "../../lib/cli/segment.ts";
 import { loadEncoder } from "../../lib/encoder/load_encoder.ts";
 import { SDXL_EXPORT, writeDiffusionExport } from "../encoder/_diffusion_models.ts";
 import { vitModel } from "../encoder/_vit_models.ts";
+import { createOrtSession } from "../../lib/encoder/ort_session.ts";
+import { gpu } from "../_gpu.ts";
+
+/** Whether onnxruntime-node loads here (it needs --allow-ffi). */
+const nodeRunner = await createOrtSession(vitModel(16, 0, 3), { runner: "node" }).then(
+  (session) => session.dispose().then(() => true),
+  () => false,
+);
 
 const MODELS = new URL("../../models/", import.meta.url);
 
@@ -205,6 +213,56 @@ Deno.test("segment --encoder ssd-1b: fails with what to prepare, then uses the p
       const summary = JSON.parse(await Deno.readTextFile(join(out, "chelsea.json")));
       assert.equal(summary.encoder, "ssd-1b");
       assert.deepEqual(summary.grid, { height: 4, width: 4 });
+      assert.deepEqual([summary.runner, summary.timestep, summary.inputSize], ["wasm", 50, 128]);
+      assert.match(
+        logs.join("\n"),
+        /encoder 'ssd-1b' \(tau 0.5, alpha 10, refine false, runner wasm, timestep 50, input size 128\)/,
+      );
+
+      // The encoder flags reach the prepared model: another timestep and input size (grid = size / 32), and
+      // every runner that loads here gives the same segmentation.
+      const jpeg = join(dir, "photo.jpg");
+      await Deno.copyFile(new URL("../fixtures/gradient_progressive.jpg", import.meta.url), jpeg);
+      const runners = ["wasm", ...(nodeRunner ? ["node"] : []), ...(gpu ? ["webgpu"] : [])];
+      const grids: number[][] = [];
+      for (const runner of runners) {
+        const flagged = join(dir, `out-${runner}`);
+        errors.length = 0;
+        const args = ["--encoder", "ssd-1b", "--runner", runner, "--timestep", "400", "--input-size", "64"];
+        assert.equal(
+          await segmentMain([...args, "--no-refine", "--out", flagged, jpeg]),
+          0,
+          errors.join("\n"),
+        );
+        const s = JSON.parse(await Deno.readTextFile(join(flagged, "photo.json")));
+        assert.deepEqual([s.runner, s.timestep, s.inputSize, s.grid], [runner, 400, 64, {
+          height: 2,
+          width: 2,
+        }]);
+        grids.push(s.segments.map((g: { pixels: number }) => g.pixels));
+      }
+      for (const g of grids.slice(1)) assert.deepEqual(g, grids[0]);
+      errors.length = 0;
+      const bad = await segmentMain([
+        "--encoder",
+        "ssd-1b",
+        "--timestep",
+        "1000",
+        "--out",
+        join(dir, "x"),
+        jpeg,
+      ]);
+      assert.equal(bad, 1);
+      assert.match(errors[0], /^error: Timestep must be an integer in \[0, 999\], got 1000$/);
+      errors.length = 0;
+      assert.equal(
+        await segmentMain(["--encoder", "ssd-1b", "--input-size", "100", "--out", join(dir, "x"), jpeg]),
+        1,
+      );
+      assert.match(
+        errors[0],
+        /^error: Input size of encoder 'ssd-1b' must be a positive multiple of 32, got 100$/,
+      );
     } finally {
       console.error = error;
       console.log = log;

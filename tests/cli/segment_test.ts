@@ -210,11 +210,91 @@ Deno.test("segment CLI: bad inputs and options give a non-zero code, one error l
   });
 });
 
+Deno.test("segment CLI: --runner, --timestep and --input-size are checked and refused where they do not apply", async () => {
+  await withTempDir(async (dir) => {
+    const good = join(dir, "good.png");
+    await Deno.writeFile(good, encodeRgbPng(bandImage(32, 32, 2)));
+    const cases: [string, string[], RegExp][] = [
+      [
+        "--runner cuda",
+        ["--runner", "cuda"],
+        /^error: --runner "cuda" is not supported; expected one of "wasm", "webgpu", "node"$/,
+      ],
+      ["--timestep abc", ["--timestep", "abc"], /^error: Invalid --timestep "abc": expected a number$/],
+      ["--timestep 2.5", ["--timestep", "2.5"], /^error: Invalid --timestep "2.5": expected an integer$/],
+      [
+        "--input-size 1.5",
+        ["--input-size", "1.5"],
+        /^error: Invalid --input-size "1.5": expected an integer$/,
+      ],
+      [
+        "timestep on rgb-grid",
+        ["--timestep", "50"],
+        /^error: Encoder 'rgb-grid' takes no timestep \(it has no model\), got 50$/,
+      ],
+      [
+        "runner on rgb-grid",
+        ["--runner", "wasm"],
+        /^error: Encoder 'rgb-grid' takes no runner \(it has no model\), got "wasm"$/,
+      ],
+      [
+        "input size on rgb-grid",
+        ["--input-size", "512"],
+        /^error: Encoder 'rgb-grid' takes no input size \(it has no model\), got 512$/,
+      ],
+      [
+        "timestep on mobilenet-v2",
+        ["--encoder", "mobilenet-v2", "--timestep", "50"],
+        /^error: Encoder 'mobilenet-v2' takes no timestep \(it runs on TensorFlow.js\), got 50$/,
+      ],
+      [
+        "timestep on isnet",
+        ["--encoder", "isnet", "--timestep", "50"],
+        /^error: Encoder 'isnet' takes no timestep \(it is not a diffusion encoder\), got 50$/,
+      ],
+      [
+        "input size on isnet",
+        ["--encoder", "isnet", "--input-size", "512"],
+        /^error: Encoder 'isnet' takes only 1024² inputs \(its sidecar is not resizable\), got 512$/,
+      ],
+    ];
+    for (const [name, args, message] of cases) {
+      const out = join(dir, `out-${name.replace(/\W+/g, "_")}`);
+      const encoder = args.includes("--encoder") ? [] : ["--encoder", "rgb-grid"];
+      const { code, err } = await run([good, ...args, ...encoder, "--out", out]);
+      assert.equal(code, 1, name);
+      assert.match(err.split("\n")[0], message, name);
+      assert.deepEqual(await listing(out), [], name);
+    }
+  });
+});
+
+Deno.test("segment task: --runner node without --allow-ffi stops at once with the command that grants it", async () => {
+  const script = new URL("../../lib/cli/segment.ts", import.meta.url).pathname;
+  for (const [args, env] of [[["--runner", "node"], {}], [[], { DIFFCUT_ORT_RUNNER: "node" }]] as const) {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-write", "--allow-env", script, ...args, "missing.png"],
+      env,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(stderr).trim();
+    assert.equal(code, 1, err);
+    assert.equal(
+      err,
+      'error: Runner "node" (onnxruntime-node) needs --allow-ffi, which deno task segment does not grant; run: deno run --allow-read --allow-write --allow-env --allow-ffi lib/cli/segment.ts <args>, or use --runner wasm',
+    );
+  }
+});
+
 Deno.test("segment CLI: usage errors return 2, --help returns 0", async () => {
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.out, /^Usage: deno task segment <image or folder>\.\.\. \[options\]/);
   assert.match(help.out, /--tau T/);
+  assert.match(help.out, /--runner R .*wasm, webgpu or node/);
+  assert.match(help.out, /--timestep T/);
+  assert.match(help.out, /--input-size N/);
   assert.equal(help.err, "");
   assert.equal((await run(["-h"])).code, 0);
   const none = await run([]);
