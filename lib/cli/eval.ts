@@ -199,6 +199,7 @@ async function main(args: string[]): Promise<void> {
         shard ? `, shard ${shard.index}/${shard.count}` : ""
       }, encoder ${encoder.id}, methods ${settings.methods.join(",")} → ${outDir}`,
     );
+    for (const note of dataset.notes) console.error(`note: ${note}`);
     const progress = values["no-progress"] ? undefined : new ProgressBar(`eval ${dataset.name}`);
     const results = await runEval({
       dataset,
@@ -211,6 +212,12 @@ async function main(args: string[]): Promise<void> {
       progress,
     });
     console.log(markdownTable(results));
+    const skipped = results.images - results.timing.imagesThisSession;
+    if (skipped > 0) {
+      console.error(
+        `resumed: ${skipped} image(s) were already recorded in ${outDir}, ${results.timing.imagesThisSession} computed now`,
+      );
+    }
     console.error(
       `results → ${
         join(outDir, shard ? `results-${shard.index}of${shard.count}.*` : "results.{md,csv,json}")

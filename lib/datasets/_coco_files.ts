@@ -10,6 +10,15 @@ import { type EvalSample, isDir } from "./eval_dataset.ts";
 /** File name of the 2,175-image list. */
 export const COCO_LIST_NAME = "Coco164kFull_Stuff_Coarse_7.txt";
 
+/** Number of ids in the protocol's list. */
+export const COCO_LIST_SIZE = 2175;
+
+/** Where the list comes from (it is not shipped with this project), for error messages and notes. */
+export const COCO_LIST_SOURCE =
+  "the PiCIE/IIC COCO-Stuff-27 val list: 2,175 image ids such as 000000000139, " +
+  "one per line; it is data/coco/Coco164kFull_Stuff_Coarse_7.txt in google/diffseg and " +
+  "dataloader/coco/val2017/Coco164kFull_Stuff_Coarse_7.txt in PaulCouairon/DiffCut; not shipped with this project";
+
 /** Options shared by the COCO loaders. */
 export interface CocoOptions {
   /** Split (folders `<split>2017`). @default "val" */
@@ -27,14 +36,15 @@ export interface CocoOptions {
  * @param root The `coco/` folder (`images/val2017/` or `val2017/`, and `annotations/val2017/` stuffthingmaps).
  * @param what Dataset name for messages.
  * @param options Split and list path.
- * @returns Samples in list order (sorted), and the list path used.
+ * @returns Samples in list order (sorted), the list path used, and a note when the list does not have the
+ *   protocol's 2,175 ids.
  * @throws {Deno.errors.NotFound} Naming the missing list, folder or file.
  */
 export async function cocoSamples(
   root: string,
   what: string,
   options: CocoOptions,
-): Promise<{ samples: EvalSample[]; listPath: string }> {
+): Promise<{ samples: EvalSample[]; listPath: string; notes: string[] }> {
   const split = options.split ?? "val";
   const candidates = options.listPath
     ? [options.listPath]
@@ -54,7 +64,8 @@ export async function cocoSamples(
     throw new Deno.errors.NotFound(
       `${what}: missing the 2,175-image list ${
         candidates.map((c) => `'${c}'`).join(" or ")
-      }; expected ${COCO_LIST_NAME} (the PiCIE/IIC COCO-Stuff-27 list, not shipped with this project), or pass --list PATH`,
+      }; put ${COCO_LIST_NAME} ` +
+        `there or pass --list PATH (${COCO_LIST_SOURCE})`,
     );
   }
   const imageDir = (await isDir(join(root, "images", `${split}2017`)))
@@ -83,5 +94,8 @@ export async function cocoSamples(
     samples.push(sample);
   }
   if (samples.length === 0) throw new Deno.errors.NotFound(`${what}: image list '${listPath}' is empty`);
-  return { samples, listPath };
+  const notes = samples.length === COCO_LIST_SIZE ? [] : [
+    `${what}: the image list '${listPath}' has ${samples.length} ids, not the protocol's ${COCO_LIST_SIZE}`,
+  ];
+  return { samples, listPath, notes };
 }

@@ -21,7 +21,7 @@ import { COCO_THINGS, cocoObjectLut } from "./label_maps.ts";
  * @throws {Deno.errors.NotFound} Naming the missing list, folder or file.
  */
 export async function openCocoObject(root: string, options: CocoOptions = {}): Promise<EvalDataset> {
-  const { samples, listPath } = await cocoSamples(root, "COCO-Object", options);
+  const { samples, listPath, notes } = await cocoSamples(root, "COCO-Object", options);
   return {
     name: "coco-object",
     root,
@@ -31,6 +31,9 @@ export async function openCocoObject(root: string, options: CocoOptions = {}): P
     samples,
     lut: cocoObjectLut(),
     options: { split: options.split ?? "val", list: listPath },
-    notes: ["COCO-Object: stuff and unlabeled are −1, scored as one background class (many-to-one)"],
+    notes: [
+      "COCO-Object: stuff and unlabeled are −1, scored as one background class (many-to-one)",
+      ...notes,
+    ],
   };
 }

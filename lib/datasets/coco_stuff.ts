@@ -20,7 +20,7 @@ import { COCO_STUFF_COARSE, cocoStuffFineToCoarse } from "./label_maps.ts";
  * @throws {Deno.errors.NotFound} Naming the missing list, folder or file.
  */
 export async function openCocoStuff27(root: string, options: CocoOptions = {}): Promise<EvalDataset> {
-  const { samples, listPath } = await cocoSamples(root, "COCO-Stuff", options);
+  const { samples, listPath, notes } = await cocoSamples(root, "COCO-Stuff", options);
   return {
     name: "coco-stuff",
     root,
@@ -30,6 +30,6 @@ export async function openCocoStuff27(root: string, options: CocoOptions = {}): 
     samples,
     lut: cocoStuffFineToCoarse(),
     options: { split: options.split ?? "val", list: listPath },
-    notes: [],
+    notes,
   };
 }

@@ -135,6 +135,12 @@ Deno.test("openDataset: COCO-Object and COCO-Stuff read the 2,175-image list fro
     assert.deepEqual([obj.nClasses, obj.manyToOne, stuff.nClasses, stuff.manyToOne], [81, true, 27, false]);
     assert.deepEqual([...mapLabels(obj, new Int32Array([0, 89, 91, 170, 255]))], [0, 79, -1, -1, -1]);
     assert.deepEqual([...mapLabels(stuff, new Int32Array([0, 1, 170, 255]))], [9, 11, 18, -1]);
+    // A list other than the protocol's 2,175 ids is allowed but noted in the run's configuration.
+    assert.match(
+      stuff.notes.join("\n"),
+      /image list '.*Coco164kFull_Stuff_Coarse_7\.txt' has 2 ids, not the protocol's 2175/,
+    );
+    assert.ok(obj.notes.some((n) => /has 2 ids/.test(n)));
     const list = join(root, "my_list.txt");
     await Deno.writeTextFile(list, "img_b.jpg\n");
     assert.deepEqual((await openDataset("coco-stuff", root, { listPath: list })).samples.map((s) => s.id), [
