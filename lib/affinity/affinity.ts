@@ -173,14 +173,14 @@ export function powInt(t: number, k: number): number {
  * if (w[1] !== 0 || w[2] !== 1) throw new Error("orthogonal pair must be 0, equal pair 1");
  * ```
  */
-export function affinityMatrix(
+export async function affinityMatrix(
   features: FeatureMap,
   options: AffinityOptions = {},
 ): Promise<Float32Array> {
   const { alpha, n } = checkAffinityInput(features, options);
   const c = features.channels;
   const selfLoops = options.selfLoops ?? true;
-  return runStage(checkBackend(options.backend), {
+  return await runStage(checkBackend(options.backend), {
     stage: "affinity",
     work: n * n * c,
     fits: (ctx) => affinityGpuUnfit(ctx, n, c),
