@@ -12,8 +12,11 @@
  * @module
  */
 import { affinityMatrix, affinityMatrixSync, checkAlpha } from "../affinity/affinity.ts";
+import { affinityGpuUnfit } from "../affinity/affinity_gpu.ts";
 import { fiedlerVector } from "../eigensolve/fiedler.ts";
+import { runStage } from "../gpu/backend.ts";
 import type { Backend, FeatureMap } from "../types.ts";
+import { buildPartitionTreeGpu } from "./partition_tree_gpu.ts";
 import { bestThresholdSplit } from "./split.ts";
 
 /** Options of {@linkcode buildPartitionTree}. */
@@ -32,8 +35,11 @@ export interface PartitionTreeOptions {
   maxSegments?: number;
   /** `"reference"` also reproduces the reference's exact-zero node dropping below the top level. @default "default" */
   compat?: "default" | "reference";
-  /** Where the affinity runs (`"webgpu"`, `"cpu"`, `"auto"`; see `affinityMatrix`). The tree stage (eigensolves and
-   * split searches) runs on the CPU path for now. @default "auto" */
+  /** Where the affinity and the tree stage run (`"webgpu"`, `"cpu"`, `"auto"`). With `"webgpu"` the affinity stays
+   * on the device and the tree is built level by level there (partition_tree_gpu.ts: float32 eigensolves, one
+   * submission and one readback per level, the CPU path's node numbering); every option is supported. `"auto"`
+   * uses the CPU path on software rasterisers; a missing adapter or a lost device falls back to the CPU path with
+   * a one-line notice. With `affinity` given, the CPU path runs. @default "auto" */
   backend?: Backend;
   /** Lanczos residual tolerance. @default 1e-8 */
   tolerance?: number;
@@ -144,6 +150,21 @@ export async function buildPartitionTree(
   options: PartitionTreeOptions = {},
 ): Promise<PartitionTree> {
   if (options.affinity) return buildPartitionTreeSync(features, options);
+  checkTreeOptions(options);
+  const n = features.height * features.width;
+  return await runStage(options.backend, {
+    stage: "tree",
+    work: n * n,
+    fits: (ctx) => affinityGpuUnfit(ctx, n, features.channels),
+    gpu: (ctx) => buildPartitionTreeGpu(ctx, features, options),
+    cpu: () => buildPartitionTreeCpu(features, options),
+  });
+}
+
+async function buildPartitionTreeCpu(
+  features: FeatureMap,
+  options: PartitionTreeOptions,
+): Promise<PartitionTree> {
   const t0 = performance.now();
   let affinity: Float32Array | undefined;
   try {
@@ -161,11 +182,32 @@ export async function buildPartitionTree(
   return tree;
 }
 
-/** Synchronous body of {@linkcode buildPartitionTree} (CPU path). */
-export function buildPartitionTreeSync(
-  features: FeatureMap,
-  options: PartitionTreeOptions = {},
-): PartitionTree {
+/** Resolved options of {@linkcode buildPartitionTree} (defaults applied, values checked). */
+export interface ResolvedTreeOptions {
+  /** Affinity exponent. */
+  alpha: number;
+  /** Largest τ. */
+  tauMax: number;
+  /** Candidate thresholds. */
+  count: number;
+  /** Keep the diagonal. */
+  selfLoops: boolean;
+  /** Smallest side. */
+  minSegmentSize: number;
+  /** Segment cap. */
+  maxSegments: number | undefined;
+  /** Compatibility mode. */
+  compat: "default" | "reference";
+}
+
+/**
+ * Applies the defaults of {@linkcode PartitionTreeOptions} and checks the values.
+ *
+ * @param options Options as given.
+ * @returns The resolved options.
+ * @throws {RangeError} On a bad α, τ, threshold count, minSegmentSize, maxSegments or compat.
+ */
+export function checkTreeOptions(options: PartitionTreeOptions): ResolvedTreeOptions {
   const alpha = options.alpha ?? 10;
   const tauMax = options.tauMax ?? 0.5;
   const count = options.thresholds ?? 100;
@@ -187,6 +229,15 @@ export function buildPartitionTreeSync(
   if (compat !== "default" && compat !== "reference") {
     throw new RangeError(`Invalid compat "${compat}": expected "default" or "reference"`);
   }
+  return { alpha, tauMax, count, selfLoops, minSegmentSize, maxSegments, compat };
+}
+
+/** Synchronous body of {@linkcode buildPartitionTree} (CPU path). */
+export function buildPartitionTreeSync(
+  features: FeatureMap,
+  options: PartitionTreeOptions = {},
+): PartitionTree {
+  const { alpha, tauMax, count, selfLoops, minSegmentSize, maxSegments, compat } = checkTreeOptions(options);
   const n = features.height * features.width;
   const notes: string[] = [];
   const t0 = performance.now();

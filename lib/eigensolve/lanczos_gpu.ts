@@ -1,0 +1,474 @@
+/**
+ * WebGPU batched Lanczos (`shaders/eigensolve/lanczos_batched.wgsl`): the Fiedler vectors of every node of one
+ * tree level in one command buffer, on index lists into the full n×n affinity on the device (no per-node copies).
+ *
+ * For node k with slots `g_0 < g_1 < …` (global patch indices) the operator is `M = D^-1/2 W_k D^-1/2` with the
+ * known top eigenvector `√d/‖√d‖` deflated, as in `fiedlerVector` (lib/eigensolve/fiedler.ts). Differences from
+ * the CPU solver: float32 arithmetic, a deterministic hashed start vector instead of the parent's warm start, no
+ * restarts (a fixed budget of {@linkcode LANCZOS_GPU_STEPS} steps; a node of m slots stops after m − 1 steps, where
+ * its Krylov space is complete, so small nodes are solved exactly as the CPU path's dense Jacobi solver does), and
+ * a residual tolerance of at least {@linkcode LANCZOS_GPU_TOLERANCE}. Convergence is checked on the device every
+ * `checkEvery` steps; no step waits for the host.
+ *
+ * This module also owns the level workspace shared with the split search (`lib/ncut/split_gpu.ts`): one bind
+ * group layout (bindings 0–2 read-only storage, 3–6 storage, 7 uniform) for both shader files.
+ *
+ * @module
+ */
+import { type GpuContext, submit, withErrorScope } from "../gpu/device.ts";
+import { destroyAll, packUniforms, storageBuffer, submitAndRead, uploadBuffer } from "../gpu/buffers.ts";
+import { groupsFor, loadShader } from "../gpu/kernel.ts";
+import { fiedlerVector } from "./fiedler.ts";
+
+/** Lanczos steps per level (the Krylov basis size; the CPU solver needed at most 32 on the bench maps). */
+export const LANCZOS_GPU_STEPS = 64;
+/** Smallest residual tolerance asked of the float32 solver. */
+export const LANCZOS_GPU_TOLERANCE = 1e-9;
+/** Workgroup size of the per-slot and per-node kernels. */
+const WG = 64;
+
+/** Floats per node record in `node_f` (mirrors NODE_F in the WGSL). */
+export function nodeRecordFloats(maxSteps: number): number {
+  return 8 + (maxSteps + 2) + 5 * maxSteps;
+}
+
+const layouts = new WeakMap<GPUDevice, GPUBindGroupLayout>();
+
+/**
+ * The bind group layout shared by the batched Lanczos and split-search kernels.
+ *
+ * @param device Device.
+ * @returns The layout (cached per device).
+ */
+export function batchBindGroupLayout(device: GPUDevice): GPUBindGroupLayout {
+  let layout = layouts.get(device);
+  if (!layout) {
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    for (let b = 0; b < 7; b++) {
+      entries.push({
+        binding: b,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b < 3 ? "read-only-storage" : "storage" },
+      });
+    }
+    entries.push({ binding: 7, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } });
+    layout = device.createBindGroupLayout({ label: "tree.batch.layout", entries });
+    layouts.set(device, layout);
+  }
+  return layout;
+}
+
+const pipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+/**
+ * Compiles (once per device, file, entry and overrides) one entry point of a batched tree kernel with the shared
+ * layout.
+ *
+ * @param device Device.
+ * @param stage Shader folder.
+ * @param file Shader file without `.wgsl`.
+ * @param entry Entry point.
+ * @param overrides `override` constants.
+ * @returns The pipeline.
+ * @throws {Error} When the WGSL fails to compile.
+ */
+export function batchPipeline(
+  device: GPUDevice,
+  stage: string,
+  file: string,
+  entry: string,
+  overrides: Record<string, number>,
+): Promise<GPUComputePipeline> {
+  let cache = pipelines.get(device);
+  if (!cache) pipelines.set(device, cache = new Map());
+  const key = `${stage}/${file}:${entry}:${
+    Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(",")
+  }`;
+  let p = cache.get(key);
+  if (!p) {
+    p = (async () => {
+      const code = await loadShader(stage, file);
+      const label = `${stage}.${file}.${entry}`;
+      device.pushErrorScope("validation");
+      const module = device.createShaderModule({ label, code });
+      const pipeline = device.createComputePipeline({
+        label,
+        layout: device.createPipelineLayout({ label, bindGroupLayouts: [batchBindGroupLayout(device)] }),
+        compute: { module, entryPoint: entry, constants: overrides },
+      });
+      const error = await device.popErrorScope();
+      if (error) {
+        throw new Error(
+          `WGSL kernel ${label} failed to compile: ${error.message.split("\n").slice(0, 3).join(" | ")}`,
+        );
+      }
+      return pipeline;
+    })();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+/** Sizes of one level. */
+export interface LevelSizes {
+  /** Slots (sum of node sizes). */
+  slots: number;
+  /** Nodes. */
+  nodes: number;
+}
+
+/** Device buffers of one tree level, sized for the whole tree (at most n slots, n/2 nodes). */
+export interface BatchWorkspace {
+  /** Largest number of slots. */
+  slotCapacity: number;
+  /** Largest number of nodes. */
+  nodeCapacity: number;
+  /** Lanczos basis size (MAX_STEPS). */
+  maxSteps: number;
+  /** Candidate thresholds (THRESHOLDS). */
+  thresholds: number;
+  /** `(global index, node)` per slot. */
+  slots: GPUBuffer;
+  /** `(offset, size, limit, 0)` per node. */
+  nodes: GPUBuffer;
+  /** Per-slot vectors: y, d, d^-1/2, x, work (sections of `slots` entries). */
+  vecs: GPUBuffer;
+  /** Krylov basis. */
+  basis: GPUBuffer;
+  /** Per node f32 records. */
+  nodeF: GPUBuffer;
+  /** Step counter + per node u32 records. */
+  nodeU: GPUBuffer;
+  /** Split search: per-slot histograms / partial cuts. */
+  partial: GPUBuffer;
+  /** Split search: per node results. */
+  out: GPUBuffer;
+  /** Split search: children's index lists, then buckets. */
+  lists: GPUBuffer;
+  /** Uniform parameters. */
+  params: GPUBuffer;
+  /** The one bind group all kernels use. */
+  group: GPUBindGroup;
+  /**
+   * Writes one level's slot and node tables and parameters (queue writes, no submission).
+   * @param level Node slot lists (global indices, ascending, ≥ 2 each).
+   * @param params Tolerance, check period, smallest side.
+   * @returns The level's sizes.
+   */
+  upload(
+    level: ArrayLike<number>[],
+    params: { tol: number; checkEvery: number; minSide: number },
+  ): LevelSizes;
+  /** Frees the buffers (not the affinity). */
+  destroy(): void;
+}
+
+/**
+ * Allocates a level workspace over a device affinity.
+ *
+ * @param ctx Device context.
+ * @param w The n·n affinity on the device.
+ * @param n Its order.
+ * @param options Basis size, thresholds, capacities (default n slots and ⌊n/2⌋ nodes).
+ * @returns The workspace.
+ * @throws {RangeError} When a buffer exceeds the device's binding limit.
+ */
+export function createBatchWorkspace(
+  ctx: GpuContext,
+  w: GPUBuffer,
+  n: number,
+  options: { maxSteps: number; thresholds: number; slotCapacity?: number; nodeCapacity?: number },
+): BatchWorkspace {
+  const { maxSteps, thresholds } = options;
+  const slotCapacity = options.slotCapacity ?? n;
+  const nodeCapacity = Math.max(1, options.nodeCapacity ?? Math.floor(n / 2));
+  const slots = storageBuffer(ctx, "tree.batch.slots", slotCapacity * 8);
+  const nodes = storageBuffer(ctx, "tree.batch.nodes", nodeCapacity * 16);
+  const vecs = storageBuffer(ctx, "tree.batch.vecs", 5 * slotCapacity * 4);
+  const basis = storageBuffer(ctx, "tree.batch.basis", (maxSteps + 2) * slotCapacity * 4);
+  const nodeF = storageBuffer(ctx, "tree.batch.node_f", nodeCapacity * nodeRecordFloats(maxSteps) * 4);
+  const nodeU = storageBuffer(ctx, "tree.batch.node_u", (4 + 4 * nodeCapacity) * 4);
+  const partial = storageBuffer(ctx, "tree.split.partial", slotCapacity * (thresholds + 1) * 4);
+  const out = storageBuffer(ctx, "tree.split.out", nodeCapacity * (8 + 2 * thresholds) * 4);
+  const lists = storageBuffer(ctx, "tree.split.lists", 2 * slotCapacity * 4);
+  const params = ctx.device.createBuffer({
+    label: "tree.batch.params",
+    size: 32,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  const group = ctx.device.createBindGroup({
+    label: "tree.batch.bindings",
+    layout: batchBindGroupLayout(ctx.device),
+    entries: [w, slots, nodes, vecs, basis, nodeF, nodeU, partial, out, lists, params]
+      .filter((_, i) => i < 7 || i === 10)
+      .map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+  const ws: BatchWorkspace = {
+    slotCapacity,
+    nodeCapacity,
+    maxSteps,
+    thresholds,
+    slots,
+    nodes,
+    vecs,
+    basis,
+    nodeF,
+    nodeU,
+    partial,
+    out,
+    lists,
+    params,
+    group,
+    upload(level, p) {
+      let total = 0;
+      for (const l of level) total += l.length;
+      if (total > slotCapacity || level.length > nodeCapacity) {
+        throw new RangeError(
+          `Tree level of ${level.length} nodes and ${total} slots exceeds the workspace (${nodeCapacity}, ${slotCapacity})`,
+        );
+      }
+      const s = new Uint32Array(2 * Math.max(total, 1));
+      const nd = new Uint32Array(4 * Math.max(level.length, 1));
+      let o = 0;
+      level.forEach((l, k) => {
+        nd.set([o, l.length, Math.min(maxSteps, l.length - 1), 0], 4 * k);
+        for (let i = 0; i < l.length; i++) s.set([l[i], k], 2 * (o + i));
+        o += l.length;
+      });
+      const q = ctx.device.queue;
+      q.writeBuffer(slots, 0, s);
+      q.writeBuffer(nodes, 0, nd);
+      q.writeBuffer(
+        params,
+        0,
+        packUniforms([
+          ["u32", n],
+          ["u32", total],
+          ["u32", level.length],
+          ["u32", p.checkEvery],
+          ["f32", p.tol],
+          ["u32", thresholds],
+          ["u32", p.minSide],
+          ["u32", 0],
+        ]),
+      );
+      return { slots: total, nodes: level.length };
+    },
+    destroy: () => destroyAll(slots, nodes, vecs, basis, nodeF, nodeU, partial, out, lists, params),
+  };
+  return ws;
+}
+
+/**
+ * The split search's bind group over the same workspace (bindings 4–6: partial, out, lists).
+ *
+ * @param ctx Device context.
+ * @param w The affinity.
+ * @param ws Workspace.
+ * @returns The bind group.
+ */
+export function splitBindGroup(ctx: GpuContext, w: GPUBuffer, ws: BatchWorkspace): GPUBindGroup {
+  return ctx.device.createBindGroup({
+    label: "tree.split.bindings",
+    layout: batchBindGroupLayout(ctx.device),
+    entries: [w, ws.slots, ws.nodes, ws.vecs, ws.partial, ws.out, ws.lists, ws.params]
+      .map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+}
+
+/** The compiled batched Lanczos. */
+export interface LanczosBatchedKernel {
+  /** Basis size. */
+  maxSteps: number;
+  /**
+   * Records the whole solve of one level (prologue, `steps` Lanczos steps with checks, Ritz vectors) on `pass`.
+   * @param pass Open compute pass.
+   * @param group The workspace's bind group.
+   * @param sizes The level's sizes.
+   * @param steps Steps to record (≤ maxSteps; the largest node's limit is enough).
+   */
+  encode(pass: GPUComputePassEncoder, group: GPUBindGroup, sizes: LevelSizes, steps: number): void;
+}
+
+/**
+ * Compiles the batched Lanczos kernels once per device and basis size.
+ *
+ * @param ctx Device context.
+ * @param maxSteps Basis size. @default LANCZOS_GPU_STEPS
+ * @returns The kernel.
+ */
+export async function createLanczosBatchedKernel(
+  ctx: GpuContext,
+  maxSteps = LANCZOS_GPU_STEPS,
+): Promise<LanczosBatchedKernel> {
+  const names = [
+    "degrees",
+    "prepare",
+    "start",
+    "matvec",
+    "dots",
+    "dots1",
+    "update",
+    "norm",
+    "normalize",
+    "check",
+    "advance",
+    "ritz",
+  ] as const;
+  const list = await Promise.all(
+    names.map((name) =>
+      batchPipeline(ctx.device, "eigensolve", "lanczos_batched", name === "dots1" ? "dots" : name, {
+        WORKGROUP_SIZE: WG,
+        MAX_STEPS: maxSteps,
+        PASS: name === "dots1" ? 1 : 0,
+      })
+    ),
+  );
+  const p = Object.fromEntries(names.map((name, i) => [name, list[i]])) as Record<
+    typeof names[number],
+    GPUComputePipeline
+  >;
+  return {
+    maxSteps,
+    encode(pass, group, { slots, nodes }, steps) {
+      const perSlot = groupsFor(slots, WG), perNode = groupsFor(nodes, WG);
+      const run = (pipeline: GPUComputePipeline, x: number, y = 1) => {
+        pass.setPipeline(pipeline);
+        pass.dispatchWorkgroups(x, y);
+      };
+      pass.setBindGroup(0, group);
+      run(p.degrees, perSlot);
+      run(p.prepare, perNode);
+      run(p.start, perSlot);
+      const orthogonalise = (j: number) => {
+        run(p.dots, perNode, j + 2);
+        run(p.update, perSlot);
+        run(p.dots1, perNode, j + 2);
+        run(p.update, perSlot);
+        run(p.norm, perNode);
+        run(p.normalize, perSlot);
+      };
+      orthogonalise(-1);
+      run(p.advance, 1);
+      for (let j = 0; j < steps; j++) {
+        run(p.matvec, perSlot);
+        orthogonalise(j);
+        run(p.check, perNode);
+        run(p.advance, 1);
+      }
+      run(p.ritz, perSlot);
+    },
+  };
+}
+
+/** Result of {@linkcode fiedlerBatchedGpu} for one node. */
+export interface BatchedFiedler {
+  /** `D^-1/2 v` over the node's slots (before the sign rule). */
+  vector: Float32Array;
+  /** λ₂ of the normalised Laplacian. */
+  value: number;
+  /** Lanczos steps taken. */
+  steps: number;
+  /** Final residual estimate. */
+  residual: number;
+}
+
+/**
+ * Fiedler vectors of several nodes of a host affinity in one submission (for tests and direct use).
+ *
+ * @param ctx Device context.
+ * @param w Affinity, n·n row-major.
+ * @param n Order.
+ * @param nodes Slot lists (ascending global indices, ≥ 2 each, disjoint).
+ * @param options Basis size, tolerance, check period.
+ * @returns One result per node.
+ * @throws {GpuUnavailableError} When the device is lost.
+ */
+export async function fiedlerBatchedGpu(
+  ctx: GpuContext,
+  w: Float32Array,
+  n: number,
+  nodes: ArrayLike<number>[],
+  options: { maxSteps?: number; tolerance?: number; checkEvery?: number } = {},
+): Promise<BatchedFiedler[]> {
+  const maxSteps = options.maxSteps ?? LANCZOS_GPU_STEPS;
+  const kernel = await createLanczosBatchedKernel(ctx, maxSteps);
+  return await withErrorScope(ctx, "eigensolve.lanczos_batched", async () => {
+    const wb = uploadBuffer(ctx, "eigensolve.lanczos_batched.w", w);
+    const total = nodes.reduce((s, l) => s + l.length, 0);
+    const ws = createBatchWorkspace(ctx, wb, n, {
+      maxSteps,
+      thresholds: 1,
+      slotCapacity: total,
+      nodeCapacity: nodes.length,
+    });
+    try {
+      const sizes = ws.upload(nodes, {
+        tol: Math.max(options.tolerance ?? 0, LANCZOS_GPU_TOLERANCE),
+        checkEvery: options.checkEvery ?? 4,
+        minSide: 1,
+      });
+      const encoder = ctx.device.createCommandEncoder({ label: "eigensolve.lanczos_batched" });
+      const pass = encoder.beginComputePass();
+      const steps = Math.min(maxSteps, Math.max(...nodes.map((l) => l.length - 1)));
+      kernel.encode(pass, ws.group, sizes, steps);
+      pass.end();
+      const rec = nodeRecordFloats(maxSteps);
+      const [y, f, u] = await submitAndRead(ctx, encoder, [
+        { buffer: ws.vecs, bytes: total * 4 },
+        { buffer: ws.nodeF, bytes: nodes.length * rec * 4 },
+        { buffer: ws.nodeU, bytes: (4 + 4 * nodes.length) * 4 },
+      ], "eigensolve.lanczos_batched");
+      const yv = new Float32Array(y), fv = new Float32Array(f), uv = new Uint32Array(u);
+      let o = 0;
+      return nodes.map((l, k) => {
+        const r = {
+          vector: yv.slice(o, o + l.length),
+          value: -fv[k * rec + 2],
+          steps: uv[4 + 4 * k + 1],
+          residual: fv[k * rec + 3],
+        };
+        o += l.length;
+        return r;
+      });
+    } finally {
+      ws.destroy();
+      wb.destroy();
+    }
+  });
+}
+
+/**
+ * The TypeScript reference of {@linkcode fiedlerBatchedGpu}: each node's Fiedler pair from the CPU solver
+ * (`fiedlerVector`, float64, sign-normalised) on its principal submatrix.
+ *
+ * @param w Affinity, n·n row-major.
+ * @param n Order.
+ * @param nodes Slot lists.
+ * @returns Per node: vector (sign-normalised) and λ₂.
+ */
+export function fiedlerBatchedReference(
+  w: Float32Array,
+  n: number,
+  nodes: ArrayLike<number>[],
+): { vector: Float64Array; value: number }[] {
+  return nodes.map((l) => {
+    const m = l.length;
+    const sub = new Float32Array(m * m);
+    const d = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < m; j++) {
+        sub[i * m + j] = w[l[i] * n + l[j]];
+        d[i] += sub[i * m + j];
+      }
+    }
+    const f = fiedlerVector(sub, m, d, { tolerance: 1e-10 });
+    return { vector: f.vector, value: f.value };
+  });
+}
+
+/** Submits an encoder without waiting (counts the submission). */
+export function submitOnly(ctx: GpuContext, encoder: GPUCommandEncoder): void {
+  submit(ctx, [encoder.finish()]);
+}

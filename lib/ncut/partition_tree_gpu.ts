@@ -1,0 +1,323 @@
+/**
+ * WebGPU partition tree: the affinity kernels, then the tree built level by level with the affinity kept on the
+ * device (never read back). Each level costs one submission and one readback: the batched Lanczos solve of every
+ * node of the level (`lib/eigensolve/lanczos_gpu.ts`) and the batched split search (`split_gpu.ts`) in one command
+ * buffer, then one read of the per-node results and the children's index lists. The first level's submission also
+ * carries the affinity kernels.
+ *
+ * The tree has the CPU path's structure and numbering: levels are computed breadth-first up to `tauMax` (every
+ * node whose NCut is below it is split, since a node's split never depends on τ), then the CPU path's frontier
+ * (depth-first, "1" side first, or lowest NCut first with `maxSegments`) is replayed on the host to number the
+ * nodes, so `cutTree` gives the same labels. With `maxSegments` the levels may compute nodes the CPU path never
+ * reaches; they are dropped. `compat: "reference"` is supported (the exact-zero rows come from the affinity
+ * kernel). Differences: float32 eigensolves (`solver` is "lanczos" for every node, `matvecs` counts Lanczos steps)
+ * and float32 thresholds and NCut values.
+ *
+ * When a node holds a patch with zero degree (possible only without self-loops), the affinity is read back once and
+ * the tree is built by the CPU path, with a note.
+ *
+ * @module
+ */
+import { checkAlpha } from "../affinity/affinity.ts";
+import {
+  type AffinityOnDevice,
+  createAffinityKernels,
+  encodeAffinity,
+  unkey,
+} from "../affinity/affinity_gpu.ts";
+import { validateFeatureMap } from "../affinity/validate_features.ts";
+import {
+  createBatchWorkspace,
+  createLanczosBatchedKernel,
+  LANCZOS_GPU_STEPS,
+  LANCZOS_GPU_TOLERANCE,
+  nodeRecordFloats,
+  splitBindGroup,
+} from "../eigensolve/lanczos_gpu.ts";
+import { type GpuContext, withErrorScope } from "../gpu/device.ts";
+import { submitAndRead } from "../gpu/buffers.ts";
+import type { FeatureMap } from "../types.ts";
+import {
+  buildPartitionTreeSync,
+  checkTreeOptions,
+  type PartitionNode,
+  type PartitionTree,
+  type PartitionTreeOptions,
+} from "./partition_tree.ts";
+import { createSplitSearchKernel, decodeSplits, SPLIT_HEAD } from "./split_gpu.ts";
+
+/** Convergence check period of the batched Lanczos (steps). */
+const CHECK_EVERY = 4;
+
+/** A node as computed level by level (before the CPU numbering is replayed). */
+interface LevelNode {
+  region: Int32Array;
+  active: Int32Array;
+  ncut: number;
+  threshold: number;
+  thresholdIndex: number;
+  lambda: number;
+  solver: PartitionNode["solver"];
+  matvecs: number;
+  one: Int32Array;
+  children: [LevelNode, LevelNode] | null;
+  fiedler?: Float64Array;
+  thresholds?: Float64Array;
+  ncutValues?: Float64Array;
+}
+
+/**
+ * Builds the partition tree on the GPU: affinity kernels, then the level-by-level tree (see the module doc).
+ *
+ * @param ctx Device context.
+ * @param features Feature map `[h, w, c]`.
+ * @param options As for `buildPartitionTree` (`affinity` and `backend` are ignored).
+ * @returns The tree, with the CPU path's node numbering.
+ * @throws {RangeError} On bad options, or an affinity above the device's binding limit.
+ * @throws {TypeError} On a malformed feature map.
+ * @throws {GpuUnavailableError} When the device is lost (callers fall back to the CPU path).
+ */
+export async function buildPartitionTreeGpu(
+  ctx: GpuContext,
+  features: FeatureMap,
+  options: PartitionTreeOptions = {},
+): Promise<PartitionTree> {
+  const o = checkTreeOptions(options);
+  checkAlpha(o.alpha);
+  validateFeatureMap(features, "features");
+  const n = features.height * features.width;
+  if (n < 2) throw new RangeError(`Feature map has ${n} patch; expected at least 2 to build a graph`);
+  const kernels = await createAffinityKernels(ctx);
+  const t0 = performance.now();
+  const encoder = ctx.device.createCommandEncoder({ label: "tree.level0" });
+  const affinity = encodeAffinity(ctx, kernels, encoder, features, o);
+  try {
+    const tree = await buildPartitionTreeOnDevice(ctx, affinity, features, options, encoder);
+    tree.timings.tree = performance.now() - t0;
+    return tree;
+  } finally {
+    affinity.destroy();
+  }
+}
+
+/**
+ * Builds the partition tree from an affinity already on the device (its `w`, `minmax` and `zeroRows` buffers, as
+ * `encodeAffinity` leaves them), one submission and one readback per level.
+ *
+ * @param ctx Device context.
+ * @param affinity Device affinity (not destroyed here).
+ * @param features The feature map it came from (for the grid size, and the CPU fallback).
+ * @param options As for `buildPartitionTree`.
+ * @param encoder Encoder with pending work (e.g. the affinity kernels) to submit with the first level.
+ * @returns The tree.
+ * @throws {GpuUnavailableError} When the device is lost.
+ */
+export async function buildPartitionTreeOnDevice(
+  ctx: GpuContext,
+  affinity: AffinityOnDevice,
+  features: FeatureMap,
+  options: PartitionTreeOptions = {},
+  encoder?: GPUCommandEncoder,
+): Promise<PartitionTree> {
+  const o = checkTreeOptions(options);
+  const n = affinity.n;
+  const maxSteps = LANCZOS_GPU_STEPS;
+  const [lanczos, split] = await Promise.all([
+    createLanczosBatchedKernel(ctx, maxSteps),
+    createSplitSearchKernel(ctx, o.count),
+  ]);
+  const t0 = performance.now();
+  const notes: string[] = [];
+  const tol = Math.max(options.tolerance ?? 1e-8, LANCZOS_GPU_TOLERANCE);
+  const keep = options.keepVectors ?? false;
+  const all = Int32Array.from({ length: n }, (_, i) => i);
+  const root = levelNode(all, all);
+  let excluded: Uint8Array | null = null;
+  let constant = false;
+  let fallback = false;
+  await withErrorScope(ctx, "tree", async () => {
+    const ws = createBatchWorkspace(ctx, affinity.w, n, { maxSteps, thresholds: o.count });
+    const splitGroup = splitBindGroup(ctx, affinity.w, ws);
+    const rec = nodeRecordFloats(maxSteps);
+    try {
+      let level: LevelNode[] = [root];
+      let first = true;
+      while (level.length > 0) {
+        const solvable = level.filter((x) => x.active.length >= 2);
+        const enc = first && encoder ? encoder : ctx.device.createCommandEncoder({ label: "tree.level" });
+        const lists = solvable.map((x) => x.active);
+        const sizes = ws.upload(lists, { tol, checkEvery: CHECK_EVERY, minSide: o.minSegmentSize });
+        if (sizes.nodes > 0) {
+          const pass = enc.beginComputePass({ label: "tree.level.pass" });
+          const steps = Math.min(maxSteps, Math.max(...lists.map((l) => l.length - 1)));
+          lanczos.encode(pass, ws.group, sizes, steps);
+          split.encode(pass, splitGroup, sizes);
+          pass.end();
+        }
+        const requests = [
+          { buffer: ws.out, bytes: sizes.nodes * (SPLIT_HEAD + 2 * o.count) * 4 },
+          { buffer: ws.lists, bytes: sizes.slots * 4 },
+          { buffer: ws.nodeF, bytes: sizes.nodes * rec * 4 },
+          { buffer: ws.nodeU, bytes: (4 + 4 * sizes.nodes) * 4 },
+          { buffer: ws.vecs, bytes: keep ? sizes.slots * 4 : 0 },
+        ];
+        if (first) {
+          requests.push({ buffer: affinity.minmax, bytes: 8 }, { buffer: affinity.zeroRows, bytes: n * 4 });
+        }
+        const got = await submitAndRead(ctx, enc, requests, "tree.level");
+        if (first) {
+          const keys = new Uint32Array(got[5]);
+          if (!(Math.fround(unkey(keys[1]) - unkey(keys[0])) > 0)) {
+            constant = true;
+            return;
+          }
+          if (o.compat === "reference") excluded = Uint8Array.from(new Uint32Array(got[6]), (v) => v ? 1 : 0);
+          first = false;
+        }
+        const out = new Float32Array(got[0]);
+        const nodeF = new Float32Array(got[2]);
+        const nodeU = new Uint32Array(got[3]);
+        const ys = new Float32Array(got[4]);
+        const splits = decodeSplits(out, new Uint32Array(got[1]), lists, o.count);
+        const next: LevelNode[] = [];
+        let offset = 0;
+        for (let k = 0; k < solvable.length; k++) {
+          const node = solvable[k];
+          const m = node.active.length;
+          if (nodeU[4 + 4 * k + 3] !== 0) {
+            fallback = true;
+            return;
+          }
+          const s = splits[k];
+          const steps = nodeU[4 + 4 * k + 1];
+          node.solver = "lanczos";
+          node.matvecs = steps;
+          node.lambda = -nodeF[k * rec + 2];
+          if (steps >= maxSteps && steps < m - 1 && nodeF[k * rec + 3] > tol) {
+            notes.push(
+              `Lanczos (float32) stopped after ${steps} steps with residual ${
+                nodeF[k * rec + 3].toExponential(1)
+              } on a node of ${m} patches`,
+            );
+          }
+          node.ncut = s.ncut;
+          node.threshold = s.threshold;
+          node.thresholdIndex = s.index;
+          node.one = s.index < 0 ? new Int32Array(0) : s.one;
+          if (keep) {
+            node.fiedler = Float64Array.from(ys.subarray(offset, offset + m));
+            node.thresholds = s.thresholds;
+            node.ncutValues = s.values;
+          }
+          offset += m;
+          if (node.ncut < o.tauMax) {
+            const inOne = new Uint8Array(n);
+            for (const i of node.one) inOne[i] = 1;
+            const zeroRegion = node.region.filter((i) => !inOne[i]);
+            const activeOf = (region: Int32Array) => excluded ? region.filter((i) => !excluded![i]) : region;
+            const c1 = levelNode(node.one, activeOf(node.one));
+            const c0 = levelNode(zeroRegion, activeOf(zeroRegion));
+            node.children = [c1, c0];
+            next.push(c1, c0);
+          }
+        }
+        level = next;
+      }
+    } finally {
+      ws.destroy();
+    }
+  });
+  if (fallback) {
+    const enc = ctx.device.createCommandEncoder({ label: "tree.fallback" });
+    const [w] = await submitAndRead(ctx, enc, [{ buffer: affinity.w, bytes: n * n * 4 }], "tree.fallback");
+    const tree = buildPartitionTreeSync(features, { ...options, affinity: new Float32Array(w) });
+    tree.notes.push("A tree node holds a patch with zero degree: the tree was built by the CPU path");
+    return tree;
+  }
+  const tree: PartitionTree = {
+    height: features.height,
+    width: features.width,
+    alpha: o.alpha,
+    tauMax: o.tauMax,
+    selfLoops: o.selfLoops,
+    minSegmentSize: o.minSegmentSize,
+    maxSegments: o.maxSegments,
+    compat: o.compat,
+    nodes: [],
+    notes,
+    timings: { affinity: 0, tree: 0 },
+  };
+  if (constant) {
+    notes.push("All patch features are identical: the affinity is constant, so the image is one segment");
+    replay(tree, levelNode(all, all), o.tauMax, o.maxSegments);
+  } else {
+    replay(tree, root, o.tauMax, o.maxSegments);
+  }
+  tree.timings.tree = performance.now() - t0;
+  return tree;
+}
+
+function levelNode(region: Int32Array, active: Int32Array): LevelNode {
+  return {
+    region,
+    active,
+    ncut: Infinity,
+    threshold: NaN,
+    thresholdIndex: -1,
+    lambda: NaN,
+    solver: "none",
+    matvecs: 0,
+    one: new Int32Array(0),
+    children: null,
+  };
+}
+
+/** Numbers the computed nodes in the CPU path's order (same frontier rules as `buildPartitionTreeSync`). */
+function replay(tree: PartitionTree, root: LevelNode, tauMax: number, maxSegments: number | undefined): void {
+  const make = (x: LevelNode, parent: number, depth: number): PartitionNode => {
+    const node: PartitionNode = {
+      id: tree.nodes.length,
+      parent,
+      depth,
+      region: x.region,
+      active: x.active,
+      ncut: x.ncut,
+      threshold: x.threshold,
+      thresholdIndex: x.thresholdIndex,
+      lambda: x.lambda,
+      solver: x.solver,
+      matvecs: x.matvecs,
+      one: x.one,
+      children: null,
+    };
+    if (x.fiedler) {
+      node.fiedler = x.fiedler;
+      node.thresholds = x.thresholds;
+      node.ncutValues = x.ncutValues;
+    }
+    tree.nodes.push(node);
+    return node;
+  };
+  const source = new Map<PartitionNode, LevelNode>();
+  const r = make(root, -1, 0);
+  source.set(r, root);
+  const frontier: PartitionNode[] = [r];
+  let leaves = 1;
+  while (frontier.length > 0) {
+    if (maxSegments !== undefined && leaves >= maxSegments) break;
+    let pick = frontier.length - 1;
+    if (maxSegments !== undefined) {
+      for (let i = 0; i < frontier.length; i++) if (frontier[i].ncut < frontier[pick].ncut) pick = i;
+    }
+    const node = frontier.splice(pick, 1)[0];
+    if (!(node.ncut < tauMax)) continue;
+    const [x1, x0] = source.get(node)!.children!;
+    const c1 = make(x1, node.id, node.depth + 1);
+    const c0 = make(x0, node.id, node.depth + 1);
+    source.set(c1, x1);
+    source.set(c0, x0);
+    node.children = [c1.id, c0.id];
+    leaves++;
+    frontier.push(c0, c1);
+  }
+}
