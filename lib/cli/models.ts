@@ -36,7 +36,8 @@ Commands:
 
 Options:
   --from DIR        export folder for prepare (unet/, vae_encoder/, text_encoder/, text_encoder_2/)
-  --runner R        ONNX Runtime for prepare's text encoders: wasm (default), webgpu, node
+  --runner R        ONNX Runtime for prepare's text encoders: wasm (default), webgpu, node (needs
+                    --allow-ffi, which this task does not grant; faster, and not bound by wasm's 4 GB)
   --cache-dir DIR   where encoders are installed (default: $DIFFCUT_CACHE_DIR, else .cache/models)
   --hub-url URL     model hub or mirror for fetch (default: ${DEFAULT_HUB_URL})
   --registry DIR    folder of encoder sidecars (default: models/)
@@ -190,6 +191,12 @@ export async function main(args: string[], io: ModelsCliIo = DEFAULT_IO): Promis
           return 2;
         }
         const runner = resolveRunner(values.runner, "--runner");
+        if (runner === "node" && Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+          io.err(
+            `error: Runner "node" (onnxruntime-node) needs --allow-ffi, which deno task models does not grant; run: deno run --allow-read --allow-write --allow-env --allow-ffi lib/cli/models.ts prepare ${id} --from ${values.from} --runner node\n`,
+          );
+          return 1;
+        }
         const path = await prepareEncoder(id, values.from, { cacheDir, registryDir, runner, log });
         io.out(`prepared ${id}: ${path}`);
         return 0;

@@ -308,10 +308,13 @@ export async function createOrtSession(
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
+    const hint = /requires f16 but the device does not support it/.test(reason)
+      ? '; the model computes in float16 and this WebGPU adapter lacks shader-f16: use runner "wasm" or "node"'
+      : "";
     throw new Error(
       `Cannot create an ONNX Runtime session for ${label}${runner === "wasm" ? "" : ` (runner ${runner})`}: ${
         reason.split("\n")[0]
-      }`,
+      }${hint}`,
       {
         cause: error,
       },

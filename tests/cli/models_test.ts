@@ -128,6 +128,18 @@ Deno.test("models fetch/verify: a hub encoder from a local mirror, with progress
     const bad = await run(["verify", "dino-vitb16", "--registry", registry, "--cache-dir", cache]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /error: .*model.onnx has SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}/);
+    // So is a truncated one, and loadEncoder refuses it too.
+    await Deno.truncate(file, bytes.length - 10);
+    const short = await run(["verify", "dino-vitb16", "--registry", registry, "--cache-dir", cache]);
+    assert.equal(short.code, 1);
+    assert.match(
+      short.err,
+      new RegExp(`error: .*model.onnx has ${bytes.length - 10} bytes, expected ${bytes.length}`),
+    );
+    await assert.rejects(
+      loadEncoder("dino-vitb16", { cacheDir: cache }),
+      /Model file '.*model.onnx' for encoder 'dino-vitb16' has SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}/,
+    );
   });
 });
 
@@ -270,4 +282,19 @@ Deno.test("segment --encoder ssd-1b: fails with what to prepare, then uses the p
       else Deno.env.set("DIFFCUT_CACHE_DIR", previous);
     }
   });
+});
+
+Deno.test("models prepare --runner node without --allow-ffi stops at once with the command that grants it", async () => {
+  const script = new URL("../../lib/cli/models.ts", import.meta.url).pathname;
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", script, "prepare", "ssd-1b", "--from", "x"]
+      .concat(["--runner", "node"]),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 1);
+  assert.equal(
+    new TextDecoder().decode(stderr).trim(),
+    'error: Runner "node" (onnxruntime-node) needs --allow-ffi, which deno task models does not grant; run: deno run --allow-read --allow-write --allow-env --allow-ffi lib/cli/models.ts prepare ssd-1b --from x --runner node',
+  );
 });
