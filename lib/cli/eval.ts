@@ -36,7 +36,7 @@ const USAGE = `Usage:
 
 Datasets: ${DATASET_NAMES.join(", ")}
 Options:
-  --encoder ID          isnet (default), rgb-grid, or a sidecar JSON path
+  --encoder ID          isnet (default), mobilenet-v2, rgb-grid, a prepared registry id, or a sidecar JSON path
   --tau LIST            DiffCut τ values, e.g. 0.1,0.2,0.3 (default: the encoder's)
   --alpha A             affinity exponent (default: the encoder's)
   --refine              PAMR + median on every row; --refine-both adds rows with and without
