@@ -8,7 +8,16 @@
 import { loadEncoder, type LoadEncoderOptions } from "./encoder/load_encoder.ts";
 import { resizeImage, resizeLabelsNearestExact } from "./image/resize.ts";
 import { cutTreeDetailed } from "./ncut/cut_tree.ts";
-import { buildPartitionTree, checkTau, type PartitionTree } from "./ncut/partition_tree.ts";
+import {
+  buildPartitionTree,
+  checkTau,
+  type PartitionTree,
+  type PartitionTreeOptions,
+} from "./ncut/partition_tree.ts";
+import { buildPartitionTreeOnDevice } from "./ncut/partition_tree_gpu.ts";
+import { type DeviceAffinity, prepareDeviceAffinity } from "./affinity/affinity_gpu.ts";
+import { assignConceptsGpu } from "./upsample/assign_gpu.ts";
+import { getGpu } from "./gpu/device.ts";
 import { refinePamr } from "./pamr/pamr.ts";
 import type { Backend, Encoder, FeatureMap, ImageRGB } from "./types.ts";
 import { assignConcepts } from "./upsample/assign.ts";
@@ -42,6 +51,14 @@ export interface SegmenterOptions {
   compat?: "default" | "reference";
   /** Where clustering and refinement run. @default "auto" */
   backend?: Backend;
+  /**
+   * With `backend: "webgpu"` and an encoder that runs on the shared device (ONNX Runtime's `"webgpu"` runner), the
+   * features stay on the GPU from the encoder to the labels; this copies them back for `result.features` (in the
+   * same host wait as the affinity's range, no extra one). With `false` nothing but the tree stage's per-level
+   * records and the labels comes back, and reading `result.features` throws. No effect on other paths.
+   * @default true
+   */
+  hostFeatures?: boolean;
 }
 
 /** Per-stage wall-clock milliseconds of one `segment` call. */
@@ -96,6 +113,11 @@ export interface SegmentationResult {
   timings: SegmentTimings;
   /** Remarks (tiny segments, degenerate features …). */
   notes: string[];
+  /**
+   * Whether the features stayed on the GPU from the encoder to the labels (`backend: "webgpu"` with an encoder on
+   * ONNX Runtime's `"webgpu"` runner).
+   */
+  featuresOnDevice: boolean;
 }
 
 /** A ready-to-use pipeline; call `dispose()` when done to free the encoder. */
@@ -133,6 +155,8 @@ export interface ResolvedSegmenterOptions {
   compat: "default" | "reference";
   /** Backend. */
   backend: Backend;
+  /** Copy device-resident features back for `result.features`. */
+  hostFeatures: boolean;
 }
 
 /**
@@ -171,6 +195,7 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
     maxSegments: options.maxSegments ?? d.maxSegments,
     compat: options.compat ?? "default",
     backend: options.backend ?? "auto",
+    hostFeatures: options.hostFeatures ?? true,
   });
   checkTau(resolved.tau);
   checkAlpha(resolved.alpha);
@@ -200,10 +225,7 @@ async function segmentImage(
   if (!(image.height >= 2 && image.width >= 2)) {
     throw new RangeError(`Image is ${image.width}×${image.height}; expected at least 2×2 pixels to segment`);
   }
-  const t0 = performance.now();
-  const features = await encoder.encode(image);
-  const t1 = performance.now();
-  const tree = await buildPartitionTree(features, {
+  const treeOptions: PartitionTreeOptions = {
     alpha: o.alpha,
     tauMax: o.tau,
     selfLoops: o.selfLoops,
@@ -211,12 +233,56 @@ async function segmentImage(
     maxSegments: o.maxSegments,
     compat: o.compat,
     backend: o.backend,
-  });
-  const t2 = performance.now();
-  const cut = cutTreeDetailed(tree, o.tau);
-  const t3 = performance.now();
+  };
   const work = workingSize(image, o.outputSize);
-  let labels = await assignConcepts(features, cut.labels, work, { backend: o.backend });
+  const t0 = performance.now();
+  let features: FeatureMap | undefined;
+  let tree: PartitionTree;
+  let cut: ReturnType<typeof cutTreeDetailed>;
+  let labels: Int32Array;
+  let t1: number, t2: number, t3: number;
+  let affinityMs: number;
+  const onDevice = o.backend === "webgpu" && encoder.encodeOnDevice !== undefined;
+  if (onDevice) {
+    // One GPUDevice from the encoder to the labels: ONNX Runtime's output buffer → rows → affinity → tree → labels.
+    const ctx = await getGpu();
+    const source = await encoder.encodeOnDevice!(image);
+    t1 = performance.now();
+    let dev: DeviceAffinity;
+    try {
+      dev = await prepareDeviceAffinity(ctx, source, {
+        alpha: o.alpha,
+        selfLoops: o.selfLoops,
+        readFeatures: o.hostFeatures,
+      });
+    } finally {
+      source.release();
+    }
+    try {
+      features = dev.features;
+      const ta = performance.now();
+      affinityMs = ta - t1;
+      const grid = features ?? { height: source.height, width: source.width, channels: source.channels };
+      tree = dev.max > dev.min
+        ? await buildPartitionTreeOnDevice(ctx, dev.affinity, grid as FeatureMap, treeOptions)
+        : await buildPartitionTree(features!, { ...treeOptions, backend: "cpu" }); // constant: one segment
+      t2 = performance.now();
+      cut = cutTreeDetailed(tree, o.tau);
+      t3 = performance.now();
+      labels = await assignConceptsGpu(ctx, dev.rows, cut.labels, work);
+    } finally {
+      dev.destroy();
+    }
+  } else {
+    features = await encoder.encode(image);
+    t1 = performance.now();
+    tree = await buildPartitionTree(features, treeOptions);
+    affinityMs = tree.timings.affinity;
+    t2 = performance.now();
+    cut = cutTreeDetailed(tree, o.tau);
+    t3 = performance.now();
+    labels = await assignConcepts(features, cut.labels, work, { backend: o.backend });
+  }
   const t4 = performance.now();
   if (o.refine && cut.segments > 1) {
     const small = work.height === image.height && work.width === image.width
@@ -230,7 +296,7 @@ async function segmentImage(
   }
   const { compact, sizes } = compactLabels(labels);
   const t6 = performance.now();
-  return {
+  const result: SegmentationResult = {
     labels: compact,
     height: image.height,
     width: image.width,
@@ -238,7 +304,7 @@ async function segmentImage(
     segmentSizes: sizes,
     gridLabels: cut.labels,
     tree,
-    features,
+    features: features!,
     encoderId: encoder.id,
     tau: o.tau,
     alpha: o.alpha,
@@ -247,15 +313,27 @@ async function segmentImage(
     workSize: work,
     timings: {
       encode: t1 - t0,
-      affinity: tree.timings.affinity,
-      tree: tree.timings.tree,
+      affinity: affinityMs,
+      tree: onDevice ? t2 - t1 - affinityMs : tree.timings.tree,
       cut: t3 - t2,
       assign: t4 - t3,
       refine: t5 - t4,
       total: t6 - t0,
     },
     notes: [...tree.notes, ...cut.notes],
+    featuresOnDevice: onDevice,
   };
+  if (!features) {
+    Object.defineProperty(result, "features", {
+      enumerable: false,
+      get() {
+        throw new Error(
+          "Features stayed on the GPU (hostFeatures: false), so result.features is not available; create the segmenter with hostFeatures: true to read them back",
+        );
+      },
+    });
+  }
+  return result;
 }
 
 /** The working resolution: the input's aspect ratio with its long side at most `outputSize`. */

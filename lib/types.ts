@@ -48,6 +48,11 @@ export interface Encoder {
   readonly defaults: EncoderDefaults;
   /** Computes the feature map of one image. */
   encode(image: ImageRGB): Promise<FeatureMap>;
+  /**
+   * Computes the features of one image and leaves them on the GPU, in the model's own layout. Present only on
+   * encoders that run on the project's shared device (ONNX encoders on the `"webgpu"` runner).
+   */
+  encodeOnDevice?(image: ImageRGB): Promise<DeviceFeatures>;
   /** Frees the runtime session. */
   dispose(): Promise<void>;
 }
@@ -66,4 +71,46 @@ export interface EncoderDefaults {
   maxSegments?: number;
   /** Side of the square the encoder reads (e.g. 1024). */
   inputSize: number;
+}
+
+/**
+ * An encoder output left on the GPU (ONNX Runtime's buffer on the shared device), with what is needed to read it
+ * as patch rows: the feature grid, the channels and how the tensor lays them out.
+ */
+export interface DeviceFeatures {
+  /** The model output, row-major from offset 0. */
+  buffer: GPUBuffer;
+  /** The device `buffer` belongs to (the project's shared device, `getGpu().device`). */
+  device: GPUDevice;
+  /** Element type of the values in `buffer`. */
+  dtype: "float32" | "float16";
+  /**
+   * `"NCHW"`: `[1, C, H, W]` (channels first); `"NHWC"`: `[1, H, W, C]`; `"tokens"`: `[1, prefixTokens + H·W, C]`
+   * (channels last, after `prefixTokens` CLS/register tokens).
+   */
+  layout: "NCHW" | "NHWC" | "tokens";
+  /** Grid rows. */
+  height: number;
+  /** Grid columns. */
+  width: number;
+  /** Channels per patch. */
+  channels: number;
+  /** Leading tokens to drop (layout `"tokens"`; 0 otherwise). */
+  prefixTokens: number;
+  /** Names the output in error messages, e.g. `"Model output 'y' of encoder 'isnet'"`. */
+  what: string;
+  /** Hands the buffer back to its owner; call once the commands reading it have been submitted. */
+  release(): void;
+}
+
+/** Patch features on the GPU as float32 rows `[height·width, channels]`, channels last (what the kernels read). */
+export interface DeviceFeatureRows {
+  /** `height·width·channels` float32 values, row-major. */
+  buffer: GPUBuffer;
+  /** Grid rows. */
+  height: number;
+  /** Grid columns. */
+  width: number;
+  /** Channels per patch. */
+  channels: number;
 }

@@ -52,6 +52,7 @@ Deno.test("createSegmenter(rgb-grid): three hue bands give three segments at the
         maxSegments: undefined,
         compat: "default",
         backend: "auto",
+        hostFeatures: true,
       },
     );
     assert.ok(Object.isFrozen(seg.options));

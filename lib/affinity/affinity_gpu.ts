@@ -16,11 +16,17 @@
  *
  * @module
  */
-import type { FeatureMap } from "../types.ts";
+import type { DeviceFeatureRows, DeviceFeatures, FeatureMap } from "../types.ts";
 import { powInt } from "./affinity.ts";
 import { type GpuContext, withErrorScope } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
 import { dispatch, getKernel, groupsFor } from "../gpu/kernel.ts";
+import { checkFeatureRowStatus } from "../encoder/feature_rows.ts";
+import {
+  createFeatureRowsKernel,
+  encodeFeatureRows,
+  type FeatureRowsOnDevice,
+} from "../encoder/feature_rows_gpu.ts";
 
 /** Options of the GPU affinity. */
 export interface AffinityGpuOptions {
@@ -288,7 +294,8 @@ export async function createAffinityKernels(ctx: GpuContext, tile = 8): Promise<
  * @param ctx Device context.
  * @param kernels From {@linkcode createAffinityKernels}.
  * @param encoder Command encoder to record into.
- * @param features Feature map (validated by the caller).
+ * @param features Feature map (validated by the caller), or float32 rows already on the device (not freed by
+ * `destroy()`).
  * @param options Exponent and diagonal.
  * @returns Device-resident affinity.
  * @throws {RangeError} When the matrix exceeds the device's binding limit.
@@ -297,14 +304,18 @@ export function encodeAffinity(
   ctx: GpuContext,
   kernels: AffinityKernels,
   encoder: GPUCommandEncoder,
-  features: FeatureMap,
+  features: FeatureMap | DeviceFeatureRows,
   options: { alpha: number; selfLoops: boolean },
 ): AffinityOnDevice {
   const n = features.height * features.width;
   const c = features.channels;
   const unfit = affinityGpuUnfit(ctx, n, c);
   if (unfit) throw new RangeError(unfit);
-  const input = uploadBuffer(ctx, "affinity.normalize_rows.features", features.data);
+  // Rows already on the device (an encoder output, see feature_rows_gpu.ts) are read in place and left alone.
+  const onDevice = "buffer" in features;
+  const input = onDevice
+    ? features.buffer
+    : uploadBuffer(ctx, "affinity.normalize_rows.features", features.data);
   const unit = storageBuffer(ctx, "affinity.normalize_rows.unit", n * padded(c) * 4);
   const w = storageBuffer(ctx, "affinity.cosine_gram.w", n * n * 4);
   const minmax = uploadBuffer(ctx, "affinity.cosine_gram.minmax", new Uint32Array([0xffffffff, 0]));
@@ -323,7 +334,7 @@ export function encodeAffinity(
     minmax,
     zeroRows,
     n,
-    destroy: () => destroyAll(w, minmax, zeroRows, input, unit),
+    destroy: () => destroyAll(w, minmax, zeroRows, onDevice ? undefined : input, unit),
   };
 }
 
@@ -395,4 +406,145 @@ export async function affinityMatrixGpu(
       dev.destroy();
     }
   });
+}
+
+/** An affinity built on the device from an encoder output that was already there. */
+export interface DeviceAffinity {
+  /** The affinity buffers, as `encodeAffinity` leaves them (the tree stage reads them in place). */
+  affinity: AffinityOnDevice;
+  /** The patch rows, left on the device for concept assignment. */
+  rows: FeatureRowsOnDevice;
+  /** Smallest cosine. */
+  min: number;
+  /** Largest cosine (equal to `min`: the features are all identical, the affinity is constant). */
+  max: number;
+  /** Host copy of the features, when `readFeatures` was set or the affinity is constant (a CPU stage needs it). */
+  features?: FeatureMap;
+  /** Bytes copied back to the host. */
+  readBytes: number;
+  /** Frees the affinity and the rows. */
+  destroy(): void;
+}
+
+/**
+ * The affinity of an encoder output that is already on the device (ONNX Runtime's buffer on the shared device):
+ * the layout kernel (`shaders/encoder/feature_rows.wgsl`: NCHW / tokens → rows, fp16 → f32, NaN and zero-patch
+ * flags) and the three affinity kernels in one submission; only the per-patch status and the cosine range come
+ * back (plus the features when `readFeatures` is set), in one host wait. The affinity stays on the device for the
+ * tree stage (`buildPartitionTreeOnDevice`). The source is not released here.
+ *
+ * @param ctx Device context (the device the source lives on).
+ * @param source The encoder output.
+ * @param options Exponent, diagonal, tile; `readFeatures` also copies the features back.
+ * @returns The device affinity and rows; the caller destroys them.
+ * @throws {RangeError} If a patch holds NaN/±Inf, the source buffer is too small, or the matrix exceeds the
+ * device's binding limit.
+ * @throws {TypeError} If a patch is all zero.
+ * @throws {GpuUnavailableError} When the device is lost.
+ */
+export async function prepareDeviceAffinity(
+  ctx: GpuContext,
+  source: DeviceFeatures,
+  options: AffinityGpuOptions & { readFeatures?: boolean } = {},
+): Promise<DeviceAffinity> {
+  const alpha = options.alpha ?? 10;
+  const selfLoops = options.selfLoops ?? true;
+  const [kernels, layout] = await Promise.all([
+    createAffinityKernels(ctx, options.tile ?? 8),
+    createFeatureRowsKernel(ctx),
+  ]);
+  const { height, width, channels } = source;
+  const n = height * width;
+  const featureBytes = n * channels * 4;
+  return await withErrorScope(ctx, "affinity", async () => {
+    const encoder = ctx.device.createCommandEncoder({ label: "affinity.device" });
+    const rows = encodeFeatureRows(ctx, layout, encoder, source);
+    let affinity: AffinityOnDevice | undefined;
+    try {
+      affinity = encodeAffinity(ctx, kernels, encoder, rows, { alpha, selfLoops });
+      const requests = [
+        { buffer: rows.status, bytes: n * 4 },
+        { buffer: affinity.minmax, bytes: 8 },
+      ];
+      if (options.readFeatures) requests.push({ buffer: rows.buffer, bytes: featureBytes });
+      const [status, mm, data] = await submitAndRead(ctx, encoder, requests, "affinity");
+      let readBytes = requests.reduce((sum, r) => sum + r.bytes, 0);
+      checkFeatureRowStatus(new Uint32Array(status), width, source.what);
+      const keys = new Uint32Array(mm);
+      const min = unkey(keys[0]), max = unkey(keys[1]);
+      let features: FeatureMap | undefined;
+      if (data) features = { data: new Float32Array(data), height, width, channels };
+      else if (!(Math.fround(max - min) > 0)) {
+        const copy = ctx.device.createCommandEncoder({ label: "affinity.device.features" });
+        const [back] = await submitAndRead(
+          ctx,
+          copy,
+          [{ buffer: rows.buffer, bytes: featureBytes }],
+          "affinity",
+        );
+        features = { data: new Float32Array(back), height, width, channels };
+        readBytes += featureBytes;
+      }
+      const done = affinity;
+      return {
+        affinity: done,
+        rows,
+        min,
+        max,
+        features,
+        readBytes,
+        destroy: () => {
+          done.destroy();
+          rows.destroy();
+        },
+      };
+    } catch (error) {
+      affinity?.destroy();
+      rows.destroy();
+      throw error;
+    }
+  });
+}
+
+/**
+ * {@linkcode affinityMatrixGpu} for an encoder output already on the device: {@linkcode prepareDeviceAffinity},
+ * then the affinity is read back (a second host wait). For tests and CPU tree stages; the segmenter keeps the
+ * affinity on the device.
+ *
+ * @param ctx Device context (the device the source lives on).
+ * @param source The encoder output (not released here).
+ * @param options Exponent, diagonal, tile.
+ * @returns The affinity, the cosine range and the exact-zero rows, as {@linkcode affinityMatrixGpu} returns them.
+ * @throws {RangeError} As {@linkcode prepareDeviceAffinity}, and when the features are all identical.
+ * @throws {TypeError} If a patch is all zero.
+ * @throws {GpuUnavailableError} When the device is lost.
+ */
+export async function affinityFromDeviceGpu(
+  ctx: GpuContext,
+  source: DeviceFeatures,
+  options: AffinityGpuOptions = {},
+): Promise<AffinityGpuResult> {
+  const dev = await prepareDeviceAffinity(ctx, source, options);
+  try {
+    if (!(Math.fround(dev.max - dev.min) > 0)) {
+      throw new RangeError(
+        "Features are all identical: the affinity is constant and there is nothing to cut",
+      );
+    }
+    const n = dev.affinity.n;
+    const encoder = ctx.device.createCommandEncoder({ label: "affinity.device.read" });
+    const [w, z] = await withErrorScope(ctx, "affinity", () =>
+      submitAndRead(ctx, encoder, [
+        { buffer: dev.affinity.w, bytes: n * n * 4 },
+        { buffer: dev.affinity.zeroRows, bytes: n * 4 },
+      ], "affinity"));
+    return {
+      w: new Float32Array(w),
+      min: dev.min,
+      max: dev.max,
+      zeroRows: Uint8Array.from(new Uint32Array(z), (v) => v ? 1 : 0),
+    };
+  } finally {
+    dev.destroy();
+  }
 }

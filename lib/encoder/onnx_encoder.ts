@@ -5,8 +5,14 @@
  * @module
  */
 
-import type { Encoder, EncoderDefaults, FeatureMap, ImageRGB } from "../types.ts";
-import { createOrtSession, type ExternalDataFile, type FloatTensor, type OrtRunner } from "./ort_session.ts";
+import type { DeviceFeatures, Encoder, EncoderDefaults, FeatureMap, ImageRGB } from "../types.ts";
+import {
+  createOrtSession,
+  type DeviceTensor,
+  type ExternalDataFile,
+  type FloatTensor,
+  type OrtRunner,
+} from "./ort_session.ts";
 import { preprocessImage } from "./preprocess.ts";
 import type { EncoderSidecar, SidecarOutput } from "./sidecar.ts";
 
@@ -240,7 +246,7 @@ export async function createOnnxEncoder(
     throw error;
   }
   const defaults: EncoderDefaults = Object.freeze({ ...sidecar.defaults });
-  return {
+  const encoder: OnnxEncoder = {
     id: sidecar.id,
     defaults,
     sidecar,
@@ -251,5 +257,50 @@ export async function createOnnxEncoder(
       return outputToFeatureMap(result[output.name], sidecar);
     },
     dispose: () => session.dispose(),
+  };
+  if (session.runner === "webgpu") {
+    encoder.encodeOnDevice = async (image: ImageRGB): Promise<DeviceFeatures> => {
+      const tensor = preprocessImage(image, input);
+      const result = await session.runOnDevice({ [input.name]: tensor }, [output.name]);
+      return outputToDeviceFeatures(result[output.name], sidecar);
+    };
+  }
+  return encoder;
+}
+
+/**
+ * Checks a model output left on the GPU against the sidecar and describes its layout (the values are checked for
+ * NaN/±Inf by the layout kernel, `shaders/encoder/feature_rows.wgsl`).
+ *
+ * @param tensor The output on the device.
+ * @param sidecar The encoder's sidecar (its `id` and `output` section are used).
+ * @returns The output as {@linkcode DeviceFeatures}; `release()` disposes the tensor.
+ * @throws {TypeError} If the output's dims differ from {@linkcode expectedOutputDims} (the tensor is disposed).
+ */
+export function outputToDeviceFeatures(
+  tensor: DeviceTensor,
+  sidecar: Pick<EncoderSidecar, "id"> & { output: SidecarOutput },
+): DeviceFeatures {
+  const { output } = sidecar;
+  const expected = expectedOutputDims(output);
+  if (tensor.dims.length !== expected.length || tensor.dims.some((d, i) => d !== expected[i])) {
+    tensor.dispose();
+    throw new TypeError(
+      `Model output '${output.name}' of encoder '${sidecar.id}' has shape [${
+        tensor.dims.join(",")
+      }], expected [${expected.join(",")}]`,
+    );
+  }
+  return {
+    buffer: tensor.buffer,
+    device: tensor.device,
+    dtype: tensor.type,
+    layout: output.layout,
+    height: output.grid,
+    width: output.grid,
+    channels: output.channels,
+    prefixTokens: output.layout === "tokens" ? output.prefixTokens : 0,
+    what: `Model output '${output.name}' of encoder '${sidecar.id}'`,
+    release: () => tensor.dispose(),
   };
 }

@@ -6,6 +6,12 @@
  * backend), `"webgpu"` (`onnxruntime-web/webgpu`, needs a WebGPU adapter) and `"node"` (`onnxruntime-node`, native
  * CPU, needs `--allow-ffi`; loaded only when asked for, so that nothing else downloads its 288 MB package).
  *
+ * The `"webgpu"` runner creates its sessions on the project's own device (`getGpu().device`, passed as
+ * `executionProviders: [{ name: "webgpu", device }]`; `ort.env.webgpu.device` would not share it) with
+ * `preferredOutputLocation: "gpu-buffer"`, so that {@linkcode OrtSession.runOnDevice} can hand an output's
+ * `GPUBuffer` straight to the project's WGSL kernels; `run` downloads outputs as usual. fp16 models need the
+ * device's `shader-f16` feature (Mesa's Vulkan llvmpipe has it, its GL backend does not).
+ *
  * Notes: the wasm backend runs on one thread: more give no speed-up on the project's machines (see
  * `docs/ENVIRONMENT.md`), and with 2 threads a Deno 2.9.6 process running ISNet exits silently during its first run. Runs on one session are serialised, because ONNX Runtime Web rejects overlapping runs on a
  * session. float16 inputs are encoded from float32 and float16 or float64 outputs decoded to float32.
@@ -15,6 +21,7 @@
 
 import * as ort from "onnxruntime-web";
 import { float16ToFloat32, float32ToFloat16 } from "./float16.ts";
+import { getGpu, type GpuContext, GpuUnavailableError } from "../gpu/device.ts";
 
 /** A dense float32 tensor, row-major, with its dimensions. */
 export interface FloatTensor {
@@ -84,6 +91,24 @@ export interface OrtSessionOptions {
   modelPath?: string;
 }
 
+/**
+ * A float output left on the GPU by the `"webgpu"` runner: ONNX Runtime's own buffer on the project's device.
+ * Call `dispose()` once the commands reading it have been submitted (the buffer then goes back to ONNX Runtime's
+ * pool; the queue keeps earlier reads ordered before any reuse).
+ */
+export interface DeviceTensor {
+  /** The buffer (STORAGE | COPY_SRC usage at least), holding the values row-major from offset 0. */
+  buffer: GPUBuffer;
+  /** Element type of the values in `buffer`. */
+  type: "float32" | "float16";
+  /** The device the buffer belongs to (the project's shared device). */
+  device: GPUDevice;
+  /** The tensor's dimensions, outermost first. */
+  dims: readonly number[];
+  /** Hands the buffer back; later use of `buffer` is invalid. */
+  dispose(): void;
+}
+
 /** An ONNX Runtime inference session restricted to float tensors. */
 export interface OrtSession {
   /** The model's input names, in declaration order. */
@@ -105,6 +130,20 @@ export interface OrtSession {
     feeds: Readonly<Record<string, InputTensor>>,
     outputNames?: readonly string[],
   ): Promise<Record<string, FloatTensor>>;
+  /**
+   * Runs the model and leaves the requested outputs on the GPU (runner `"webgpu"` only).
+   *
+   * @param feeds One tensor per model input.
+   * @param outputNames The outputs to compute (default: all of them).
+   * @returns One {@linkcode DeviceTensor} per requested output, on {@linkcode OrtSession.device}.
+   * @throws {TypeError} If the session's runner is not `"webgpu"`, or an output is not float32 or float16.
+   */
+  runOnDevice(
+    feeds: Readonly<Record<string, InputTensor>>,
+    outputNames?: readonly string[],
+  ): Promise<Record<string, DeviceTensor>>;
+  /** The GPU device the session runs on (runner `"webgpu"`: the project's `getGpu().device`), else undefined. */
+  readonly device?: GPUDevice;
   /** Frees the session; later calls to `run` throw. */
   dispose(): Promise<void>;
 }
@@ -186,16 +225,22 @@ export function resolveRunner(value?: string, what = "Runner"): OrtRunner {
   return runner as OrtRunner;
 }
 
+/** The shared device for the `"webgpu"` runner, with the runner's error message when there is none. */
+async function sharedGpu(): Promise<GpuContext> {
+  try {
+    return await getGpu();
+  } catch (error) {
+    if (!(error instanceof GpuUnavailableError)) throw error;
+    throw new Error(
+      `Runner "webgpu" needs a WebGPU adapter, and navigator.gpu gave none (${error.message}); use runner "wasm"`,
+      { cause: error },
+    );
+  }
+}
+
 async function runtimeFor(runner: OrtRunner): Promise<OrtModule> {
   if (runner === "wasm") return ort;
   if (runner === "webgpu") {
-    const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
-    const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-    if (!adapter) {
-      throw new Error(
-        'Runner "webgpu" needs a WebGPU adapter, and navigator.gpu gave none; use runner "wasm"',
-      );
-    }
     webgpuModule ??= import("onnxruntime-web/webgpu") as Promise<OrtModule>;
     return await webgpuModule;
   }
@@ -282,6 +327,7 @@ export async function createOrtSession(
 ): Promise<OrtSession> {
   const label = options.label ?? "model";
   const runner = resolveRunner(options.runner);
+  const gpu = runner === "webgpu" ? await sharedGpu() : undefined;
   const runtime = await runtimeFor(runner);
   let session: ort.InferenceSession;
   try {
@@ -298,7 +344,8 @@ export async function createOrtSession(
     } else {
       runtime.env.wasm.numThreads = 1;
       session = await runtime.InferenceSession.create(modelBytes, {
-        executionProviders: [runner === "webgpu" ? "webgpu" : "wasm"],
+        executionProviders: [gpu ? { name: "webgpu", device: gpu.device } : "wasm"],
+        ...(gpu ? { preferredOutputLocation: "gpu-buffer" } as const : {}),
         graphOptimizationLevel: "all",
         logSeverityLevel: 3,
         ...(options.externalData?.length
@@ -331,10 +378,10 @@ export async function createOrtSession(
   let queue: Promise<unknown> = Promise.resolve();
   let disposed = false;
 
-  async function runNow(
+  async function runOrt(
     feeds: Readonly<Record<string, InputTensor>>,
     outputNames: readonly string[],
-  ): Promise<Record<string, FloatTensor>> {
+  ): Promise<ort.InferenceSession.OnnxValueMapType> {
     if (disposed) throw new Error(`Session of ${label} was disposed; create a new one to run it`);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of session.inputNames) {
@@ -373,14 +420,57 @@ export async function createOrtSession(
         );
       }
     }
-    const results = await session.run(ortFeeds, [...outputNames]);
-    const out: Record<string, FloatTensor> = {};
-    for (const name of outputNames) {
-      const tensor = results[name];
-      const data = tensorDataToFloat32(tensor.type, tensor.data, `Output '${name}' of ${label}`);
-      out[name] = { data: data === tensor.data ? data.slice() : data, dims: tensor.dims.map(Number) };
+    return await session.run(ortFeeds, [...outputNames]);
+  }
+
+  async function runNow(
+    feeds: Readonly<Record<string, InputTensor>>,
+    outputNames: readonly string[],
+  ): Promise<Record<string, FloatTensor>> {
+    const results = await runOrt(feeds, outputNames);
+    try {
+      const out: Record<string, FloatTensor> = {};
+      for (const name of outputNames) {
+        const tensor = results[name];
+        // A "gpu-buffer" output (runner webgpu) is downloaded here; a CPU one is returned as is.
+        const raw = tensor.location === "cpu" ? tensor.data : await tensor.getData();
+        const data = tensorDataToFloat32(tensor.type, raw, `Output '${name}' of ${label}`);
+        out[name] = { data: data === raw ? data.slice() : data, dims: tensor.dims.map(Number) };
+      }
+      return out;
+    } finally {
+      for (const tensor of Object.values(results)) tensor.dispose?.();
     }
-    for (const tensor of Object.values(results)) tensor.dispose?.();
+  }
+
+  async function runOnDeviceNow(
+    feeds: Readonly<Record<string, InputTensor>>,
+    outputNames: readonly string[],
+  ): Promise<Record<string, DeviceTensor>> {
+    if (!gpu) {
+      throw new TypeError(
+        `Session of ${label} runs on runner ${runner}; runOnDevice needs runner "webgpu"`,
+      );
+    }
+    const results = await runOrt(feeds, outputNames);
+    const out: Record<string, DeviceTensor> = {};
+    try {
+      for (const name of outputNames) {
+        const tensor = results[name];
+        if (tensor.type !== "float32" && tensor.type !== "float16") {
+          throw new TypeError(
+            `Output '${name}' of ${label} has element type ${tensor.type}, expected float32 or float16 on the device`,
+          );
+        }
+        out[name] = deviceTensor(gpu, tensor, `${label}.${name}`);
+      }
+    } catch (error) {
+      for (const t of Object.values(out)) t.dispose();
+      throw error;
+    } finally {
+      // Outputs handed out keep their buffer until their own dispose(); the others are released now.
+      for (const [name, tensor] of Object.entries(results)) if (!(name in out)) tensor.dispose?.();
+    }
     return out;
   }
 
@@ -389,8 +479,14 @@ export async function createOrtSession(
     outputNames: session.outputNames,
     runner,
     info: (name) => infos.get(name),
+    device: gpu?.device,
     run(feeds, outputNames = session.outputNames) {
       const result = queue.then(() => runNow(feeds, outputNames));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    runOnDevice(feeds, outputNames = session.outputNames) {
+      const result = queue.then(() => runOnDeviceNow(feeds, outputNames));
       queue = result.catch(() => undefined);
       return result;
     },
@@ -401,4 +497,26 @@ export async function createOrtSession(
       await session.release();
     },
   };
+}
+
+/**
+ * Wraps an output of the `"webgpu"` runner as a {@linkcode DeviceTensor}: its own GPU buffer when ONNX Runtime left
+ * it there, else (an output ONNX Runtime computed on the CPU) a copy uploaded to the shared device.
+ */
+function deviceTensor(gpu: GpuContext, tensor: ort.Tensor, label: string): DeviceTensor {
+  const type = tensor.type as "float32" | "float16";
+  const dims = tensor.dims.map(Number);
+  if (tensor.location === "gpu-buffer") {
+    const buffer = tensor.gpuBuffer as GPUBuffer;
+    return { buffer, type, dims, device: gpu.device, dispose: () => tensor.dispose() };
+  }
+  const data = tensor.data as Float32Array | Uint16Array;
+  const buffer = gpu.device.createBuffer({
+    label,
+    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+  gpu.device.queue.writeBuffer(buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  tensor.dispose();
+  return { buffer, type, dims, device: gpu.device, dispose: () => buffer.destroy() };
 }

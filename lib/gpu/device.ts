@@ -92,6 +92,8 @@ async function acquire(): Promise<GpuContext> {
   try {
     device = await adapter.requestDevice({
       label: "diffcut.device",
+      // ONNX Runtime's WebGPU backend shares this device (runner "webgpu") and needs shader-f16 for fp16 models.
+      requiredFeatures: adapter.features.has("shader-f16") ? ["shader-f16"] : [],
       requiredLimits: {
         maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
         maxBufferSize: lim.maxBufferSize,

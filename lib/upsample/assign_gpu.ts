@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { FeatureMap } from "../types.ts";
+import type { DeviceFeatureRows, FeatureMap } from "../types.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { withErrorScope } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
@@ -53,7 +53,8 @@ export async function createAssignKernels(ctx: GpuContext): Promise<AssignKernel
  * {@linkcode assignConcepts} on the GPU: same inputs, same output convention (grid label values).
  *
  * @param ctx Device context.
- * @param features Patch features `[h, w, c]`, finite.
+ * @param features Patch features `[h, w, c]`, finite: on the host, or float32 rows already on the device (not
+ * freed here).
  * @param gridLabels One int32 label per patch.
  * @param size Output size.
  * @returns `size.height × size.width` labels.
@@ -63,15 +64,21 @@ export async function createAssignKernels(ctx: GpuContext): Promise<AssignKernel
  */
 export async function assignConceptsGpu(
   ctx: GpuContext,
-  features: FeatureMap,
+  features: FeatureMap | DeviceFeatureRows,
   gridLabels: Int32Array,
   size: { height: number; width: number },
 ): Promise<Int32Array> {
-  checkAssignInput(features, gridLabels, size);
-  const { data } = features;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw new RangeError(`Features must be finite, received ${data[i]} at index ${i}`);
+  // Rows already on the device (an encoder output, see feature_rows_gpu.ts) were checked for NaN/±Inf by the
+  // layout kernel; they are read in place and left alone.
+  const onDevice = "buffer" in features;
+  if (onDevice) checkDeviceAssignInput(features, gridLabels, size);
+  else {
+    checkAssignInput(features, gridLabels, size);
+    const { data } = features;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        throw new RangeError(`Features must be finite, received ${data[i]} at index ${i}`);
+      }
     }
   }
   const labels = Int32Array.from(new Set(gridLabels)).sort();
@@ -99,7 +106,7 @@ export async function assignConceptsGpu(
   const kernels = await createAssignKernels(ctx);
   return await withErrorScope(ctx, "assign", async () => {
     const bufs = {
-      features: uploadBuffer(ctx, "upsample.normalize_rows.features", features.data),
+      features: onDevice ? undefined : uploadBuffer(ctx, "upsample.normalize_rows.features", features.data),
       unit: storageBuffer(ctx, "upsample.normalize_rows.unit", n * c4 * 4),
       cluster: uploadBuffer(ctx, "upsample.pool_clusters.cluster", cluster),
       weight: uploadBuffer(ctx, "upsample.pool_clusters.weight", weight),
@@ -114,7 +121,8 @@ export async function assignConceptsGpu(
     try {
       const encoder = ctx.device.createCommandEncoder({ label: "upsample" });
       const pass = encoder.beginComputePass({ label: "upsample.pass" });
-      kernels.normalize.encode(pass, { features: bufs.features, unit: bufs.unit }, { n, c });
+      const input = onDevice ? features.buffer : bufs.features!;
+      kernels.normalize.encode(pass, { features: input, unit: bufs.unit }, { n, c });
       const sizesU = uniformBuffer(ctx, "upsample.params", [["u32", n], ["u32", c4], ["u32", K]]);
       dispatch(ctx.device, pass, kernels.pool, [
         bufs.unit,
@@ -156,6 +164,35 @@ export async function assignConceptsGpu(
       destroyAll(...Object.values(bufs));
     }
   });
+}
+
+/** The checks of `checkAssignInput` that apply to rows on the device (sizes and labels). */
+function checkDeviceAssignInput(
+  features: DeviceFeatureRows,
+  gridLabels: Int32Array,
+  size: { height: number; width: number },
+): void {
+  if (size === null || typeof size !== "object") {
+    throw new TypeError(
+      `Size must be an object { height, width }, received ${size === null ? "null" : typeof size}`,
+    );
+  }
+  if (!Number.isInteger(size.height) || size.height < 1 || !Number.isInteger(size.width) || size.width < 1) {
+    throw new RangeError(
+      `Size must have positive integer height and width, received ${size.height}×${size.width}`,
+    );
+  }
+  if (!(gridLabels instanceof Int32Array)) {
+    throw new TypeError(
+      `Grid labels must be an Int32Array, received ${Object.prototype.toString.call(gridLabels)}`,
+    );
+  }
+  const n = features.height * features.width;
+  if (gridLabels.length !== n) {
+    throw new RangeError(
+      `Grid labels must have ${n} elements (features ${features.height}×${features.width}), received ${gridLabels.length}`,
+    );
+  }
 }
 
 /** A 2-D dispatch covering `groups` workgroups (kernels linearise it as x + y·groupsX). */
