@@ -143,7 +143,7 @@ export async function benchEncoders(
         }
         console.error(
           `${c.encoder} ${c.input} ${runner}: ${
-            row.note ?? `${cell(row.encodeMs)} (load ${cell(row.loadMs)})`
+            row.note ?? `${cell(row.encodeMs)} (first ${cell(row.firstMs)}, load ${cell(row.loadMs)})`
           }`,
         );
         rows.push(row);
