@@ -355,9 +355,7 @@ export async function createOrtSession(
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    const hint = /requires f16 but the device does not support it/.test(reason)
-      ? '; the model computes in float16 and this WebGPU adapter lacks shader-f16: use runner "wasm" or "node"'
-      : "";
+    const hint = f16Hint(reason);
     throw new Error(
       `Cannot create an ONNX Runtime session for ${label}${runner === "wasm" ? "" : ` (runner ${runner})`}: ${
         reason.split("\n")[0]
@@ -420,7 +418,17 @@ export async function createOrtSession(
         );
       }
     }
-    return await session.run(ortFeeds, [...outputNames]);
+    try {
+      return await session.run(ortFeeds, [...outputNames]);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const hint = f16Hint(reason);
+      if (!hint) throw error;
+      // ONNX Runtime compiles some kernels only at the first run (e.g. a Cast to float16).
+      throw new Error(`Cannot run ${label} (runner ${runner}): ${reason.split("\n")[0]}${hint}`, {
+        cause: error,
+      });
+    }
   }
 
   async function runNow(
@@ -519,4 +527,11 @@ function deviceTensor(gpu: GpuContext, tensor: ort.Tensor, label: string): Devic
   gpu.device.queue.writeBuffer(buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   tensor.dispose();
   return { buffer, type, dims, device: gpu.device, dispose: () => buffer.destroy() };
+}
+
+/** The advice for ONNX Runtime's "requires f16" error (a float16 model on an adapter without shader-f16), or "". */
+function f16Hint(reason: string): string {
+  return /requires f16 but the device does not support it/.test(reason)
+    ? '; the model computes in float16 and this WebGPU adapter lacks shader-f16: use runner "wasm" or "node"'
+    : "";
 }
