@@ -19,7 +19,15 @@
  *
  * @module
  */
-export type { Backend, Encoder, EncoderDefaults, FeatureMap, ImageRGB, LabelMap } from "./lib/types.ts";
+export type {
+  Backend,
+  DeviceFeatures,
+  Encoder,
+  EncoderDefaults,
+  FeatureMap,
+  ImageRGB,
+  LabelMap,
+} from "./lib/types.ts";
 export { affinityMatrix, type AffinityOptions } from "./lib/affinity/affinity.ts";
 export {
   buildPartitionTree,

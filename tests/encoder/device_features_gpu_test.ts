@@ -9,7 +9,7 @@ import { affinityMatrixSync } from "../../lib/affinity/affinity.ts";
 import { affinityFromDeviceGpu, prepareDeviceAffinity } from "../../lib/affinity/affinity_gpu.ts";
 import { featureRows } from "../../lib/encoder/feature_rows.ts";
 import { featureRowsGpu } from "../../lib/encoder/feature_rows_gpu.ts";
-import { createOnnxEncoder, outputToFeatureMap } from "../../lib/encoder/onnx_encoder.ts";
+import { createOnnxEncoder } from "../../lib/encoder/onnx_encoder.ts";
 import { createOrtSession } from "../../lib/encoder/ort_session.ts";
 import { parseSidecar } from "../../lib/encoder/sidecar.ts";
 import { compactLabels, createSegmenter } from "../../lib/segmenter.ts";
