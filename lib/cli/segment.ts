@@ -16,7 +16,7 @@ import { encodeLabelPng, encodeRgbPng } from "../image/encode_png.ts";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { createSegmenter, type SegmentationResult } from "../segmenter.ts";
 import { type OrtRunner, resolveRunner } from "../encoder/ort_session.ts";
-import type { Encoder } from "../types.ts";
+import type { Backend, Encoder } from "../types.ts";
 import { overlaySegments } from "../viz/overlay.ts";
 import { segmentPalette } from "../viz/palette.ts";
 
@@ -41,6 +41,8 @@ Options:
   --min-segment N  smallest segment a split may create, in feature patches (default: the encoder's)
   --max-segments N cap on the number of segments (default: the encoder's)
   --compat MODE    "default" or "reference" (reproduce the reference's exact-zero node dropping)
+  --backend B      where the clustering and refinement run: auto, cpu or webgpu (default: auto, which keeps
+                   the CPU path on software rasterisers and falls back to it when no GPU adapter exists)
   --out DIR        output folder (default: out)
   -h, --help       show this help`;
 
@@ -130,6 +132,7 @@ export function summarize(file: string, r: SegmentationResult, encoder?: Encoder
     minSegmentSize: r.settings.minSegmentSize,
     maxSegments: r.settings.maxSegments ?? null,
     compat: r.settings.compat,
+    backend: r.settings.backend,
     grid: { height: r.tree.height, width: r.tree.width },
     workSize: r.workSize,
     segments: r.segmentSizes.map((pixels, label) => ({
@@ -140,6 +143,14 @@ export function summarize(file: string, r: SegmentationResult, encoder?: Encoder
     timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, +v.toFixed(1)])),
     notes: r.notes,
   };
+}
+
+/** `--backend` checked with the flag's name in the message. */
+function checkBackendOption(value: string): Backend {
+  if (value !== "auto" && value !== "cpu" && value !== "webgpu") {
+    throw new RangeError(`Invalid --backend "${value}": expected "auto", "cpu" or "webgpu"`);
+  }
+  return value;
 }
 
 /** Entry point; returns the process exit code. */
@@ -159,6 +170,7 @@ export async function main(args: string[]): Promise<number> {
         "no-refine": { type: "boolean" },
         size: { type: "string" },
         compat: { type: "string" },
+        backend: { type: "string" },
         "self-loops": { type: "boolean" },
         "no-self-loops": { type: "boolean" },
         "min-segment": { type: "string" },
@@ -192,6 +204,7 @@ export async function main(args: string[]): Promise<number> {
       throw new RangeError("Options --self-loops and --no-self-loops contradict each other");
     }
     const size = numberOption("size", values.size);
+    const backend = values.backend === undefined ? undefined : checkBackendOption(values.backend);
     const runner = values.runner === undefined ? undefined : resolveRunner(values.runner, "--runner");
     // The runner from $DIFFCUT_ORT_RUNNER matters only to encoders that run on ONNX Runtime.
     const usesOrt = !["rgb-grid", "mobilenet-v2"].includes(values.encoder ?? "isnet");
@@ -211,6 +224,7 @@ export async function main(args: string[]): Promise<number> {
       refine: !values["no-refine"],
       outputSize: size,
       compat,
+      backend,
       selfLoops: values["no-self-loops"] ? false : values["self-loops"] ? true : undefined,
       minSegmentSize: numberOption("min-segment", values["min-segment"]),
       maxSegments: numberOption("max-segments", values["max-segments"]),

@@ -125,6 +125,25 @@ Deno.test("segment CLI: options reach the segmenter and the JSON", async () => {
     const { json } = await checkOutputs(out, "two", 32, 64);
     assert.deepEqual([json.tau, json.alpha, json.refine, json.segments.length], [0.2, 3, false, 2]);
     assert.deepEqual(json.workSize, { height: 8, width: 16 });
+    assert.equal(json.backend, "auto");
+  });
+});
+
+Deno.test("segment CLI: --backend cpu and webgpu give the same labels (webgpu falls back when no adapter exists)", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "three.png");
+    await Deno.writeFile(input, encodeRgbPng(bandImage(40, 96, 3)));
+    const labels: Int32Array[] = [];
+    for (const backend of ["cpu", "webgpu"]) {
+      const out = join(dir, backend);
+      const { code, err } = await run([input, "--encoder", "rgb-grid", "--backend", backend, "--out", out]);
+      assert.equal(code, 0, err);
+      const { json, labels: l } = await checkOutputs(out, "three", 40, 96);
+      assert.equal(json.backend, backend);
+      assert.equal(json.segments.length, 3, backend);
+      labels.push(l.data);
+    }
+    assert.ok(samePartition(labels[0], labels[1]), "cpu and webgpu labels are the same partition");
   });
 });
 
@@ -191,6 +210,11 @@ Deno.test("segment CLI: bad inputs and options give a non-zero code, one error l
         "--compat bogus",
         [good, "--compat", "bogus"],
         /^error: Invalid --compat "bogus": expected "default" or "reference"$/,
+      ],
+      [
+        "--backend cuda",
+        [good, "--backend", "cuda"],
+        /^error: Invalid --backend "cuda": expected "auto", "cpu" or "webgpu"$/,
       ],
       [
         "unknown encoder",
