@@ -68,11 +68,35 @@ export function getGpu(): Promise<GpuContext> {
   return current;
 }
 
+/**
+ * Mesa prints "error: XDG_RUNTIME_DIR is invalid or not set" twice when the variable is unset (containers, CI),
+ * which reads like a failure in every CLI's output. Compute needs no runtime folder, so point the variable at a
+ * private temporary one; skipped (Mesa keeps its harmless message) without env or write permission.
+ */
+function quietMesaRuntimeDir(): void {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: "XDG_RUNTIME_DIR" }).state !== "granted") return;
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = Deno.makeTempDirSync({ prefix: "diffcut-runtime-" });
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch {
+        // Already gone.
+      }
+    });
+  } catch {
+    // No write permission for the temporary folder: keep Mesa's message.
+  }
+}
+
 async function acquire(): Promise<GpuContext> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) {
     throw new GpuUnavailableError("WebGPU is not available in this runtime (navigator.gpu is undefined)");
   }
+  quietMesaRuntimeDir();
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter();
