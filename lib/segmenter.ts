@@ -17,7 +17,8 @@ import {
 import { buildPartitionTreeOnDevice } from "./ncut/partition_tree_gpu.ts";
 import { type DeviceAffinity, prepareDeviceAffinity } from "./affinity/affinity_gpu.ts";
 import { assignConceptsGpu } from "./upsample/assign_gpu.ts";
-import { getGpu } from "./gpu/device.ts";
+import { getGpu, GpuDeviceLostError, GpuUnavailableError } from "./gpu/device.ts";
+import { noticeCpuFallback } from "./gpu/backend.ts";
 import { refinePamr } from "./pamr/pamr.ts";
 import type { Backend, Encoder, FeatureMap, ImageRGB } from "./types.ts";
 import { assignConcepts } from "./upsample/assign.ts";
@@ -59,6 +60,15 @@ export interface SegmenterOptions {
    * @default true
    */
   hostFeatures?: boolean;
+  /**
+   * Encoder for the CPU fallback, used when the GPU device an encoder on ONNX Runtime's `"webgpu"` runner lives on
+   * is lost (or the GPU becomes unavailable) during `segment`: the image is then redone with it on backend
+   * `"cpu"`, after a one-line notice, and so are later images. An encoder object or a function that loads one
+   * (called once, on the first loss); `dispose()` frees it. By default an encoder given by id or path is loaded
+   * again on runner `"wasm"` with the same `encoderOptions`; an {@linkcode Encoder} object has no default
+   * fallback, so the loss is thrown as a `GpuDeviceLostError`.
+   */
+  fallbackEncoder?: Encoder | (() => Promise<Encoder>);
 }
 
 /** Per-stage wall-clock milliseconds of one `segment` call. */
@@ -111,7 +121,7 @@ export interface SegmentationResult {
   workSize: { height: number; width: number };
   /** Per-stage milliseconds. */
   timings: SegmentTimings;
-  /** Remarks (tiny segments, degenerate features …). */
+  /** Remarks (tiny segments, degenerate features, a GPU loss that sent the image to the CPU path …). */
   notes: string[];
   /**
    * Whether the features stayed on the GPU from the encoder to the labels (`backend: "webgpu"` with an encoder on
@@ -131,7 +141,7 @@ export interface Segmenter {
     image: ImageRGB,
     overrides?: Partial<Pick<SegmenterOptions, "tau" | "alpha" | "refine">>,
   ): Promise<SegmentationResult>;
-  /** Frees the encoder. */
+  /** Frees the encoder (and the CPU fallback's, if one was loaded). */
   dispose(): Promise<void>;
 }
 
@@ -202,13 +212,100 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
   if (!Number.isInteger(resolved.outputSize) || resolved.outputSize < 1) {
     throw new RangeError(`Invalid outputSize ${resolved.outputSize}: expected a positive integer`);
   }
+  const givenFallback = options.fallbackEncoder;
+  const loadFallback: (() => Promise<Encoder>) | undefined = typeof givenFallback === "function"
+    ? givenFallback
+    : givenFallback
+    ? () => Promise.resolve(givenFallback)
+    : typeof options.encoder === "object"
+    ? undefined
+    : () =>
+      loadEncoder(options.encoder as string | undefined ?? "isnet", {
+        ...options.encoderOptions,
+        runner: "wasm",
+      });
+  if (encoder.device) watchLoss(encoder.device);
+  // Set once the GPU was lost under this segmenter: every later image runs on the host encoder + CPU path.
+  let fallback: Promise<Encoder> | undefined;
+  const segment = async (image: ImageRGB, o: ResolvedSegmenterOptions): Promise<SegmentationResult> => {
+    if (!fallback) {
+      try {
+        return await segmentImage(encoder, o, image);
+      } catch (error) {
+        const lost = usesSharedDevice(encoder) ? await gpuLossReason(error, encoder.device) : null;
+        if (lost === null) throw error;
+        if (!loadFallback) {
+          throw new GpuDeviceLostError(
+            `${lost}, and encoder '${encoder.id}' ran on it; pass fallbackEncoder to createSegmenter to complete on the CPU path`,
+            { cause: error },
+          );
+        }
+        noticeCpuFallback("encoder", lost);
+        if (!fallback) {
+          fallback = loadFallback();
+          fallback.catch(() => fallback = undefined); // a failed load is tried again on the next image
+        }
+      }
+    }
+    const result = await segmentImage(await fallback!, { ...o, backend: "cpu" }, image);
+    result.notes.unshift("The WebGPU device was lost: this image ran on the host encoder and the CPU path");
+    return result;
+  };
   return {
     encoder,
     options: resolved,
-    segment: (image, overrides = {}) =>
-      segmentImage(encoder, { ...resolved, ...stripUndefined(overrides) }, image),
-    dispose: () => encoder.dispose(),
+    segment: (image, overrides = {}) => segment(image, { ...resolved, ...stripUndefined(overrides) }),
+    async dispose() {
+      try {
+        await encoder.dispose();
+      } finally {
+        const host = fallback && await fallback.catch(() => undefined);
+        if (host && host !== encoder) await host.dispose();
+      }
+    },
   };
+}
+
+/** Devices whose loss has been reported (`device.lost` resolved). */
+const lostDevices = new WeakSet<GPUDevice>();
+const watchedDevices = new WeakSet<GPUDevice>();
+
+function watchLoss(device: GPUDevice): void {
+  if (watchedDevices.has(device)) return;
+  watchedDevices.add(device);
+  device.lost.then(() => lostDevices.add(device));
+}
+
+/** How long a failure on the device path waits for `device.lost` before it counts as an ordinary error. */
+const LOSS_GRACE_MS = 100;
+
+/** Whether the encoder runs (ONNX Runtime) on the shared GPU device, so that losing the device loses it too. */
+function usesSharedDevice(encoder: Encoder): boolean {
+  return encoder.encodeOnDevice !== undefined || encoder.device !== undefined;
+}
+
+/**
+ * Why `error` means the GPU became unusable, or null when it does not. `device.lost` resolves a task or more after
+ * `destroy()` or a driver reset, and ONNX Runtime (or a kernel) may already have failed on the dead device with an
+ * unrelated message ("Buffer with '' label is invalid"): so an error is a loss when it is a
+ * {@linkcode GpuUnavailableError}, or when the device turns out lost within {@linkcode LOSS_GRACE_MS}.
+ */
+async function gpuLossReason(error: unknown, device: GPUDevice | undefined): Promise<string | null> {
+  if (error instanceof GpuUnavailableError) return error.message.split("\n")[0];
+  if (!device) {
+    try {
+      device = (await getGpu()).device;
+    } catch {
+      return null;
+    }
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const info = await Promise.race([
+    device.lost,
+    new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), LOSS_GRACE_MS)),
+  ]);
+  clearTimeout(timer);
+  return info ? `GPU device lost (${[info.reason, info.message].filter(Boolean).join(": ")})` : null;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -246,6 +343,12 @@ async function segmentImage(
   if (onDevice) {
     // One GPUDevice from the encoder to the labels: ONNX Runtime's output buffer → rows → affinity → tree → labels.
     const ctx = await getGpu();
+    // The encoder's session lives on the device it was created on. Once that device is lost, getGpu() hands out a
+    // fresh one; ONNX Runtime on the dead device fails ("Buffer with '' label is invalid" with Mesa) and might
+    // hang elsewhere, so a known loss is raised here without calling into it.
+    if (ctx.lost || (encoder.device !== undefined && encoder.device !== ctx.device)) {
+      throw new GpuDeviceLostError(`GPU device of encoder '${encoder.id}' was lost`);
+    }
     const source = await encoder.encodeOnDevice!(image);
     t1 = performance.now();
     let dev: DeviceAffinity;
@@ -274,6 +377,9 @@ async function segmentImage(
       dev.destroy();
     }
   } else {
+    if (encoder.device !== undefined && lostDevices.has(encoder.device)) {
+      throw new GpuDeviceLostError(`GPU device of encoder '${encoder.id}' was lost`);
+    }
     features = await encoder.encode(image);
     t1 = performance.now();
     tree = await buildPartitionTree(features, treeOptions);

@@ -53,6 +53,11 @@ export interface Encoder {
    * encoders that run on the project's shared device (ONNX encoders on the `"webgpu"` runner).
    */
   encodeOnDevice?(image: ImageRGB): Promise<DeviceFeatures>;
+  /**
+   * The GPU device the encoder runs on (ONNX encoders on the `"webgpu"` runner: the project's shared device at
+   * the time the session was created). Lets the segmenter tell that the encoder's session was lost with it.
+   */
+  readonly device?: GPUDevice;
   /** Frees the runtime session. */
   dispose(): Promise<void>;
 }

@@ -251,6 +251,7 @@ export async function createOnnxEncoder(
     defaults,
     sidecar,
     runner: session.runner,
+    ...(session.device ? { device: session.device } : {}),
     async encode(image: ImageRGB): Promise<FeatureMap> {
       const tensor = preprocessImage(image, input);
       const result = await session.run({ [input.name]: tensor }, [output.name]);
