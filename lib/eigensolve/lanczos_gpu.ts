@@ -8,7 +8,10 @@
  * restarts (a fixed budget of {@linkcode LANCZOS_GPU_STEPS} steps; a node of m slots stops after m − 1 steps, where
  * its Krylov space is complete, so small nodes are solved exactly as the CPU path's dense Jacobi solver does), and
  * a residual tolerance of at least {@linkcode LANCZOS_GPU_TOLERANCE}. Convergence is checked on the device every
- * `checkEvery` steps; no step waits for the host.
+ * `checkEvery` steps; no step waits for the host. A step is two dispatches: the product (the vec4 sweep of
+ * `lanczos_matvec.wgsl` over each node's chunks of W when n is a multiple of 4 and the nodes are disjoint, else the
+ * index-list gather) and `orthonormalize`, one workgroup per node (both Gram–Schmidt passes, β, the next basis
+ * vector and the convergence check, with fixed-order workgroup reductions).
  *
  * This module also owns the level workspace shared with the split search (`lib/ncut/split_gpu.ts`): one bind
  * group layout (bindings 0–2 read-only storage, 3–6 storage, 7 uniform) for both shader files.
@@ -116,6 +119,10 @@ export interface LevelSizes {
   slots: number;
   /** Nodes. */
   nodes: number;
+  /** Order of the affinity. */
+  n: number;
+  /** Whether no patch is in two nodes (the node-of-patch table of the vec4 product is then exact). */
+  disjoint: boolean;
 }
 
 /** Device buffers of one tree level, sized for the whole tree (at most n slots, n/2 nodes). */
@@ -132,8 +139,13 @@ export interface BatchWorkspace {
   slots: GPUBuffer;
   /** `(offset, size, limit, 0)` per node. */
   nodes: GPUBuffer;
-  /** Per-slot vectors: y, d, d^-1/2, x, work (sections of `slots` entries). */
+  /**
+   * Per-slot vectors: y, d, d^-1/2, x, work (sections of `slots` entries), then from `globalBase` two sections of
+   * n entries indexed by patch: x, and the patch's node in this level (−1 outside it).
+   */
   vecs: GPUBuffer;
+  /** Float offset of the global sections of `vecs` (a multiple of 4). */
+  globalBase: number;
   /** Krylov basis. */
   basis: GPUBuffer;
   /** Per node f32 records. */
@@ -183,9 +195,12 @@ export function createBatchWorkspace(
   const { maxSteps, thresholds } = options;
   const slotCapacity = options.slotCapacity ?? n;
   const nodeCapacity = Math.max(1, options.nodeCapacity ?? Math.floor(n / 2));
-  const slots = storageBuffer(ctx, "tree.batch.slots", slotCapacity * 8);
-  const nodes = storageBuffer(ctx, "tree.batch.nodes", nodeCapacity * 16);
-  const vecs = storageBuffer(ctx, "tree.batch.vecs", 5 * slotCapacity * 4);
+  const slots = storageBuffer(ctx, "tree.batch.slots", 2 * slotCapacity * 8);
+  const nodes = storageBuffer(ctx, "tree.batch.nodes", (nodeCapacity + 1) * 16);
+  const globalBase = 4 * Math.ceil((5 * slotCapacity) / 4);
+  const nPadded = 4 * Math.ceil(n / 4);
+  const vecs = storageBuffer(ctx, "tree.batch.vecs", (globalBase + 2 * nPadded) * 4);
+  const nodeOf = new Float32Array(nPadded);
   const basis = storageBuffer(ctx, "tree.batch.basis", (maxSteps + 2) * slotCapacity * 4);
   const nodeF = storageBuffer(ctx, "tree.batch.node_f", nodeCapacity * nodeRecordFloats(maxSteps) * 4);
   const nodeU = storageBuffer(ctx, "tree.batch.node_u", (4 + 4 * nodeCapacity) * 4);
@@ -212,6 +227,7 @@ export function createBatchWorkspace(
     slots,
     nodes,
     vecs,
+    globalBase,
     basis,
     nodeF,
     nodeU,
@@ -228,17 +244,32 @@ export function createBatchWorkspace(
           `Tree level of ${level.length} nodes and ${total} slots exceeds the workspace (${nodeCapacity}, ${slotCapacity})`,
         );
       }
-      const s = new Uint32Array(2 * Math.max(total, 1));
-      const nd = new Uint32Array(4 * Math.max(level.length, 1));
+      // Slots, then each node's chunks (the vec4 columns of W holding one of its patches: lanczos_matvec.wgsl).
+      const s = new Uint32Array(4 * Math.max(total, 1));
+      const nd = new Uint32Array(4 * (level.length + 1));
+      let chunks = 0;
       let o = 0;
+      let disjoint = true;
+      nodeOf.fill(-1);
       level.forEach((l, k) => {
-        nd.set([o, l.length, Math.min(maxSteps, l.length - 1), 0], 4 * k);
-        for (let i = 0; i < l.length; i++) s.set([l[i], k], 2 * (o + i));
+        nd.set([o, l.length, Math.min(maxSteps, l.length - 1), chunks], 4 * k);
+        let last = -1;
+        for (let i = 0; i < l.length; i++) {
+          s.set([l[i], k], 2 * (o + i));
+          if (nodeOf[l[i]] >= 0) disjoint = false;
+          nodeOf[l[i]] = k;
+          if (l[i] >> 2 !== last) {
+            last = l[i] >> 2;
+            s[2 * (total + chunks++)] = last;
+          }
+        }
         o += l.length;
       });
+      nd[4 * level.length + 3] = chunks;
       const q = ctx.device.queue;
-      q.writeBuffer(slots, 0, s);
+      q.writeBuffer(slots, 0, s, 0, 2 * Math.max(total + chunks, 1));
       q.writeBuffer(nodes, 0, nd);
+      q.writeBuffer(vecs, (globalBase + nPadded) * 4, nodeOf);
       q.writeBuffer(
         params,
         0,
@@ -250,10 +281,10 @@ export function createBatchWorkspace(
           ["f32", p.tol],
           ["u32", thresholds],
           ["u32", p.minSide],
-          ["u32", 0],
+          ["u32", globalBase],
         ]),
       );
-      return { slots: total, nodes: level.length };
+      return { slots: total, nodes: level.length, n, disjoint };
     },
     destroy: () => destroyAll(slots, nodes, vecs, basis, nodeF, nodeU, partial, out, lists, params),
   };
@@ -302,60 +333,48 @@ export async function createLanczosBatchedKernel(
   ctx: GpuContext,
   maxSteps = LANCZOS_GPU_STEPS,
 ): Promise<LanczosBatchedKernel> {
-  const names = [
-    "degrees",
-    "prepare",
-    "start",
-    "matvec",
-    "dots",
-    "dots1",
-    "update",
-    "norm",
-    "normalize",
-    "check",
-    "advance",
-    "ritz",
-  ] as const;
-  const list = await Promise.all(
-    names.map((name) =>
-      batchPipeline(ctx.device, "eigensolve", "lanczos_batched", name === "dots1" ? "dots" : name, {
-        WORKGROUP_SIZE: WG,
-        MAX_STEPS: maxSteps,
-        PASS: name === "dots1" ? 1 : 0,
-      })
+  const names = ["degrees", "prepare", "start", "matvec", "orthonormalize", "prologue", "ritz"] as const;
+  const [list, matvec4] = await Promise.all([
+    Promise.all(
+      names.map((name) =>
+        batchPipeline(
+          ctx.device,
+          "eigensolve",
+          "lanczos_batched",
+          name === "prologue" ? "orthonormalize" : name,
+          { WORKGROUP_SIZE: WG, MAX_STEPS: maxSteps, PROLOGUE: name === "prologue" ? 1 : 0 },
+        )
+      ),
     ),
-  );
+    batchPipeline(ctx.device, "eigensolve", "lanczos_matvec", "lanczos_matvec", { WORKGROUP_SIZE: WG }),
+  ]);
   const p = Object.fromEntries(names.map((name, i) => [name, list[i]])) as Record<
     typeof names[number],
     GPUComputePipeline
   >;
+  const maxGroups = ctx.device.limits.maxComputeWorkgroupsPerDimension;
   return {
     maxSteps,
-    encode(pass, group, { slots, nodes }, steps) {
+    encode(pass, group, { slots, nodes, n, disjoint }, steps) {
       const perSlot = groupsFor(slots, WG), perNode = groupsFor(nodes, WG);
       const run = (pipeline: GPUComputePipeline, x: number, y = 1) => {
         pass.setPipeline(pipeline);
         pass.dispatchWorkgroups(x, y);
       };
+      // The vec4 product needs rows of W that start on a vec4 boundary, and nodes that share no patch.
+      const matvec = n % 4 === 0 && disjoint
+        ? () => run(matvec4, groupsFor(Math.ceil(slots / 4), WG))
+        : () => run(p.matvec, perSlot);
+      // One workgroup per node.
+      const nodeGroups: [number, number] = [Math.min(nodes, maxGroups), Math.ceil(nodes / maxGroups)];
       pass.setBindGroup(0, group);
       run(p.degrees, perSlot);
       run(p.prepare, perNode);
       run(p.start, perSlot);
-      const orthogonalise = (j: number) => {
-        run(p.dots, perNode, j + 2);
-        run(p.update, perSlot);
-        run(p.dots1, perNode, j + 2);
-        run(p.update, perSlot);
-        run(p.norm, perNode);
-        run(p.normalize, perSlot);
-      };
-      orthogonalise(-1);
-      run(p.advance, 1);
+      run(p.prologue, ...nodeGroups);
       for (let j = 0; j < steps; j++) {
-        run(p.matvec, perSlot);
-        orthogonalise(j);
-        run(p.check, perNode);
-        run(p.advance, 1);
+        matvec();
+        run(p.orthonormalize, ...nodeGroups);
       }
       run(p.ritz, perSlot);
     },

@@ -5,10 +5,13 @@
 // copied: node k owns slots [offset, offset + size). For every node the operator is M = D^-1/2 W_k D^-1/2
 // restricted to its slots, with the known top eigenvector u0 = √d/‖√d‖ deflated (it is basis vector 0); the
 // iteration runs on −L = M − I (same eigenvectors, θ = −λ), whose products keep float32 accuracy. The host
-// records `prologue` once and `step` K times into one command buffer; the step index lives on the device
-// (`state[0]`, advanced by `advance`), so every dispatch reuses one bind group. Convergence of each node is checked
-// every CHECK_EVERY steps by `check` (top Ritz pair of the tridiagonal by Sturm bisection + inverse iteration);
-// converged nodes skip all later work. Every dispatch is one thread per slot, per node, or per (node, vector).
+// records the prologue (`degrees`, `prepare`, `start`, `orthonormalize` with PROLOGUE) once and then K steps of two
+// dispatches, the product (`matvec`, or the vec4 form in lanczos_matvec.wgsl) and `orthonormalize`, into one
+// command buffer. Each node keeps its own step count on the device, so every dispatch reuses one bind group.
+// Convergence of each node is checked every CHECK_EVERY steps inside `orthonormalize` (top Ritz pair of the
+// tridiagonal by Sturm bisection + inverse iteration); converged nodes skip all later work. Per-slot kernels run
+// one invocation per slot; `orthonormalize` runs one workgroup per node (reductions over its slots are split
+// across the workgroup and added in a fixed order).
 
 struct Params {
   n: u32,            // order of W (patches)
@@ -18,31 +21,33 @@ struct Params {
   tol: f32,          // residual tolerance |β_k s_k|
   thresholds: u32,   // (split search) candidate thresholds per node
   min_side: u32,     // (split search) smallest admissible side
-  _pad: u32,
+  global_base: u32,  // start of the global sections of `vecs` (a multiple of 4)
 }
 
 // The affinity, n·n row-major.
 @group(0) @binding(0) var<storage, read> w: array<f32>;
-// Per slot: (global index, node).
+// Per slot: (global index, node) (then the chunk list of lanczos_matvec.wgsl).
 @group(0) @binding(1) var<storage, read> slots: array<vec2<u32>>;
-// Per node: (offset, size, step limit = min(MAX_STEPS, size − 1), unused).
+// Per node: (offset, size, step limit = min(MAX_STEPS, size − 1), first chunk of lanczos_matvec.wgsl).
 @group(0) @binding(2) var<storage, read> nodes: array<vec4<u32>>;
-// Per-slot vectors, five sections of `slots` entries: y (Ritz vector D^-1/2 v), d, d^-1/2, x = d^-1/2 q_j, work.
+// Per-slot vectors, five sections of `slots` entries: y (Ritz vector D^-1/2 v), d, d^-1/2, x = d^-1/2 q_j, work;
+// then at global_base two sections of n entries indexed by patch: x, and the patch's node (f32, −1 outside the
+// level; written by the host) for the vec4 product in lanczos_matvec.wgsl.
 @group(0) @binding(3) var<storage, read_write> vecs: array<f32>;
 // Krylov basis: vector b at [b·slots, (b+1)·slots); b = 0 is u0, b = j+1 is q_j.
 @group(0) @binding(4) var<storage, read_write> basis: array<f32>;
 // Per node f32 record (node_floats() floats): vol, β_current, θ, residual, 4 spare, projection coefficients (MAX_STEPS+2),
 // α (MAX_STEPS), β (MAX_STEPS), Ritz coefficients (MAX_STEPS), scratch (2·MAX_STEPS).
 @group(0) @binding(5) var<storage, read_write> node_f: array<f32>;
-// state[0] = step j (i32 bits); node k at 4 + 4k: (done, steps, breakdown, zero degree).
+// [0, 4) unused; node k at 4 + 4k: (done, steps m, breakdown, zero degree).
 @group(0) @binding(6) var<storage, read_write> node_u: array<u32>;
 // Sizes and tolerances.
 @group(0) @binding(7) var<uniform> params: Params;
 
 override WORKGROUP_SIZE: u32 = 64;
 override MAX_STEPS: u32 = 64;
-// 0 or 1: the two Gram–Schmidt passes ("twice is enough"); pass 0 also records α_j.
-override PASS: u32 = 0;
+// Whether `orthonormalize` treats the start vector (step −1).
+override PROLOGUE: bool = false;
 
 // Offsets in a node record (functions: WGSL constants cannot depend on overrides).
 const C_OFF: u32 = 8u;
@@ -68,10 +73,6 @@ const X: u32 = 3u;
 const WORK: u32 = 4u;
 // β below this ends a node's run (invariant subspace: the Krylov space holds the top eigenvector).
 const BREAKDOWN: f32 = 1e-6;
-
-fn step_j() -> i32 {
-  return bitcast<i32>(node_u[0]);
-}
 
 fn nf(k: u32, i: u32) -> u32 {
   return k * node_floats() + i;
@@ -105,13 +106,10 @@ fn degrees(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   vecs[vec_at(D, s)] = acc;
 }
 
-// Per node: volume, reset flags (thread 0 also resets the step counter to −1).
+// Per node: volume, reset flags and step count.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn prepare(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let k = linear(gid, groups);
-  if (k == 0u) {
-    node_u[0] = bitcast<u32>(-1);
-  }
   if (k >= params.nodes) {
     return;
   }
@@ -175,87 +173,6 @@ fn matvec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     acc += w[row + slots[u].x] * (xs - vecs[vec_at(X, u)]);
   }
   vecs[vec_at(WORK, s)] = -acc * vecs[vec_at(ISD, s)];
-}
-
-// Per (node, basis vector b ≤ j+1): c_b = basis_b · work (classical Gram–Schmidt coefficients). Pass 0 at b = j+1
-// is α_j = q_j · M q_j.
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn dots(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let k = gid.x;
-  let b = gid.y;
-  let j = step_j();
-  if (k >= params.nodes || i32(b) > j + 1 || done(k)) {
-    return;
-  }
-  let nd = nodes[k];
-  let base = b * params.slots;
-  var acc = 0.0;
-  for (var s = nd.x; s < nd.x + nd.y; s++) {
-    acc += basis[base + s] * vecs[vec_at(WORK, s)];
-  }
-  node_f[nf(k, C_OFF + b)] = acc;
-  if (PASS == 0u && j >= 0 && i32(b) == j + 1) {
-    node_f[nf(k, alpha_off() + u32(j))] = acc;
-  }
-}
-
-// Per slot: work −= Σ_{b ≤ j+1} c_b basis_b.
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let s = linear(gid, groups);
-  if (s >= params.slots) {
-    return;
-  }
-  let k = slots[s].y;
-  if (done(k)) {
-    return;
-  }
-  let j = step_j();
-  var v = vecs[vec_at(WORK, s)];
-  for (var b = 0u; i32(b) <= j + 1; b++) {
-    v -= node_f[nf(k, C_OFF + b)] * basis[b * params.slots + s];
-  }
-  vecs[vec_at(WORK, s)] = v;
-}
-
-// Per node: β_j = ‖work‖; a tiny β flags a breakdown.
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let k = linear(gid, groups);
-  if (k >= params.nodes || done(k)) {
-    return;
-  }
-  let nd = nodes[k];
-  var acc = 0.0;
-  for (var s = nd.x; s < nd.x + nd.y; s++) {
-    let v = vecs[vec_at(WORK, s)];
-    acc += v * v;
-  }
-  let beta = sqrt(acc);
-  node_f[nf(k, 1u)] = beta;
-  let j = step_j();
-  if (j >= 0) {
-    node_f[nf(k, beta_off() + u32(j))] = beta;
-  }
-  if (beta < BREAKDOWN) {
-    node_u[4u + 4u * k + 2u] = 1u;
-  }
-}
-
-// Per slot: q_{j+1} = work / β_j and x = d^-1/2 q_{j+1}.
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let s = linear(gid, groups);
-  if (s >= params.slots) {
-    return;
-  }
-  let k = slots[s].y;
-  if (done(k) || node_u[4u + 4u * k + 2u] != 0u) {
-    return;
-  }
-  let q = vecs[vec_at(WORK, s)] / node_f[nf(k, 1u)];
-  basis[u32(step_j() + 2) * params.slots + s] = q;
-  vecs[vec_at(X, s)] = q * vecs[vec_at(ISD, s)];
 }
 
 // Number of eigenvalues of the tridiagonal T_m (α, β of node k) below x (Sturm sequence).
@@ -349,22 +266,139 @@ fn top_ritz(k: u32, m: u32) -> f32 {
   return theta;
 }
 
-// Per node, after step j: every CHECK_EVERY steps, at the step limit, or on breakdown, the top Ritz pair of
-// T_{j+1} and its residual |β_j s_j|; the node is done when it is below tol (or no step is left).
+// Workgroup scratch of `orthonormalize`: one partial sum per invocation.
+var<workgroup> red: array<f32, WORKGROUP_SIZE>;
+// (done, steps) of the workgroup's node, and β_j, read back as uniform values.
+var<workgroup> head: vec4<u32>;
+var<workgroup> beta_shared: f32;
+
+// c_b = basis_b · v over the node's slots [off, off + m) for b ≤ nb − 1, into the node record (C_OFF + b).
+// The WORKGROUP_SIZE invocations are split into groups of `parts` per basis vector (parts = ⌊WG / nb⌋, at least 1;
+// rounds of ⌊WG / parts⌋ vectors): each sums one contiguous part of the slots, then the first invocation of the
+// round adds its vector's parts in order, so the result does not depend on timing.
+fn project(k: u32, off: u32, m: u32, nb: u32, t: u32, src: u32) {
+  let parts = max(1u, WORKGROUP_SIZE / nb);
+  let per_round = WORKGROUP_SIZE / parts;
+  let len = (m + parts - 1u) / parts;
+  for (var b0 = 0u; b0 < nb; b0 += per_round) {
+    let b = b0 + t / parts;
+    let part = t % parts;
+    var acc = 0.0;
+    if (t < per_round * parts && b < nb) {
+      let base = b * params.slots;
+      let end = min(off + (part + 1u) * len, off + m);
+      for (var s = off + part * len; s < end; s++) {
+        acc += basis[base + s] * vecs[vec_at(src, s)];
+      }
+    }
+    red[t] = acc;
+    workgroupBarrier();
+    if (t < per_round && b0 + t < nb) {
+      var c = 0.0;
+      for (var i = 0u; i < parts; i++) {
+        c += red[t * parts + i];
+      }
+      node_f[nf(k, C_OFF + b0 + t)] = c;
+    }
+    workgroupBarrier();
+  }
+  storageBarrier();
+}
+
+// work = src − Σ_{b < nb} c_b basis_b over the node's slots (invocation t takes slots off + t, off + t + WG, …).
+fn subtract(k: u32, off: u32, m: u32, nb: u32, t: u32, src: u32) {
+  for (var s = off + t; s < off + m; s += WORKGROUP_SIZE) {
+    var v = vecs[vec_at(src, s)];
+    for (var b = 0u; b < nb; b++) {
+      v -= node_f[nf(k, C_OFF + b)] * basis[b * params.slots + s];
+    }
+    vecs[vec_at(WORK, s)] = v;
+  }
+  storageBarrier();
+}
+
+// One workgroup per node (skipped once the node is done), after `matvec` left −L q_j in `work`:
+// two classical Gram–Schmidt passes against u0, q_0 … q_j ("twice is enough"; the first records α_j = q_j · work),
+// β_j = ‖work‖ (strided partial sums added in order), q_{j+1} = work / β_j with x = d^-1/2 q_{j+1} (per slot and per
+// patch), then the convergence check: every CHECK_EVERY steps, at the step limit, or on breakdown, the top Ritz pair
+// of T_{j+1} and its residual |β_j s_j|; the node is done when it is below tol (or no step is left). The node's
+// step count m = j + 1 is kept in its record, so no host-side step index is needed. With PROLOGUE the start vector
+// is orthonormalised against u0 (j = −1: nothing recorded, no check).
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn check(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let k = linear(gid, groups);
-  if (k >= params.nodes || done(k)) {
+fn orthonormalize(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) t: u32,
+  @builtin(num_workgroups) groups: vec3<u32>,
+) {
+  let k = wid.x + wid.y * groups.x;
+  if (k >= params.nodes) {
     return;
   }
-  let m = u32(step_j() + 1);
-  let breakdown = node_u[4u + 4u * k + 2u] != 0u;
-  let last = m >= nodes[k].z;
+  if (t == 0u) {
+    head = vec4<u32>(node_u[4u + 4u * k], node_u[4u + 4u * k + 1u], node_u[4u + 4u * k + 2u], 0u);
+  }
+  let h = workgroupUniformLoad(&head);
+  if (h.x != 0u) {
+    return;
+  }
+  var j = i32(h.y);
+  if (PROLOGUE) {
+    j = -1;
+  }
+  let nd = nodes[k];
+  let nb = u32(j + 2);
+  project(k, nd.x, nd.y, nb, t, WORK);
+  if (t == 0u && j >= 0) {
+    node_f[nf(k, alpha_off() + u32(j))] = node_f[nf(k, C_OFF + nb - 1u)];
+  }
+  subtract(k, nd.x, nd.y, nb, t, WORK);
+  project(k, nd.x, nd.y, nb, t, WORK);
+  subtract(k, nd.x, nd.y, nb, t, WORK);
+  // β_j.
+  var acc = 0.0;
+  for (var s = nd.x + t; s < nd.x + nd.y; s += WORKGROUP_SIZE) {
+    let v = vecs[vec_at(WORK, s)];
+    acc += v * v;
+  }
+  red[t] = acc;
+  workgroupBarrier();
+  if (t == 0u) {
+    var ss = 0.0;
+    for (var i = 0u; i < WORKGROUP_SIZE; i++) {
+      ss += red[i];
+    }
+    let beta = sqrt(ss);
+    node_f[nf(k, 1u)] = beta;
+    if (j >= 0) {
+      node_f[nf(k, beta_off() + u32(j))] = beta;
+    }
+    if (beta < BREAKDOWN) {
+      node_u[4u + 4u * k + 2u] = 1u;
+    }
+    beta_shared = beta;
+  }
+  let beta = workgroupUniformLoad(&beta_shared);
+  let breakdown = h.z != 0u || beta < BREAKDOWN;
+  if (!breakdown) {
+    for (var s = nd.x + t; s < nd.x + nd.y; s += WORKGROUP_SIZE) {
+      let q = vecs[vec_at(WORK, s)] / beta;
+      basis[u32(j + 2) * params.slots + s] = q;
+      let x = q * vecs[vec_at(ISD, s)];
+      vecs[vec_at(X, s)] = x;
+      vecs[params.global_base + slots[s].x] = x;
+    }
+  }
+  if (PROLOGUE || t != 0u) {
+    return;
+  }
+  let m = u32(j + 1);
+  let last = m >= nd.z;
+  node_u[4u + 4u * k + 1u] = m;
   if (!(breakdown || last || m % params.check_every == 0u)) {
     return;
   }
   let theta = top_ritz(k, m);
-  var residual = abs(node_f[nf(k, 1u)] * node_f[nf(k, coef_off() + m - 1u)]);
+  var residual = abs(beta * node_f[nf(k, coef_off() + m - 1u)]);
   if (breakdown) {
     residual = 0.0;
   }
@@ -372,14 +406,7 @@ fn check(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
   node_f[nf(k, 3u)] = residual;
   if (residual <= params.tol || breakdown || last) {
     node_u[4u + 4u * k] = 1u;
-    node_u[4u + 4u * k + 1u] = m;
   }
-}
-
-// One thread: j += 1.
-@compute @workgroup_size(1)
-fn advance() {
-  node_u[0] = bitcast<u32>(step_j() + 1);
 }
 
 // Per slot: y = d^-1/2 Σ_i s_i q_i (the generalised eigenvector, before the sign rule).

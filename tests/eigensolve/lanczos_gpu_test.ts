@@ -88,7 +88,9 @@ Deno.test({
       nr += want.vector[i] ** 2;
     }
     assert.ok(dot / Math.sqrt(ny * nr) > 1 - 1e-6, `cos ${dot / Math.sqrt(ny * nr)}`);
-    assert.ok(Math.abs(got.value - want.value) < 1e-4 * want.value, `${got.value} vs ${want.value}`);
+    // λ₂ ≈ 1e-4 here, so float32 Lanczos (spectrum width ~1) pins it to ~1e-8 absolute (eps·‖L‖ is 6e-8): the
+    // order of the float32 sums in the product alone moves it by up to ~1e-3 relative (measured on llvmpipe).
+    assert.ok(Math.abs(got.value - want.value) < 1e-3 * want.value, `${got.value} vs ${want.value}`);
     assert.ok(got.residual < 1e-6, `residual ${got.residual}`);
     // A basis of 4 vectors cannot converge on 1024 nodes: the run stops at the budget.
     const [short] = await fiedlerBatchedGpu(testGpu(), w, 1024, [all], { maxSteps: 4 });
