@@ -334,7 +334,7 @@ export async function createLanczosBatchedKernel(
   maxSteps = LANCZOS_GPU_STEPS,
 ): Promise<LanczosBatchedKernel> {
   const names = ["degrees", "prepare", "start", "matvec", "orthonormalize", "prologue", "ritz"] as const;
-  const [list, matvec4] = await Promise.all([
+  const [list, matvec4, degrees4] = await Promise.all([
     Promise.all(
       names.map((name) =>
         batchPipeline(
@@ -347,6 +347,7 @@ export async function createLanczosBatchedKernel(
       ),
     ),
     batchPipeline(ctx.device, "eigensolve", "lanczos_matvec", "lanczos_matvec", { WORKGROUP_SIZE: WG }),
+    batchPipeline(ctx.device, "eigensolve", "lanczos_matvec", "lanczos_degrees", { WORKGROUP_SIZE: WG }),
   ]);
   const p = Object.fromEntries(names.map((name, i) => [name, list[i]])) as Record<
     typeof names[number],
@@ -362,13 +363,14 @@ export async function createLanczosBatchedKernel(
         pass.dispatchWorkgroups(x, y);
       };
       // The vec4 product needs rows of W that start on a vec4 boundary, and nodes that share no patch.
-      const matvec = n % 4 === 0 && disjoint
-        ? () => run(matvec4, groupsFor(Math.ceil(slots / 4), WG))
-        : () => run(p.matvec, perSlot);
+      const vec4 = n % 4 === 0 && disjoint;
+      const perQuad = groupsFor(Math.ceil(slots / 4), WG);
+      const matvec = vec4 ? () => run(matvec4, perQuad) : () => run(p.matvec, perSlot);
       // One workgroup per node.
       const nodeGroups: [number, number] = [Math.min(nodes, maxGroups), Math.ceil(nodes / maxGroups)];
       pass.setBindGroup(0, group);
-      run(p.degrees, perSlot);
+      if (vec4) run(degrees4, perQuad);
+      else run(p.degrees, perSlot);
       run(p.prepare, perNode);
       run(p.start, perSlot);
       run(p.prologue, ...nodeGroups);

@@ -42,6 +42,7 @@ struct Params {
 
 override WORKGROUP_SIZE: u32 = 64;
 
+const D: u32 = 1u;
 const ISD: u32 = 2u;
 const WORK: u32 = 4u;
 
@@ -128,6 +129,76 @@ fn lanczos_matvec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
       let s = s0 + r;
       let o = WORK * params.slots + s;
       vecs[o >> 2u][o & 3u] = -acc[r] * scalar(ISD * params.slots + s);
+    }
+  }
+}
+
+// One row's four partial degree sums over its node's chunks [first, last).
+fn row_degree(row: u32, kf: f32, first: u32, last: u32, ng: u32) -> vec4<f32> {
+  var a = vec4<f32>(0.0);
+  for (var i = first; i < last; i++) {
+    let c = chunk(i);
+    a += select(vec4<f32>(0.0), w[row + c], vecs[ng + c] == vec4<f32>(kf));
+  }
+  return a;
+}
+
+// Per 4 consecutive slots: d_s = Σ_{g : node(g) = node(s)} W[g_s, g] (the vec4 form of `degrees` in
+// lanczos_batched.wgsl, same sweep and summation order as `lanczos_matvec`).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn lanczos_degrees(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let s0 = 4u * (gid.x + gid.y * groups.x * WORKGROUP_SIZE);
+  if (s0 >= params.slots) {
+    return;
+  }
+  let q = params.n / 4u;
+  let ng = params.global_base / 4u + q;
+  var row: array<u32, 4>;
+  var first: array<u32, 4>;
+  var last: array<u32, 4>;
+  var kf = vec4<f32>(-2.0);
+  for (var r = 0u; r < 4u; r++) {
+    let s = min(s0 + r, params.slots - 1u);
+    let k = slots[s].y;
+    row[r] = slots[s].x * q;
+    first[r] = 0u;
+    last[r] = 0u;
+    if (s0 + r < params.slots) {
+      kf[r] = f32(k);
+      first[r] = nodes[k].w;
+      last[r] = nodes[k + 1u].w;
+    }
+  }
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  if (all(kf == vec4<f32>(kf.x))) {
+    let zero = vec4<f32>(0.0);
+    for (var i = first[0]; i < last[0]; i++) {
+      let c = chunk(i);
+      let m = vecs[ng + c] == vec4<f32>(kf.x);
+      a0 += select(zero, w[row[0] + c], m);
+      a1 += select(zero, w[row[1] + c], m);
+      a2 += select(zero, w[row[2] + c], m);
+      a3 += select(zero, w[row[3] + c], m);
+    }
+  } else {
+    a0 = row_degree(row[0], kf.x, first[0], last[0], ng);
+    a1 = row_degree(row[1], kf.y, first[1], last[1], ng);
+    a2 = row_degree(row[2], kf.z, first[2], last[2], ng);
+    a3 = row_degree(row[3], kf.w, first[3], last[3], ng);
+  }
+  let acc = vec4<f32>(
+    (a0.x + a0.y) + (a0.z + a0.w),
+    (a1.x + a1.y) + (a1.z + a1.w),
+    (a2.x + a2.y) + (a2.z + a2.w),
+    (a3.x + a3.y) + (a3.z + a3.w),
+  );
+  for (var r = 0u; r < 4u; r++) {
+    if (kf[r] >= 0.0) {
+      let o = D * params.slots + s0 + r;
+      vecs[o >> 2u][o & 3u] = acc[r];
     }
   }
 }
