@@ -34,8 +34,10 @@ export interface AffinityGpuOptions {
   alpha?: number;
   /** Keep the diagonal. @default true */
   selfLoops?: boolean;
-  /** Gram workgroup side: a TILE×TILE workgroup computes a (4·TILE)² output tile. @default 8 */
+  /** Gram workgroup side: a TILE×TILE workgroup computes a (rows·TILE)×(4·TILE) output tile. @default 8 */
   tile?: number;
+  /** Gram output rows per invocation, 4 or 8 (each invocation computes rows × 4 values). @default 8 */
+  rows?: number;
 }
 
 /** Device-resident affinity, as the tree stage consumes it. */
@@ -93,8 +95,10 @@ export async function createNormalizeRowsKernel(ctx: GpuContext): Promise<Normal
 
 /** A compiled Gram kernel. */
 export interface CosineGramKernel {
-  /** Output rows (and columns) per workgroup tile. */
-  span: number;
+  /** Output rows per workgroup tile (ROWS·TILE). */
+  rowSpan: number;
+  /** Output columns per workgroup tile (4·TILE). */
+  colSpan: number;
   /**
    * Records the dispatch.
    * @param pass Open compute pass.
@@ -109,13 +113,17 @@ export interface CosineGramKernel {
 }
 
 /**
- * Compiles `shaders/affinity/cosine_gram.wgsl` once per tile size.
+ * Compiles `shaders/affinity/cosine_gram.wgsl` once per tile shape.
  *
  * @param ctx Device context.
  * @param tile Workgroup side (TILE override). @default 8
+ * @param rows Output rows per invocation, 4 or 8 (ROWS override; each invocation computes rows × 4 values).
+ * @default 8
  * @returns The kernel.
+ * @throws {RangeError} On a bad tile or row count.
  */
-export async function createCosineGramKernel(ctx: GpuContext, tile = 8): Promise<CosineGramKernel> {
+export async function createCosineGramKernel(ctx: GpuContext, tile = 8, rows = 8): Promise<CosineGramKernel> {
+  if (rows !== 4 && rows !== 8) throw new RangeError(`Invalid rows ${rows}: expected 4 or 8`);
   if (
     !Number.isInteger(tile) || tile < 1 || tile * tile > ctx.device.limits.maxComputeInvocationsPerWorkgroup
   ) {
@@ -126,15 +134,18 @@ export async function createCosineGramKernel(ctx: GpuContext, tile = 8): Promise
   const kernel = await getKernel(ctx.device, {
     stage: "affinity",
     kernel: "cosine_gram",
-    overrides: { TILE: tile },
+    overrides: { TILE: tile, ROWS: rows },
   });
-  const span = 4 * tile;
+  const rowSpan = rows * tile, colSpan = 4 * tile;
   return {
-    span,
+    rowSpan,
+    colSpan,
     encode(pass, io, { n, c }) {
       const params = uniformBuffer(ctx, "affinity.cosine_gram.params", [["u32", n], ["u32", padded(c)]]);
-      const b = groupsFor(n, span);
-      dispatch(ctx.device, pass, kernel, [io.unit, io.gram, io.minmax, params], [b, b]);
+      dispatch(ctx.device, pass, kernel, [io.unit, io.gram, io.minmax, params], [
+        groupsFor(n, colSpan),
+        groupsFor(n, rowSpan),
+      ]);
     },
   };
 }
@@ -277,12 +288,13 @@ export interface AffinityKernels {
  *
  * @param ctx Device context.
  * @param tile Gram workgroup side. @default 8
+ * @param rows Gram output rows per invocation (4 or 8). @default 8
  * @returns The kernels.
  */
-export async function createAffinityKernels(ctx: GpuContext, tile = 8): Promise<AffinityKernels> {
+export async function createAffinityKernels(ctx: GpuContext, tile = 8, rows = 8): Promise<AffinityKernels> {
   const [normalize, gram, power] = await Promise.all([
     createNormalizeRowsKernel(ctx),
-    createCosineGramKernel(ctx, tile),
+    createCosineGramKernel(ctx, tile, rows),
     createMinMaxPowerKernel(ctx),
   ]);
   return { normalize, gram, power };
@@ -378,7 +390,7 @@ export async function affinityMatrixGpu(
 ): Promise<AffinityGpuResult> {
   const alpha = options.alpha ?? 10;
   const selfLoops = options.selfLoops ?? true;
-  const kernels = await createAffinityKernels(ctx, options.tile ?? 8);
+  const kernels = await createAffinityKernels(ctx, options.tile ?? 8, options.rows ?? 8);
   const n = features.height * features.width;
   return await withErrorScope(ctx, "affinity", async () => {
     const encoder = ctx.device.createCommandEncoder({ label: "affinity" });
@@ -450,7 +462,7 @@ export async function prepareDeviceAffinity(
   const alpha = options.alpha ?? 10;
   const selfLoops = options.selfLoops ?? true;
   const [kernels, layout] = await Promise.all([
-    createAffinityKernels(ctx, options.tile ?? 8),
+    createAffinityKernels(ctx, options.tile ?? 8, options.rows ?? 8),
     createFeatureRowsKernel(ctx),
   ]);
   const { height, width, channels } = source;

@@ -31,12 +31,16 @@ Deno.test("zeroBelow is the float32 underflow boundary of t^α", () => {
   }
 });
 
-// Gram tiles are 32 rows wide (TILE 8): sizes around one tile, and realistic grids.
+// Gram tiles are 32 columns wide and 64 rows high (TILE 8, 8 rows per invocation): sizes around both, and
+// realistic grids.
 const sizes: [number, number, number][] = [
   [1, 2, 3], // smallest graph
   [1, 31, 5], // tile − 1
   [4, 8, 17], // one tile
   [3, 11, 8], // tile + 1
+  [7, 9, 6], // row tile − 1
+  [8, 8, 5], // one row tile
+  [5, 13, 7], // row tile + 1
   [32, 32, 512],
   [32, 32, 1280],
 ];
@@ -69,9 +73,17 @@ Deno.test({
     const f = randomMap(5, 13, 36, 3);
     const cpu = affinityMatrixSync(f, { alpha: 10 });
     for (const tile of [1, 4, 16]) {
-      const g = await affinityMatrixGpu(testGpu(), f, { alpha: 10, tile });
-      assertAllClose(g.w, cpu, { atol: 2e-6, rtol: 2e-4, msg: `tile ${tile}` });
+      for (const rows of [4, 8]) {
+        const g = await affinityMatrixGpu(testGpu(), f, { alpha: 10, tile, rows });
+        assertAllClose(g.w, cpu, { atol: 2e-6, rtol: 2e-4, msg: `tile ${tile}, rows ${rows}` });
+      }
     }
+    // Both block shapes give the same float32 sums.
+    const f2 = randomMap(9, 11, 40, 4);
+    const [a, b] = await Promise.all(
+      [4, 8].map((rows) => affinityMatrixGpu(testGpu(), f2, { alpha: 10, rows })),
+    );
+    assert.deepEqual(a.w, b.w);
   },
 });
 
