@@ -41,6 +41,9 @@ export interface SplitSearchKernel {
   encode(pass: GPUComputePassEncoder, group: GPUBindGroup, sizes: LevelSizes): void;
 }
 
+/** Histogram size of `split_bins.wgsl` (MAX_BUCKETS there): it serves up to this many thresholds minus one. */
+const SPLIT_BINS_MAX_BUCKETS = 128;
+
 /**
  * Compiles the split-search kernels once per device and threshold count.
  *
@@ -63,9 +66,16 @@ export async function createSplitSearchKernel(
     ),
   );
   const [nodeRange, buckets, bins, reduce, choose] = list;
+  // The vec4 histogram kernel fits THRESHOLDS + 1 buckets in an invocation array of SPLIT_BINS_MAX_BUCKETS.
+  const bins4 = thresholds < SPLIT_BINS_MAX_BUCKETS
+    ? await batchPipeline(ctx.device, "ncut", "split_bins", "split_bins", {
+      WORKGROUP_SIZE: WG,
+      THRESHOLDS: thresholds,
+    })
+    : null;
   return {
     thresholds,
-    encode(pass, group, { slots, nodes }) {
+    encode(pass, group, { slots, nodes, n, disjoint }) {
       const perSlot = groupsFor(slots, WG), perNode = groupsFor(nodes, WG);
       pass.setBindGroup(0, group);
       const run = (p: GPUComputePipeline, x: number, y = 1) => {
@@ -74,7 +84,8 @@ export async function createSplitSearchKernel(
       };
       run(nodeRange, perNode);
       run(buckets, perSlot);
-      run(bins, perSlot);
+      // The vec4 sweep over each node's chunks needs vec4-aligned rows of W and disjoint nodes.
+      run(bins4 && n % 4 === 0 && disjoint ? bins4 : bins, perSlot);
       run(reduce, perNode, thresholds);
       run(choose, perNode);
     },

@@ -16,7 +16,7 @@ struct Params {
   tol: f32,          // (Lanczos) residual tolerance
   thresholds: u32,   // T: candidate thresholds per node (equal to the THRESHOLDS override)
   min_side: u32,     // smallest admissible side
-  _pad: u32,
+  global_base: u32,  // start of the per-patch sections of `vecs` (lanczos_batched.wgsl)
 }
 
 // The affinity, n·n row-major.
@@ -25,7 +25,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> slots: array<vec2<u32>>;
 // Per node: (offset, size, unused, unused).
 @group(0) @binding(2) var<storage, read> nodes: array<vec4<u32>>;
-// Per-slot vectors (layout of lanczos_batched.wgsl): y at [0, slots) (sign-normalised here), d at [slots, 2·slots).
+// Per-slot vectors (layout of lanczos_batched.wgsl): y at [0, slots) (sign-normalised here), d at [slots, 2·slots);
+// from global_base, per patch: its bucket (f32, written here for split_bins.wgsl), then its node.
 @group(0) @binding(3) var<storage, read_write> vecs: array<f32>;
 // Per slot, T + 1 floats: the row's bucket histogram, then its partial cuts Σ_{u : b_u ≤ i} W[s, u] for
 // i < b_s (0 elsewhere).
@@ -109,6 +110,7 @@ fn buckets(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     }
   }
   lists[params.slots + s] = b;
+  vecs[params.global_base + slots[s].x] = f32(b);
 }
 
 // Per slot: the row's histogram of W over buckets (in place in `partial`), then its partial cuts.

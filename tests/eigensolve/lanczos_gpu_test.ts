@@ -97,3 +97,29 @@ Deno.test({
     assert.equal(short.steps, 4);
   },
 });
+
+Deno.test({
+  name: "batched Lanczos GPU general path: n not a multiple of 4 (index-list product and degrees)",
+  ignore: !gpu,
+  async fn() {
+    const side = 23, n = side * side;
+    const w = affinityMatrixSync(syntheticFeatureMap(side, side, 64, 5, 3), { alpha: 10 });
+    const nodes = [
+      Array.from({ length: 200 }, (_, i) => 2 * i),
+      Array.from({ length: 100 }, (_, i) => 2 * i + 1),
+    ];
+    const got = await fiedlerBatchedGpu(testGpu(), w, n, nodes);
+    const want = fiedlerBatchedReference(w, n, nodes);
+    for (let k = 0; k < nodes.length; k++) {
+      const y = fixSign(Float64Array.from(got[k].vector));
+      let dot = 0, ny = 0, nr = 0;
+      for (let i = 0; i < y.length; i++) {
+        dot += y[i] * want[k].vector[i];
+        ny += y[i] ** 2;
+        nr += want[k].vector[i] ** 2;
+      }
+      assert.ok(dot / Math.sqrt(ny * nr) > 1 - 1e-5, `node ${k}: cos ${dot / Math.sqrt(ny * nr)}`);
+      assert.ok(Math.abs(got[k].value - want[k].value) <= 1e-3 * want[k].value + 1e-6, `node ${k}: λ`);
+    }
+  },
+});

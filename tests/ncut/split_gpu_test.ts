@@ -84,3 +84,30 @@ Deno.test({
     assert.equal(got[0].ncut, Infinity);
   },
 });
+
+Deno.test({
+  name:
+    "split search GPU general path: n not a multiple of 4, and more thresholds than the vec4 histogram holds",
+  ignore: !gpu,
+  async fn() {
+    // 23×23: rows of W are not vec4-aligned, so the index-list kernels run.
+    const side = 23, n = side * side;
+    const w = affinityMatrixSync(syntheticFeatureMap(side, side, 64, 5, 3), { alpha: 10 });
+    const nodes = [
+      Array.from({ length: 200 }, (_, i) => 2 * i),
+      Array.from({ length: 100 }, (_, i) => 2 * i + 1),
+    ];
+    const ys = fiedlerBatchedReference(w, n, nodes).map((r) => r.vector);
+    for (const options of [{}, { thresholds: 7, minSide: 2 }]) {
+      const got = await splitSearchGpu(testGpu(), w, n, nodes, ys, options);
+      const want = splitSearchReference(w, n, nodes, ys, options);
+      for (let k = 0; k < nodes.length; k++) {
+        assert.equal(got[k].index, want[k].index);
+        assert.deepEqual(Array.from(got[k].one), Array.from(want[k].one));
+      }
+    }
+    // 150 thresholds on the 24×24 graph (vec4-aligned): the general histogram kernel.
+    const whole = [Array.from({ length: N }, (_, i) => i)];
+    await compare(whole, fiedlerBatchedReference(W, N, whole).map((r) => r.vector), { thresholds: 150 });
+  },
+});
