@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { affinityMatrix } from "../affinity/affinity.ts";
+import { affinityMatrix, affinityMatrixSync } from "../affinity/affinity.ts";
 import { loadImage } from "../image/load_image.ts";
 import { resizeImage } from "../image/resize.ts";
 import { cutTree } from "../ncut/cut_tree.ts";
@@ -122,6 +122,18 @@ async function stageRows(ctx: GpuContext, f: FeatureMap, photo: ImageRGB, runs: 
     gpu: sum("gpu"),
     waits: sum("waits"),
     submissions: sum("submissions"),
+  });
+  // Issue #3 measures the affinity kernel against the plain-TypeScript path too (the CPU column above uses ONNX
+  // Runtime's MatMul for the Gram); outside the sum.
+  const plain = await time(null, runs, () => Promise.resolve(affinityMatrixSync(f, { alpha: 10 })));
+  const gpuAffinity = rows[0];
+  rows.push({
+    stage: "affinity, plain TypeScript (`affinityMatrixSync`) vs WebGPU",
+    cpu: plain.ms,
+    gpu: gpuAffinity.gpu,
+    waits: gpuAffinity.waits,
+    submissions: gpuAffinity.submissions,
+    note: "not in the sum",
   });
   return rows;
 }
