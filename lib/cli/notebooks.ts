@@ -116,5 +116,17 @@ if (import.meta.main) {
   console.log(
     `Notebooks ${code === 0 ? "passed" : "FAILED"} in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
   );
+  if (code === 0 && Deno.args.length === 0) {
+    // The API reference is regenerated with the figures, so docs/ matches the code of one green run.
+    const apiMd = join(root, "docs", "api", "README.md");
+    let api = await run(Deno.execPath(), ["run", "-A", join(root, "docs", "api", "build_api_md.ts")]);
+    // Formatted like the rest of the repository, so `deno task lint` (fmt --check) stays green.
+    if (api === 0) api = await run(Deno.execPath(), ["fmt", "--config", join(root, "deno.json"), apiMd]);
+    if (api !== 0) {
+      console.error("Regenerating docs/api/README.md failed");
+      Deno.exit(1);
+    }
+    console.log(`API reference → ${apiMd}`);
+  }
   Deno.exit(code);
 }
