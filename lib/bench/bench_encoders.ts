@@ -139,7 +139,7 @@ export async function benchEncoders(
         } catch (error) {
           const message = (error as Error).message.split("\n")[0];
           // Keep ONNX Runtime's own reason, not its source location.
-          row.note = (/ERROR_MESSAGE: (?:\S+:\d+ \S+ )?(.*)$/.exec(message)?.[1] ?? message).slice(0, 160);
+          row.note = (/ERROR_MESSAGE: (?:\S+:\d+ \S+ )?(.*)$/.exec(message)?.[1] ?? message).slice(0, 240);
         }
         console.error(
           `${c.encoder} ${c.input} ${runner}: ${
