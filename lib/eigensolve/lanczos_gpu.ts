@@ -22,6 +22,7 @@ import { type GpuContext, submit, withErrorScope } from "../gpu/device.ts";
 import { destroyAll, packUniforms, storageBuffer, submitAndRead, uploadBuffer } from "../gpu/buffers.ts";
 import { groupsFor, loadShader } from "../gpu/kernel.ts";
 import { fiedlerVector } from "./fiedler.ts";
+import { subgraph } from "./subgraph.ts";
 
 /** Lanczos steps per level (the Krylov basis size; the CPU solver needed at most 32 on the bench maps). */
 export const LANCZOS_GPU_STEPS = 64;
@@ -476,14 +477,7 @@ export function fiedlerBatchedReference(
 ): { vector: Float64Array; value: number }[] {
   return nodes.map((l) => {
     const m = l.length;
-    const sub = new Float32Array(m * m);
-    const d = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < m; j++) {
-        sub[i * m + j] = w[l[i] * n + l[j]];
-        d[i] += sub[i * m + j];
-      }
-    }
+    const { w: sub, degrees: d } = subgraph(w, n, l);
     const f = fiedlerVector(sub, m, d, { tolerance: 1e-10 });
     return { vector: f.vector, value: f.value };
   });

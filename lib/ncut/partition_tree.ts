@@ -14,6 +14,7 @@
 import { affinityMatrix, affinityMatrixSync, checkAlpha } from "../affinity/affinity.ts";
 import { affinityGpuUnfit } from "../affinity/affinity_gpu.ts";
 import { fiedlerVector } from "../eigensolve/fiedler.ts";
+import { subgraph } from "../eigensolve/subgraph.ts";
 import { runStage } from "../gpu/backend.ts";
 import type { Backend, FeatureMap } from "../types.ts";
 import { buildPartitionTreeGpu } from "./partition_tree_gpu.ts";
@@ -354,6 +355,25 @@ function makeNode(
     id: tree.nodes.length,
     parent,
     depth,
+    ...unsolvedNode(region, active),
+    children: null,
+  };
+  tree.nodes.push(node);
+  return node;
+}
+
+/** The split fields of a node not solved yet (or that cannot be split), shared by the CPU and GPU trees. */
+export type NodeSplit = Omit<PartitionNode, "id" | "parent" | "depth" | "children">;
+
+/**
+ * A node's fields before its eigensolve: no split (NCut Infinity, solver "none").
+ *
+ * @param region Grid indices the node owns.
+ * @param active Grid indices taking part in its eigenproblem.
+ * @returns The unsolved fields.
+ */
+export function unsolvedNode(region: Int32Array, active: Int32Array): NodeSplit {
+  return {
     region,
     active,
     ncut: Infinity,
@@ -363,10 +383,7 @@ function makeNode(
     solver: "none",
     matvecs: 0,
     one: new Int32Array(0),
-    children: null,
   };
-  tree.nodes.push(node);
-  return node;
 }
 
 /** Computes a node's Fiedler vector and best split (not its children). */
@@ -382,19 +399,16 @@ function splitNode(
 ): Float64Array | undefined {
   let idx = node.active;
   if (idx.length < 2) return undefined;
-  let sub = extract(w, n, idx);
-  let m = idx.length;
-  let d = rowSums(sub, m);
+  let { w: sub, degrees: d } = subgraph(w, n, idx);
   // Isolated nodes (possible without self-loops) cannot enter the eigenproblem; they follow the "0" side.
   if (d.some((v) => v === 0)) {
     if (start) start = start.filter((_, i) => d[i] > 0);
     idx = idx.filter((_, i) => d[i] > 0);
     node.active = idx;
     if (idx.length < 2) return undefined;
-    sub = extract(w, n, idx);
-    m = idx.length;
-    d = rowSums(sub, m);
+    ({ w: sub, degrees: d } = subgraph(w, n, idx));
   }
+  const m = idx.length;
   const f = fiedlerVector(sub, m, d, { tolerance, start });
   const split = bestThresholdSplit(sub, m, d, f.vector, count, minSide);
   node.lambda = f.value;
@@ -410,27 +424,4 @@ function splitNode(
     node.ncutValues = split.values;
   }
   return f.next;
-}
-
-/** The principal submatrix on `idx` (the whole matrix when idx covers every node in order). */
-function extract(w: Float32Array, n: number, idx: Int32Array): Float32Array {
-  const m = idx.length;
-  if (m === n) return w; // the root: active = all nodes in order
-  const sub = new Float32Array(m * m);
-  for (let i = 0; i < m; i++) {
-    const src = idx[i] * n, dst = i * m;
-    for (let j = 0; j < m; j++) sub[dst + j] = w[src + idx[j]];
-  }
-  return sub;
-}
-
-function rowSums(a: Float32Array, m: number): Float64Array {
-  const d = new Float64Array(m);
-  for (let i = 0; i < m; i++) {
-    let s = 0;
-    const o = i * m;
-    for (let j = 0; j < m; j++) s += a[o + j];
-    d[i] = s;
-  }
-  return d;
 }

@@ -40,9 +40,11 @@ import type { FeatureMap } from "../types.ts";
 import {
   buildPartitionTreeSync,
   checkTreeOptions,
+  type NodeSplit,
   type PartitionNode,
   type PartitionTree,
   type PartitionTreeOptions,
+  unsolvedNode,
 } from "./partition_tree.ts";
 import { createSplitSearchKernel, decodeSplits, SPLIT_HEAD } from "./split_gpu.ts";
 
@@ -50,20 +52,8 @@ import { createSplitSearchKernel, decodeSplits, SPLIT_HEAD } from "./split_gpu.t
 const CHECK_EVERY = 4;
 
 /** A node as computed level by level (before the CPU numbering is replayed). */
-interface LevelNode {
-  region: Int32Array;
-  active: Int32Array;
-  ncut: number;
-  threshold: number;
-  thresholdIndex: number;
-  lambda: number;
-  solver: PartitionNode["solver"];
-  matvecs: number;
-  one: Int32Array;
+interface LevelNode extends NodeSplit {
   children: [LevelNode, LevelNode] | null;
-  fiedler?: Float64Array;
-  thresholds?: Float64Array;
-  ncutValues?: Float64Array;
 }
 
 /**
@@ -258,43 +248,13 @@ export async function buildPartitionTreeOnDevice(
 }
 
 function levelNode(region: Int32Array, active: Int32Array): LevelNode {
-  return {
-    region,
-    active,
-    ncut: Infinity,
-    threshold: NaN,
-    thresholdIndex: -1,
-    lambda: NaN,
-    solver: "none",
-    matvecs: 0,
-    one: new Int32Array(0),
-    children: null,
-  };
+  return { ...unsolvedNode(region, active), children: null };
 }
 
 /** Numbers the computed nodes in the CPU path's order (same frontier rules as `buildPartitionTreeSync`). */
 function replay(tree: PartitionTree, root: LevelNode, tauMax: number, maxSegments: number | undefined): void {
   const make = (x: LevelNode, parent: number, depth: number): PartitionNode => {
-    const node: PartitionNode = {
-      id: tree.nodes.length,
-      parent,
-      depth,
-      region: x.region,
-      active: x.active,
-      ncut: x.ncut,
-      threshold: x.threshold,
-      thresholdIndex: x.thresholdIndex,
-      lambda: x.lambda,
-      solver: x.solver,
-      matvecs: x.matvecs,
-      one: x.one,
-      children: null,
-    };
-    if (x.fiedler) {
-      node.fiedler = x.fiedler;
-      node.thresholds = x.thresholds;
-      node.ncutValues = x.ncutValues;
-    }
+    const node: PartitionNode = { ...x, id: tree.nodes.length, parent, depth, children: null };
     tree.nodes.push(node);
     return node;
   };

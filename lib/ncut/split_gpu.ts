@@ -21,6 +21,7 @@ import {
   splitBindGroup,
 } from "../eigensolve/lanczos_gpu.ts";
 import { fixSign } from "../eigensolve/fiedler.ts";
+import { subgraph } from "../eigensolve/subgraph.ts";
 import { bestThresholdSplit } from "./split.ts";
 
 const WG = 64;
@@ -244,14 +245,7 @@ export function splitSearchReference(
 ): { index: number; ncut: number; values: Float64Array; one: Int32Array }[] {
   return nodes.map((l, k) => {
     const m = l.length;
-    const sub = new Float32Array(m * m);
-    const d = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < m; j++) {
-        sub[i * m + j] = w[l[i] * n + l[j]];
-        d[i] += sub[i * m + j];
-      }
-    }
+    const { w: sub, degrees: d } = subgraph(w, n, l);
     const y = fixSign(Float64Array.from(ys[k]));
     const s = bestThresholdSplit(sub, m, d, y, options.thresholds ?? 100, options.minSide ?? 1);
     const one = Int32Array.from({ length: m }, (_, i) => l[i]).filter((_, i) => s.inOne[i] === 1);
