@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { FeatureMap } from "../lib/types.ts";
+import type { FeatureMap, ImageRGB } from "../lib/types.ts";
 import { seededVector } from "../lib/eigensolve/lanczos.ts";
 
 export { seededVector };
@@ -85,4 +85,23 @@ export function assertAllClose(
       throw new Error(`${msg} element ${i}: ${actual[i]} vs ${expected[i]} (diff ${d})`);
     }
   }
+}
+
+/** Two colour halves with ramps, so that patches differ; `shift` moves the boundary right by that many pixels. */
+export function twoHalvesImage(size: number, shift = 0): ImageRGB {
+  const data = new Float32Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const left = x < size / 2 + shift;
+      data.set(
+        [
+          left ? 0.9 : 0.1 + 0.3 * (y / size),
+          left ? 0.2 + 0.1 * (y / size) : 0.3,
+          left ? 0.1 : 0.8 - 0.2 * (x / size),
+        ],
+        (y * size + x) * 3,
+      );
+    }
+  }
+  return { data, height: size, width: size };
 }

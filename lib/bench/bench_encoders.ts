@@ -14,14 +14,11 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { loadEncoder } from "../encoder/load_encoder.ts";
-import { prepareDiffusionEncoder } from "../encoder/diffusion_prepare.ts";
 import { ORT_RUNNERS, type OrtRunner } from "../encoder/ort_session.ts";
-import { parseSidecar } from "../encoder/sidecar.ts";
 import { loadImage } from "../image/load_image.ts";
 import type { Encoder, ImageRGB } from "../types.ts";
-import { SDXL_EXPORT, writeDiffusionExport } from "../../tests/encoder/_diffusion_models.ts";
+import { prepareTestDiffusionEncoder } from "../../tests/encoder/_diffusion_models.ts";
 
 const PHOTO = new URL("../../docs/examples/chelsea.png", import.meta.url);
 
@@ -74,22 +71,6 @@ async function timeEncoder(
   } finally {
     await encoder.dispose();
   }
-}
-
-/** Prepares the generated SDXL-layout export (the tests' largest model) in `dir`; returns its sidecar path. */
-async function prepareTestDiffusionEncoder(dir: string): Promise<string> {
-  await writeDiffusionExport(join(dir, "export"), SDXL_EXPORT);
-  const json = JSON.parse(await Deno.readTextFile(new URL("../../models/ssd-1b.json", import.meta.url)));
-  json.output.channels = SDXL_EXPORT.channels;
-  json.input.size = 128;
-  json.output.grid = 4;
-  const prepared = await prepareDiffusionEncoder(
-    parseSidecar(json, "ssd-1b.json"),
-    json,
-    join(dir, "export"),
-    join(dir, "install"),
-  );
-  return prepared.sidecarPath;
 }
 
 function cell(ms: number | undefined): string {

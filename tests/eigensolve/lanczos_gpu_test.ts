@@ -4,26 +4,7 @@ import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
 import { fixSign } from "../../lib/eigensolve/fiedler.ts";
 import { fiedlerBatchedGpu, fiedlerBatchedReference } from "../../lib/eigensolve/lanczos_gpu.ts";
 import { gpu, testGpu } from "../_gpu.ts";
-
-/** A grid affinity to carve node slot lists from. */
-const SIDE = 24;
-const N = SIDE * SIDE;
-const W = affinityMatrixSync(syntheticFeatureMap(SIDE, SIDE, 64, 6, 2), { alpha: 10 });
-
-/** `count` disjoint nodes of `size` slots (ascending global indices), taken with a stride through the grid. */
-function carve(count: number, size: number, stride = 1): number[][] {
-  const nodes: number[][] = [];
-  let next = 0;
-  for (let k = 0; k < count; k++) {
-    const l: number[] = [];
-    for (let i = 0; i < size; i++) l.push((next + i * stride) % N);
-    next += size * stride;
-    nodes.push(l.sort((a, b) => a - b));
-  }
-  const seen = new Set(nodes.flat());
-  assert.equal(seen.size, count * size, "carved nodes overlap");
-  return nodes;
-}
+import { carve, N, W } from "../_carved_nodes.ts";
 
 function checkAgainstReference(nodes: number[][], msg: string, maxSteps?: number) {
   return async () => {

@@ -19,6 +19,8 @@ import { join } from "node:path";
 import p from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
 import { seededVector } from "../_helpers.ts";
+import { prepareDiffusionEncoder } from "../../lib/encoder/diffusion_prepare.ts";
+import { parseSidecar } from "../../lib/encoder/sidecar.ts";
 
 const { onnx } = p;
 const FLOAT = 1;
@@ -447,4 +449,20 @@ export function unetWithHookOutput(o: DiffusionExportOptions): { bytes: Uint8Arr
   const { model, hookValue } = unetModel(o);
   model.graph!.output!.push({ name: hookValue, type: { tensorType: { elemType: FLOAT } } });
   return { bytes: onnx.ModelProto.encode(model).finish(), hookValue };
+}
+
+/** Prepares the generated SDXL-layout export (the tests' largest model) in `dir`; returns its sidecar path. */
+export async function prepareTestDiffusionEncoder(dir: string): Promise<string> {
+  await writeDiffusionExport(join(dir, "export"), SDXL_EXPORT);
+  const json = JSON.parse(await Deno.readTextFile(new URL("../../models/ssd-1b.json", import.meta.url)));
+  json.output.channels = SDXL_EXPORT.channels;
+  json.input.size = 128;
+  json.output.grid = 4;
+  const prepared = await prepareDiffusionEncoder(
+    parseSidecar(json, "ssd-1b.json"),
+    json,
+    join(dir, "export"),
+    join(dir, "install"),
+  );
+  return prepared.sidecarPath;
 }

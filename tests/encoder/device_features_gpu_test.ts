@@ -16,7 +16,7 @@ import { compactLabels, createSegmenter } from "../../lib/segmenter.ts";
 import { assignConcepts } from "../../lib/upsample/assign.ts";
 import { assignConceptsGpu } from "../../lib/upsample/assign_gpu.ts";
 import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
-import { assertAllClose } from "../_helpers.ts";
+import { assertAllClose, twoHalvesImage } from "../_helpers.ts";
 import { gpu, testGpu } from "../_gpu.ts";
 import { cellConvModel, FLOAT16, int, modelBytes, valueInfo } from "./_onnx_models.ts";
 import { vitModel } from "./_vit_models.ts";
@@ -58,25 +58,6 @@ function cellEncoderParts(half: boolean) {
 function decode(bytes: Uint8Array) {
   const g = p.onnx.ModelProto.decode(bytes).graph!;
   return { node: g.node, initializer: g.initializer, input: g.input, output: g.output };
-}
-
-/** Two colour halves with a ramp, so that patches differ. */
-function image(size: number): ImageRGB {
-  const data = new Float32Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const left = x < size / 2;
-      data.set(
-        [
-          left ? 0.9 : 0.1 + 0.3 * (y / size),
-          left ? 0.2 + 0.1 * (y / size) : 0.3,
-          left ? 0.1 : 0.8 - 0.2 * (x / size),
-        ],
-        (y * size + x) * 3,
-      );
-    }
-  }
-  return { data, height: size, width: size };
 }
 
 Deno.test({
@@ -199,7 +180,7 @@ Deno.test({
       sidecar,
       model,
       undefined,
-      (wasm, webgpu) => checkDevicePath(wasm, webgpu, image(16), { features: 1e-5, affinity: 1e-4 }),
+      (wasm, webgpu) => checkDevicePath(wasm, webgpu, twoHalvesImage(16), { features: 1e-5, affinity: 1e-4 }),
     );
   },
 });
@@ -217,7 +198,8 @@ Deno.test({
       sidecar,
       vitModel(14, 1, 24),
       448,
-      (wasm, webgpu) => checkDevicePath(wasm, webgpu, image(448), { features: 1e-4, affinity: 2e-4 }),
+      (wasm, webgpu) =>
+        checkDevicePath(wasm, webgpu, twoHalvesImage(448), { features: 1e-4, affinity: 2e-4 }),
     );
   },
 });
@@ -228,7 +210,7 @@ Deno.test({
   async fn() {
     const ctx = testGpu();
     const { sidecar, model } = cellEncoderParts(true);
-    const img = image(16);
+    const img = twoHalvesImage(16);
     const wasm = await createOnnxEncoder(sidecar, model, { runner: "wasm" });
     let webgpu;
     try {
@@ -318,7 +300,7 @@ Deno.test({
     json.defaults = { tau: 0.4, alpha: 3 };
     const sidecar = parseSidecar(json, "dinov2-large.json");
     const model = vitModel(14, 1, 12);
-    const img = image(224);
+    const img = twoHalvesImage(224);
     const cpuEncoder = await createOnnxEncoder(sidecar, model, { runner: "wasm", inputSize: 224 });
     const gpuEncoder = await createOnnxEncoder(sidecar, model, { runner: "webgpu", inputSize: 224 });
     const cpu = await createSegmenter({ encoder: cpuEncoder, backend: "cpu", refine: false });

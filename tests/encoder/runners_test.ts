@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { createDiffusionEncoder } from "../../lib/encoder/diffusion_encoder.ts";
-import { prepareDiffusionEncoder } from "../../lib/encoder/diffusion_prepare.ts";
 import { createOnnxEncoder } from "../../lib/encoder/onnx_encoder.ts";
 import { createOrtSession, type OrtRunner, resolveRunner } from "../../lib/encoder/ort_session.ts";
 import { parseSidecar, readSidecar } from "../../lib/encoder/sidecar.ts";
 import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
 import { gpu } from "../_gpu.ts";
-import { SDXL_EXPORT, writeDiffusionExport } from "./_diffusion_models.ts";
+import { prepareTestDiffusionEncoder } from "./_diffusion_models.ts";
 import { vitModel } from "./_vit_models.ts";
 
 /** Whether onnxruntime-node loads here (it is fetched from npm on first use and needs --allow-ffi). */
@@ -66,22 +64,10 @@ for (const runner of ["webgpu", "node"] as OrtRunner[]) {
     fn: async () => {
       const dir = await Deno.makeTempDir();
       try {
-        await writeDiffusionExport(join(dir, "export"), SDXL_EXPORT);
-        const json = JSON.parse(
-          await Deno.readTextFile(new URL("../../models/ssd-1b.json", import.meta.url)),
-        );
-        json.output.channels = 16;
-        json.input.size = 128;
-        json.output.grid = 4;
-        const prepared = await prepareDiffusionEncoder(
-          parseSidecar(json, "ssd-1b.json"),
-          json,
-          join(dir, "export"),
-          join(dir, "install"),
-        );
-        const sidecar = await readSidecar(prepared.sidecarPath);
-        const reference = await createDiffusionEncoder(sidecar, prepared.sidecarPath, { runner: "wasm" });
-        const other = await createDiffusionEncoder(sidecar, prepared.sidecarPath, { runner });
+        const sidecarPath = await prepareTestDiffusionEncoder(dir);
+        const sidecar = await readSidecar(sidecarPath);
+        const reference = await createDiffusionEncoder(sidecar, sidecarPath, { runner: "wasm" });
+        const other = await createDiffusionEncoder(sidecar, sidecarPath, { runner });
         try {
           assert.equal(other.settings.runner, runner);
           const img = image(128);

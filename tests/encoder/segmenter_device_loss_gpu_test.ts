@@ -14,6 +14,7 @@ import { getGpu, GpuDeviceLostError } from "../../lib/gpu/device.ts";
 import { refinePamrGpu } from "../../lib/pamr/pamr_gpu.ts";
 import { compactLabels, createSegmenter, type SegmentationResult } from "../../lib/segmenter.ts";
 import type { Encoder, ImageRGB } from "../../lib/types.ts";
+import { twoHalvesImage } from "../_helpers.ts";
 import { gpu } from "../_gpu.ts";
 import { vitModel } from "./_vit_models.ts";
 
@@ -28,25 +29,6 @@ function sidecarJson(): Record<string, unknown> {
   return json;
 }
 const MODEL = vitModel(14, 1, 12);
-
-/** Two colour halves with a ramp (as in device_features_gpu_test.ts), optionally shifted to vary the labels. */
-function image(size: number, shift = 0): ImageRGB {
-  const data = new Float32Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const left = x < size / 2 + shift;
-      data.set(
-        [
-          left ? 0.9 : 0.1 + 0.3 * (y / size),
-          left ? 0.2 + 0.1 * (y / size) : 0.3,
-          left ? 0.1 : 0.8 - 0.2 * (x / size),
-        ],
-        (y * size + x) * 3,
-      );
-    }
-  }
-  return { data, height: size, width: size };
-}
 
 /** ONNX Runtime on a dead device could hang instead of failing: every step gets a deadline. */
 async function deadline<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
@@ -137,14 +119,14 @@ Deno.test({
     const encoder = await createOnnxEncoder(sidecar, MODEL, { runner: "webgpu", inputSize: 224 });
     const seg = await createSegmenter({ encoder, backend: "webgpu", refine: false });
     try {
-      const bad = image(224);
+      const bad = twoHalvesImage(224);
       bad.data[0] = NaN;
       const printed = await notices(async () => {
         await assert.rejects(
           deadline(seg.segment(bad), "segment"),
           /^RangeError: Model output 'last_hidden_state' of encoder 'vit-loss' has a NaN or infinite value at patch \(0, 0\)/,
         );
-        assert.equal((await deadline(seg.segment(image(224)), "segment")).featuresOnDevice, true);
+        assert.equal((await deadline(seg.segment(twoHalvesImage(224)), "segment")).featuresOnDevice, true);
       });
       assert.deepEqual(printed, []);
     } finally {
@@ -159,7 +141,7 @@ Deno.test({
   ignore: !gpu,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "diffcut-loss-" });
-    const [a0, a1] = await reference([image(224), image(224, 40)]);
+    const [a0, a1] = await reference([twoHalvesImage(224), twoHalvesImage(224, 40)]);
     let seg;
     try {
       const sidecarPath = join(dir, "vit-loss.json");
@@ -174,18 +156,18 @@ Deno.test({
       assert.equal(seg.encoder.device, (await getGpu()).device);
       const s = seg;
       const printed = await notices(async () => {
-        const before = await deadline(s.segment(image(224)), "segment on the device");
+        const before = await deadline(s.segment(twoHalvesImage(224)), "segment on the device");
         assert.equal(before.featuresOnDevice, true);
         assertSameGrid(before, a0, "before the loss");
         const dead = (await getGpu()).device;
         dead.destroy();
         await dead.lost;
-        const b0 = await deadline(s.segment(image(224)), "segment after the loss");
+        const b0 = await deadline(s.segment(twoHalvesImage(224)), "segment after the loss");
         assert.equal(b0.featuresOnDevice, false);
         assert.equal(b0.settings.backend, "cpu");
         assert.match(b0.notes[0], /WebGPU device was lost/);
         assertSameGrid(b0, a0, "after the loss");
-        const b1 = await deadline(s.segment(image(224, 40)), "next image");
+        const b1 = await deadline(s.segment(twoHalvesImage(224, 40)), "next image");
         assert.equal(b1.featuresOnDevice, false);
         assertSameGrid(b1, a1, "next image");
         await assertFreshDevice(dead);
@@ -217,7 +199,7 @@ Deno.test({
       ctx.device.destroy();
       await ctx.device.lost; // known lost: the segmenter does not call into ONNX Runtime (see the next test)
       await assert.rejects(
-        deadline(seg.segment(image(224)), "segment"),
+        deadline(seg.segment(twoHalvesImage(224)), "segment"),
         (e: Error) =>
           e instanceof GpuDeviceLostError &&
           /ran on it; pass fallbackEncoder to createSegmenter to complete on the CPU path$/.test(e.message),
@@ -235,7 +217,7 @@ Deno.test({
   ignore: !gpu,
   async fn() {
     const sidecar = parseSidecar(sidecarJson(), "vit-loss.json");
-    const [a0] = await reference([image(224)]);
+    const [a0] = await reference([twoHalvesImage(224)]);
     // Where the loss strikes: after ONNX Runtime returned (our layout/affinity kernels meet the dead device), or
     // before it runs, with device.lost not resolved yet, so that ONNX Runtime itself fails on the dead device
     // ("Buffer with '' label is invalid"; it did not hang here). That one goes last: once onnxruntime-web 1.30.0
@@ -266,12 +248,12 @@ Deno.test({
       });
       try {
         const printed = await notices(async () => {
-          const pending = seg.segment(image(224));
+          const pending = seg.segment(twoHalvesImage(224));
           if (when === "before ORT") ctx.device.destroy();
           const b = await deadline(pending, `segment (${when})`);
           assert.equal(b.featuresOnDevice, false, when);
           assertSameGrid(b, a0, when);
-          assertSameGrid(await deadline(seg.segment(image(224)), "next image"), a0, when);
+          assertSameGrid(await deadline(seg.segment(twoHalvesImage(224)), "next image"), a0, when);
           assert.equal(loads, 1, "the fallback encoder is loaded once");
           await assertFreshDevice(ctx.device);
         });
@@ -280,7 +262,7 @@ Deno.test({
         await deadline(seg.dispose(), "dispose");
       }
       assert.equal(
-        (await host.encode(image(224)).catch((e) => e)).message,
+        (await host.encode(twoHalvesImage(224)).catch((e) => e)).message,
         "Session of encoder 'vit-loss' was disposed; create a new one to run it",
       );
     }

@@ -5,22 +5,7 @@ import { fiedlerBatchedReference } from "../../lib/eigensolve/lanczos_gpu.ts";
 import { splitSearchGpu, splitSearchReference } from "../../lib/ncut/split_gpu.ts";
 import { seededVector } from "../_helpers.ts";
 import { gpu, testGpu } from "../_gpu.ts";
-
-const SIDE = 24;
-const N = SIDE * SIDE;
-const W = affinityMatrixSync(syntheticFeatureMap(SIDE, SIDE, 64, 6, 2), { alpha: 10 });
-
-function carve(count: number, size: number, stride = 1): number[][] {
-  const nodes: number[][] = [];
-  let next = 0;
-  for (let k = 0; k < count; k++) {
-    const l: number[] = [];
-    for (let i = 0; i < size; i++) l.push((next + i * stride) % N);
-    next += size * stride;
-    nodes.push(l.sort((a, b) => a - b));
-  }
-  return nodes;
-}
+import { carve, N, W } from "../_carved_nodes.ts";
 
 async function compare(
   nodes: number[][],
