@@ -314,8 +314,38 @@ export function buildPartitionTreeSync(
     if (next) warm.set(node.id, next);
   };
   solve(root);
-  // Frontier of computed, unexpanded nodes that may split: depth-first ("1" side first) like the reference,
-  // or lowest NCut first when the number of segments is capped.
+  expandInReferenceOrder(root, tauMax, maxSegments, (node) => {
+    const inOne = new Uint8Array(n);
+    for (const i of node.one) inOne[i] = 1;
+    const zeroRegion = node.region.filter((i) => !inOne[i]);
+    const activeOf = (region: Int32Array) =>
+      compat === "reference" ? region.filter((i) => !excluded[i]) : region;
+    const c1 = makeNode(tree, node.id, node.depth + 1, node.one, activeOf(node.one));
+    const c0 = makeNode(tree, node.id, node.depth + 1, zeroRegion, activeOf(zeroRegion));
+    solve(c1);
+    solve(c0);
+    return [c1, c0];
+  });
+  tree.timings.tree = performance.now() - t1;
+  return tree;
+}
+
+/**
+ * Expands solved nodes whose NCut is below τ_max in the order that numbers the tree like the reference: depth
+ * first with the "1" side first, or lowest NCut first once `maxSegments` caps the number of segments. Shared by
+ * the CPU tree (which solves the children in `split`) and the GPU tree's replay of its level-by-level results.
+ *
+ * @param root The solved root.
+ * @param tauMax Nodes with NCut below it are split.
+ * @param maxSegments Segment cap, if any.
+ * @param split Creates (and numbers) a node's solved children, `[y > t side, other side]`.
+ */
+export function expandInReferenceOrder(
+  root: PartitionNode,
+  tauMax: number,
+  maxSegments: number | undefined,
+  split: (node: PartitionNode) => [PartitionNode, PartitionNode],
+): void {
   const frontier: PartitionNode[] = [root];
   let leaves = 1;
   while (frontier.length > 0) {
@@ -326,22 +356,12 @@ export function buildPartitionTreeSync(
     }
     const node = frontier.splice(pick, 1)[0];
     if (!(node.ncut < tauMax)) continue;
-    const inOne = new Uint8Array(n);
-    for (const i of node.one) inOne[i] = 1;
-    const zeroRegion = node.region.filter((i) => !inOne[i]);
-    const activeOf = (region: Int32Array) =>
-      compat === "reference" ? region.filter((i) => !excluded[i]) : region;
-    const c1 = makeNode(tree, node.id, node.depth + 1, node.one, activeOf(node.one));
-    const c0 = makeNode(tree, node.id, node.depth + 1, zeroRegion, activeOf(zeroRegion));
+    const [c1, c0] = split(node);
     node.children = [c1.id, c0.id];
     leaves++;
-    solve(c1);
-    solve(c0);
     // Pushed so that the "1" child is expanded first (stack order), as in the reference's recursion.
     frontier.push(c0, c1);
   }
-  tree.timings.tree = performance.now() - t1;
-  return tree;
 }
 
 function makeNode(

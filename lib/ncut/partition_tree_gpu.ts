@@ -40,6 +40,7 @@ import type { FeatureMap } from "../types.ts";
 import {
   buildPartitionTreeSync,
   checkTreeOptions,
+  expandInReferenceOrder,
   type NodeSplit,
   type PartitionNode,
   type PartitionTree,
@@ -261,23 +262,12 @@ function replay(tree: PartitionTree, root: LevelNode, tauMax: number, maxSegment
   const source = new Map<PartitionNode, LevelNode>();
   const r = make(root, -1, 0);
   source.set(r, root);
-  const frontier: PartitionNode[] = [r];
-  let leaves = 1;
-  while (frontier.length > 0) {
-    if (maxSegments !== undefined && leaves >= maxSegments) break;
-    let pick = frontier.length - 1;
-    if (maxSegments !== undefined) {
-      for (let i = 0; i < frontier.length; i++) if (frontier[i].ncut < frontier[pick].ncut) pick = i;
-    }
-    const node = frontier.splice(pick, 1)[0];
-    if (!(node.ncut < tauMax)) continue;
+  expandInReferenceOrder(r, tauMax, maxSegments, (node) => {
     const [x1, x0] = source.get(node)!.children!;
     const c1 = make(x1, node.id, node.depth + 1);
     const c0 = make(x0, node.id, node.depth + 1);
     source.set(c1, x1);
     source.set(c0, x0);
-    node.children = [c1.id, c0.id];
-    leaves++;
-    frontier.push(c0, c1);
-  }
+    return [c1, c0];
+  });
 }
