@@ -2,8 +2,8 @@
  * WebGPU path of the patch affinity `W = minmax(F̂ F̂ᵀ)^α` (reference: affinity.ts).
  *
  * Three kernels in one submission: row L2-normalisation (`shaders/affinity/normalize_rows.wgsl`), the
- * register-tiled cosine Gram matrix fused with the global min/max (`cosine_gram.wgsl`, upper block triangle
- * mirrored), and min-max + power α in place (`minmax_power.wgsl`). Arithmetic is float32 throughout (the
+ * register-tiled cosine Gram matrix fused with the global min/max (`cosine_gram.wgsl`: 16 × 8·WG tiles over the
+ * upper triangle, mirrored), and min-max + power α in place (`minmax_power.wgsl`). Arithmetic is float32 throughout (the
  * reference accumulates dot products in float64), so values agree to a few float32 ulps of the cosine, amplified
  * α times by the power.
  *
@@ -34,10 +34,8 @@ export interface AffinityGpuOptions {
   alpha?: number;
   /** Keep the diagonal. @default true */
   selfLoops?: boolean;
-  /** Gram workgroup side: a TILE×TILE workgroup computes a (rows·TILE)×(4·TILE) output tile. @default 8 */
+  /** Gram workgroup width WG: a workgroup computes a 16 × 8·WG output tile. @default 16 */
   tile?: number;
-  /** Gram output rows per invocation, 4 or 8 (each invocation computes rows × 4 values). @default 8 */
-  rows?: number;
 }
 
 /** Device-resident affinity, as the tree stage consumes it. */
@@ -93,11 +91,12 @@ export async function createNormalizeRowsKernel(ctx: GpuContext): Promise<Normal
   };
 }
 
+/** Rows of one Gram tile (fixed in `cosine_gram.wgsl`). */
+export const GRAM_TILE_ROWS = 16;
+
 /** A compiled Gram kernel. */
 export interface CosineGramKernel {
-  /** Output rows per workgroup tile (ROWS·TILE). */
-  rowSpan: number;
-  /** Output columns per workgroup tile (4·TILE). */
+  /** Output columns per workgroup tile (8·WG). */
   colSpan: number;
   /**
    * Records the dispatch.
@@ -113,39 +112,55 @@ export interface CosineGramKernel {
 }
 
 /**
- * Compiles `shaders/affinity/cosine_gram.wgsl` once per tile shape.
+ * Origins `(row0, col0)` of the Gram tiles covering the upper triangle of an `n×n` matrix: 16-row blocks, each
+ * swept from its own first row to the last column in steps of `colSpan` (so no tile lies wholly below the
+ * diagonal, and every pair j ≥ i is in exactly one tile).
+ *
+ * @param n Matrix order.
+ * @param colSpan Tile width.
+ * @returns Interleaved origins.
+ */
+export function gramTiles(n: number, colSpan: number): Uint32Array {
+  const origins: number[] = [];
+  for (let row0 = 0; row0 < n; row0 += GRAM_TILE_ROWS) {
+    for (let col0 = row0; col0 < n; col0 += colSpan) origins.push(row0, col0);
+  }
+  return Uint32Array.from(origins);
+}
+
+/**
+ * Compiles `shaders/affinity/cosine_gram.wgsl` once per workgroup width.
  *
  * @param ctx Device context.
- * @param tile Workgroup side (TILE override). @default 8
- * @param rows Output rows per invocation, 4 or 8 (ROWS override; each invocation computes rows × 4 values).
- * @default 8
+ * @param tile Workgroup width WG: a tile is 16 rows × 8·WG columns. @default 16
  * @returns The kernel.
- * @throws {RangeError} On a bad tile or row count.
+ * @throws {RangeError} On a bad width.
  */
-export async function createCosineGramKernel(ctx: GpuContext, tile = 8, rows = 8): Promise<CosineGramKernel> {
-  if (rows !== 4 && rows !== 8) throw new RangeError(`Invalid rows ${rows}: expected 4 or 8`);
-  if (
-    !Number.isInteger(tile) || tile < 1 || tile * tile > ctx.device.limits.maxComputeInvocationsPerWorkgroup
-  ) {
+export async function createCosineGramKernel(ctx: GpuContext, tile = 16): Promise<CosineGramKernel> {
+  if (!Number.isInteger(tile) || tile < 1 || tile > ctx.device.limits.maxComputeInvocationsPerWorkgroup) {
     throw new RangeError(
-      `Invalid tile ${tile}: expected an integer with tile² ≤ the device's invocations limit`,
+      `Invalid tile ${tile}: expected an integer from 1 to the device's invocations limit`,
     );
   }
   const kernel = await getKernel(ctx.device, {
     stage: "affinity",
     kernel: "cosine_gram",
-    overrides: { TILE: tile, ROWS: rows },
+    overrides: { WG: tile },
   });
-  const rowSpan = rows * tile, colSpan = 4 * tile;
+  const colSpan = 8 * tile;
   return {
-    rowSpan,
     colSpan,
     encode(pass, io, { n, c }) {
+      const origins = gramTiles(n, colSpan);
+      const tiles = uploadBuffer(ctx, "affinity.cosine_gram.tiles", origins);
       const params = uniformBuffer(ctx, "affinity.cosine_gram.params", [["u32", n], ["u32", padded(c)]]);
-      dispatch(ctx.device, pass, kernel, [io.unit, io.gram, io.minmax, params], [
-        groupsFor(n, colSpan),
-        groupsFor(n, rowSpan),
-      ]);
+      dispatch(
+        ctx.device,
+        pass,
+        kernel,
+        [io.unit, io.gram, io.minmax, tiles, params],
+        grid2d(origins.length / 2, ctx),
+      );
     },
   };
 }
@@ -188,13 +203,8 @@ export async function createMinMaxPowerKernel(ctx: GpuContext): Promise<MinMaxPo
         ["f32", zeroBelow(alpha)],
         ["u32", selfLoops ? 1 : 0],
       ]);
-      dispatch(
-        ctx.device,
-        pass,
-        kernel,
-        [io.w, io.minmax, io.zeroRows, params],
-        grid2d(groupsFor(n * n, wg), ctx),
-      );
+      // x: columns, y: rows (n ≤ 5792 rows fit the 65535 workgroups per dimension).
+      dispatch(ctx.device, pass, kernel, [io.w, io.minmax, io.zeroRows, params], [groupsFor(n, wg), n]);
     },
   };
 }
@@ -287,14 +297,13 @@ export interface AffinityKernels {
  * Compiles the affinity kernels.
  *
  * @param ctx Device context.
- * @param tile Gram workgroup side. @default 8
- * @param rows Gram output rows per invocation (4 or 8). @default 8
+ * @param tile Gram workgroup width (a tile is 16 rows × 8·tile columns). @default 16
  * @returns The kernels.
  */
-export async function createAffinityKernels(ctx: GpuContext, tile = 8, rows = 8): Promise<AffinityKernels> {
+export async function createAffinityKernels(ctx: GpuContext, tile = 16): Promise<AffinityKernels> {
   const [normalize, gram, power] = await Promise.all([
     createNormalizeRowsKernel(ctx),
-    createCosineGramKernel(ctx, tile, rows),
+    createCosineGramKernel(ctx, tile),
     createMinMaxPowerKernel(ctx),
   ]);
   return { normalize, gram, power };
@@ -390,7 +399,7 @@ export async function affinityMatrixGpu(
 ): Promise<AffinityGpuResult> {
   const alpha = options.alpha ?? 10;
   const selfLoops = options.selfLoops ?? true;
-  const kernels = await createAffinityKernels(ctx, options.tile ?? 8, options.rows ?? 8);
+  const kernels = await createAffinityKernels(ctx, options.tile ?? 16);
   const n = features.height * features.width;
   return await withErrorScope(ctx, "affinity", async () => {
     const encoder = ctx.device.createCommandEncoder({ label: "affinity" });
@@ -462,7 +471,7 @@ export async function prepareDeviceAffinity(
   const alpha = options.alpha ?? 10;
   const selfLoops = options.selfLoops ?? true;
   const [kernels, layout] = await Promise.all([
-    createAffinityKernels(ctx, options.tile ?? 8, options.rows ?? 8),
+    createAffinityKernels(ctx, options.tile ?? 16),
     createFeatureRowsKernel(ctx),
   ]);
   const { height, width, channels } = source;

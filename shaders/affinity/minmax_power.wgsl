@@ -43,15 +43,17 @@ fn pow_int(t: f32, e0: u32) -> f32 {
   return r;
 }
 
+// One invocation per entry: x is the column, y the row (a 2-D grid, so no integer division per entry, which
+// llvmpipe scalarises).
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn minmax_power(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+fn minmax_power(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = params.n;
-  let idx = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
-  if (idx >= n * n) {
+  let i = gid.y;
+  let j = gid.x;
+  if (j >= n) {
     return;
   }
-  let i = idx / n;
-  let j = idx - i * n;
+  let idx = i * n + j;
   if (i == j && params.self_loops == 0u) {
     w[idx] = 0u;
     return;

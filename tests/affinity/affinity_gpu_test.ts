@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { affinityMatrixSync, normalizeRows } from "../../lib/affinity/affinity.ts";
-import { affinityMatrixGpu, zeroBelow } from "../../lib/affinity/affinity_gpu.ts";
+import { affinityMatrixGpu, GRAM_TILE_ROWS, gramTiles, zeroBelow } from "../../lib/affinity/affinity_gpu.ts";
 import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
 import { buildPartitionTreeSync } from "../../lib/ncut/partition_tree.ts";
 import { cutTree } from "../../lib/ncut/cut_tree.ts";
@@ -31,16 +31,15 @@ Deno.test("zeroBelow is the float32 underflow boundary of t^α", () => {
   }
 });
 
-// Gram tiles are 32 columns wide and 64 rows high (TILE 8, 8 rows per invocation): sizes around both, and
-// realistic grids.
+// Gram tiles are 16 rows high and 128 columns wide (WG 16): sizes around both, and realistic grids.
 const sizes: [number, number, number][] = [
   [1, 2, 3], // smallest graph
-  [1, 31, 5], // tile − 1
-  [4, 8, 17], // one tile
-  [3, 11, 8], // tile + 1
-  [7, 9, 6], // row tile − 1
-  [8, 8, 5], // one row tile
-  [5, 13, 7], // row tile + 1
+  [3, 5, 5], // row tile − 1
+  [4, 4, 17], // one row tile
+  [1, 17, 8], // row tile + 1
+  [1, 127, 6], // column tile − 1
+  [8, 16, 5], // one column tile
+  [3, 43, 7], // column tile + 1
   [32, 32, 512],
   [32, 32, 1280],
 ];
@@ -67,24 +66,38 @@ for (const [h, w, c] of sizes) {
 }
 
 Deno.test({
-  name: "affinity GPU with other Gram tile shapes",
+  name: "affinity GPU with other Gram tile widths gives the same float32 sums",
   ignore: !gpu,
   async fn() {
     const f = randomMap(5, 13, 36, 3);
     const cpu = affinityMatrixSync(f, { alpha: 10 });
-    for (const tile of [1, 4, 16]) {
-      for (const rows of [4, 8]) {
-        const g = await affinityMatrixGpu(testGpu(), f, { alpha: 10, tile, rows });
-        assertAllClose(g.w, cpu, { atol: 2e-6, rtol: 2e-4, msg: `tile ${tile}, rows ${rows}` });
+    const results = [];
+    for (const tile of [1, 3, 16, 64]) {
+      const g = await affinityMatrixGpu(testGpu(), f, { alpha: 10, tile });
+      assertAllClose(g.w, cpu, { atol: 2e-6, rtol: 2e-4, msg: `tile ${tile}` });
+      results.push(g.w);
+    }
+    // Every entry is the same sequential sum over k whatever the tile width.
+    for (const w of results.slice(1)) assert.deepEqual(w, results[0]);
+    await assert.rejects(affinityMatrixGpu(testGpu(), f, { tile: 0 }), /Invalid tile 0/);
+  },
+});
+
+Deno.test("gramTiles covers every pair j ≥ i exactly once and nothing wholly below the diagonal", () => {
+  for (const [n, span] of [[1, 8], [15, 8], [16, 8], [17, 8], [40, 24], [129, 128]]) {
+    const tiles = gramTiles(n, span);
+    const seen = new Uint8Array(n * n);
+    for (let t = 0; t < tiles.length; t += 2) {
+      const [row0, col0] = [tiles[t], tiles[t + 1]];
+      assert.ok(col0 >= row0 && row0 < n && col0 < n, `tile ${row0},${col0}`);
+      for (let i = row0; i < Math.min(n, row0 + GRAM_TILE_ROWS); i++) {
+        for (let j = Math.max(i, col0); j < Math.min(n, col0 + span); j++) seen[i * n + j]++;
       }
     }
-    // Both block shapes give the same float32 sums.
-    const f2 = randomMap(9, 11, 40, 4);
-    const [a, b] = await Promise.all(
-      [4, 8].map((rows) => affinityMatrixGpu(testGpu(), f2, { alpha: 10, rows })),
-    );
-    assert.deepEqual(a.w, b.w);
-  },
+    for (let i = 0; i < n; i++) {
+      for (let j = i; j < n; j++) assert.equal(seen[i * n + j], 1, `n=${n} pair ${i},${j}`);
+    }
+  }
 });
 
 Deno.test({
