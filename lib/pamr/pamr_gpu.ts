@@ -19,12 +19,14 @@ import { checkPamrInput, type PamrOptions } from "./pamr.ts";
 
 const WG = 64;
 
-/** The compiled PAMR kernels. */
+/** The compiled PAMR kernels for one dilation count. */
 export interface PamrKernels {
   /** Affinities. */
   affinity: Kernel;
-  /** One propagation step. */
-  propagate: Kernel;
+  /** First propagation step, from the one-hot label ranks. */
+  first: Kernel;
+  /** Later propagation steps, from masks. */
+  step: Kernel;
   /** Argmax over masks. */
   argmax: Kernel;
   /** 3×3 median. */
@@ -32,19 +34,24 @@ export interface PamrKernels {
 }
 
 /**
- * Compiles the PAMR kernels once per device.
+ * Compiles the PAMR kernels once per device and dilation count (compiled in, so that Mesa unrolls the loops over
+ * dilations: llvmpipe runs loop-free kernels several times faster).
  *
  * @param ctx Device context.
+ * @param dilations Number of dilations. @default 4
  * @returns The kernels.
  */
-export async function createPamrKernels(ctx: GpuContext): Promise<PamrKernels> {
-  const spec = (kernel: string) => ({ stage: "pamr", kernel, overrides: { WORKGROUP_SIZE: WG } });
-  const [affinity, propagate, argmax, median] = await Promise.all(
-    ["pamr_affinity", "pamr_propagate", "pamr_argmax", "median3x3"].map((k) =>
-      getKernel(ctx.device, spec(k))
-    ),
-  );
-  return { affinity, propagate, argmax, median };
+export async function createPamrKernels(ctx: GpuContext, dilations = 4): Promise<PamrKernels> {
+  const get = (kernel: string, overrides: Record<string, number> = {}) =>
+    getKernel(ctx.device, { stage: "pamr", kernel, overrides: { WORKGROUP_SIZE: WG, ...overrides } });
+  const [affinity, first, step, argmax, median] = await Promise.all([
+    get("pamr_affinity", { DILATIONS: dilations }),
+    get("pamr_propagate", { DILATIONS: dilations, ONE_HOT: 1 }),
+    get("pamr_propagate", { DILATIONS: dilations, ONE_HOT: 0 }),
+    get("pamr_argmax"),
+    get("median3x3"),
+  ]);
+  return { affinity, first, step, argmax, median };
 }
 
 /**
@@ -63,7 +70,7 @@ export function pamrGpuUnfit(
   labels: number,
 ): string | null {
   const limit = ctx.device.limits.maxStorageBufferBindingSize;
-  const need = Math.max(pixels * 8 * dilations, pixels * labels) * 4;
+  const need = Math.max(pixels * 8 * dilations, pixels * Math.ceil(labels / 4) * 4) * 4;
   if (need <= limit) return null;
   return `PAMR of ${pixels} pixels with ${dilations} dilations and ${labels} labels needs a ${
     (need / 2 ** 20).toFixed(1)
@@ -94,21 +101,22 @@ export async function refinePamrGpu(
   const H = image.height, W = image.width, n = H * W, L = dilations.length;
   const distinct = Int32Array.from(new Set(labels)).sort();
   const K = distinct.length;
+  const K4 = Math.ceil(K / 4); // masks are vec4 label quads
   if (K === 1) return new Int32Array(n);
   const unfit = pamrGpuUnfit(ctx, n, L, K);
   if (unfit) throw new RangeError(unfit);
   const rank = new Map<number, number>();
   distinct.forEach((v, k) => rank.set(v, k));
   const ranks = Uint32Array.from(labels, (v) => rank.get(v)!);
-  const kernels = await createPamrKernels(ctx);
+  const kernels = await createPamrKernels(ctx, L);
   return await withErrorScope(ctx, "pamr", async () => {
     const bufs = {
       image: uploadBuffer(ctx, "pamr.pamr_affinity.image", image.data),
       dilations: uploadBuffer(ctx, "pamr.pamr_affinity.dilations", Uint32Array.from(dilations)),
       weights: storageBuffer(ctx, "pamr.pamr_affinity.weights", n * 8 * L * 4),
       ranks: uploadBuffer(ctx, "pamr.pamr_propagate.ranks", ranks),
-      a: storageBuffer(ctx, "pamr.pamr_propagate.masks_a", iterations > 0 ? n * K * 4 : 4),
-      b: storageBuffer(ctx, "pamr.pamr_propagate.masks_b", iterations > 1 ? n * K * 4 : 4),
+      a: storageBuffer(ctx, "pamr.pamr_propagate.masks_a", iterations > 0 ? n * K4 * 16 : 16),
+      b: storageBuffer(ctx, "pamr.pamr_propagate.masks_b", iterations > 1 ? n * K4 * 16 : 16),
       argmax: storageBuffer(ctx, "pamr.pamr_argmax.labels", n * 4),
       median: storageBuffer(ctx, "pamr.median3x3.labels", n * 4),
     };
@@ -118,42 +126,39 @@ export async function refinePamrGpu(
       const pixelGroups = grid2d(groupsFor(n, WG), ctx);
       let result = bufs.ranks;
       if (iterations > 0) {
-        const sizes = uniformBuffer(ctx, "pamr.pamr_affinity.params", [["u32", H], ["u32", W], ["u32", L]]);
+        const sizes = uniformBuffer(ctx, "pamr.pamr_affinity.params", [["u32", H], ["u32", W]]);
         dispatch(
           ctx.device,
           pass,
           kernels.affinity,
           [bufs.image, bufs.dilations, bufs.weights, sizes],
-          pixelGroups,
+          [groupsFor(W, WG), H],
         );
-        const step = (oneHot: boolean) =>
-          uniformBuffer(ctx, "pamr.pamr_propagate.params", [
-            ["u32", H],
-            ["u32", W],
-            ["u32", L],
-            ["u32", K],
-            ["u32", oneHot ? 1 : 0],
-          ]);
-        const maskGroups = grid2d(groupsFor(n * K, WG), ctx);
-        const first = step(true), rest = step(false);
+        const stepParams = uniformBuffer(ctx, "pamr.pamr_propagate.params", [["u32", H], ["u32", W], [
+          "u32",
+          K4,
+        ]]);
         let src = bufs.b, dst = bufs.a;
         for (let it = 0; it < iterations; it++) {
           dispatch(
             ctx.device,
             pass,
-            kernels.propagate,
-            [bufs.weights, bufs.dilations, src, bufs.ranks, dst, it === 0 ? first : rest],
-            maskGroups,
+            it === 0 ? kernels.first : kernels.step,
+            [bufs.weights, bufs.dilations, src, bufs.ranks, dst, stepParams],
+            [groupsFor(W, WG), H, K4],
           );
           [src, dst] = [dst, src];
         }
-        const argParams = uniformBuffer(ctx, "pamr.pamr_argmax.params", [["u32", n], ["u32", K]]);
+        const argParams = uniformBuffer(ctx, "pamr.pamr_argmax.params", [["u32", n], ["u32", K], [
+          "u32",
+          4 * K4,
+        ]]);
         dispatch(ctx.device, pass, kernels.argmax, [src, bufs.argmax, argParams], pixelGroups);
         result = bufs.argmax;
       }
       if (median) {
         const medParams = uniformBuffer(ctx, "pamr.median3x3.params", [["u32", H], ["u32", W]]);
-        dispatch(ctx.device, pass, kernels.median, [result, bufs.median, medParams], pixelGroups);
+        dispatch(ctx.device, pass, kernels.median, [result, bufs.median, medParams], [groupsFor(W, WG), H]);
         result = bufs.median;
       }
       pass.end();
@@ -200,7 +205,7 @@ export async function medianFilter3x3Gpu(
     const encoder = ctx.device.createCommandEncoder({ label: "pamr.median" });
     const pass = encoder.beginComputePass();
     const params = uniformBuffer(ctx, "pamr.median3x3.params", [["u32", height], ["u32", width]]);
-    dispatch(ctx.device, pass, kernels.median, [input, output, params], grid2d(groupsFor(n, WG), ctx));
+    dispatch(ctx.device, pass, kernels.median, [input, output, params], [groupsFor(width, WG), height]);
     pass.end();
     const [out] = await submitAndRead(ctx, encoder, [{ buffer: output, bytes: n * 4 }], "pamr.median");
     return new Int32Array(out);
