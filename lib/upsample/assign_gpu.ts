@@ -95,6 +95,12 @@ export async function assignConceptsGpu(
     cluster[i] = position.get(gridLabels[i])!;
     sizes[cluster[i]]++;
   }
+  // Patch indices grouped by cluster, each group in index order (the pooling kernel's visiting order).
+  const offsets = new Uint32Array(K + 1);
+  for (let k = 0; k < K; k++) offsets[k + 1] = offsets[k] + sizes[k];
+  const members = new Uint32Array(n);
+  const fill = offsets.slice(0, K);
+  for (let i = 0; i < n; i++) members[fill[cluster[i]]++] = i;
   const weight = Float32Array.from(sizes, (s) => Math.fround(1 / Math.fround(s + Math.fround(1e-8))));
   const c = features.channels, c4 = Math.ceil(c / 4) * 4;
   const ay = bilinearAxis(features.height, outH);
@@ -108,7 +114,8 @@ export async function assignConceptsGpu(
     const bufs = {
       features: onDevice ? undefined : uploadBuffer(ctx, "upsample.normalize_rows.features", features.data),
       unit: storageBuffer(ctx, "upsample.normalize_rows.unit", n * c4 * 4),
-      cluster: uploadBuffer(ctx, "upsample.pool_clusters.cluster", cluster),
+      members: uploadBuffer(ctx, "upsample.pool_clusters.members", members),
+      offsets: uploadBuffer(ctx, "upsample.pool_clusters.offsets", offsets),
       weight: uploadBuffer(ctx, "upsample.pool_clusters.weight", weight),
       embeddings: storageBuffer(ctx, "upsample.pool_clusters.embeddings", K * c4 * 4),
       scores: storageBuffer(ctx, "upsample.patch_scores.scores", n * K * 4),
@@ -124,18 +131,16 @@ export async function assignConceptsGpu(
       const input = onDevice ? features.buffer : bufs.features!;
       kernels.normalize.encode(pass, { features: input, unit: bufs.unit }, { n, c });
       const sizesU = uniformBuffer(ctx, "upsample.params", [["u32", n], ["u32", c4], ["u32", K]]);
-      dispatch(ctx.device, pass, kernels.pool, [
-        bufs.unit,
-        bufs.cluster,
-        bufs.weight,
-        bufs.embeddings,
-        sizesU,
-      ], [
-        groupsFor(c4, WG),
-        K,
-      ]);
+      dispatch(
+        ctx.device,
+        pass,
+        kernels.pool,
+        [bufs.unit, bufs.members, bufs.offsets, bufs.weight, bufs.embeddings, sizesU],
+        [groupsFor(c4 / 4, WG), K],
+      );
       dispatch(ctx.device, pass, kernels.scores, [bufs.unit, bufs.embeddings, bufs.scores, sizesU], [
-        groupsFor(n * K, WG),
+        groupsFor(n, WG),
+        Math.ceil(K / 4),
       ]);
       const argParams = uniformBuffer(ctx, "upsample.assign_argmax.params", [
         ["u32", features.width],
@@ -148,7 +153,7 @@ export async function assignConceptsGpu(
         pass,
         kernels.argmax,
         [bufs.scores, bufs.rows, bufs.rowW, bufs.cols, bufs.colW, bufs.best, argParams],
-        grid2d(groupsFor(outH * outW, WG), ctx),
+        [groupsFor(outW, WG), outH],
       );
       pass.end();
       const [best] = await submitAndRead(
