@@ -3,7 +3,8 @@
  * device (never read back). Each level costs one submission and one readback: the batched Lanczos solve of every
  * node of the level (`lib/eigensolve/lanczos_gpu.ts`) and the batched split search (`split_gpu.ts`) in one command
  * buffer, then one read of the per-node results and the children's index lists. The first level's submission also
- * carries the affinity kernels.
+ * carries the affinity kernels. A level records a step budget (level 0: 40 steps; then the previous level's
+ * largest step count + 8); a node still running after it goes on in one more submission, with the same result.
  *
  * The tree has the CPU path's structure and numbering: levels are computed breadth-first up to `tauMax` (every
  * node whose NCut is below it is split, since a node's split never depends on τ), then the CPU path's frontier
@@ -51,6 +52,18 @@ import { createSplitSearchKernel, decodeSplits, SPLIT_HEAD } from "./split_gpu.t
 
 /** Convergence check period of the batched Lanczos (steps). */
 const CHECK_EVERY = 4;
+/** Steps recorded in the first submission of level 0 (the CPU solver needed 32 on the bench maps). */
+const FIRST_LEVEL_BUDGET = 40;
+/** Later levels record the previous level's largest step count plus this many steps (rounded up to a check)… */
+const LEVEL_BUDGET_SLACK = 8;
+/** …and at least this many. */
+const MIN_LEVEL_BUDGET = 16;
+
+/** Internal tuning of the level loop (tests use it to force continuations). */
+export interface TreeGpuTuning {
+  /** Steps recorded in level 0's first submission. @default 40 */
+  firstBudget?: number;
+}
 
 /** A node as computed level by level (before the CPU numbering is replayed). */
 interface LevelNode extends NodeSplit {
@@ -100,6 +113,7 @@ export async function buildPartitionTreeGpu(
  * @param features The feature map it came from (for the grid size, and the CPU fallback).
  * @param options As for `buildPartitionTree`.
  * @param encoder Encoder with pending work (e.g. the affinity kernels) to submit with the first level.
+ * @param tuning Step budget of the first submission per level (internal).
  * @returns The tree.
  * @throws {GpuUnavailableError} When the device is lost.
  */
@@ -109,6 +123,7 @@ export async function buildPartitionTreeOnDevice(
   features: FeatureMap,
   options: PartitionTreeOptions = {},
   encoder?: GPUCommandEncoder,
+  tuning: TreeGpuTuning = {},
 ): Promise<PartitionTree> {
   const o = checkTreeOptions(options);
   const n = affinity.n;
@@ -133,41 +148,54 @@ export async function buildPartitionTreeOnDevice(
     try {
       let level: LevelNode[] = [root];
       let first = true;
+      // Steps recorded in a level's first submission: a budget from the previous level's step count instead of
+      // the basis size, because on llvmpipe every recorded step costs ~0.1–0.3 ms even when all nodes are done.
+      let budget = tuning.firstBudget ?? FIRST_LEVEL_BUDGET;
       while (level.length > 0) {
         const solvable = level.filter((x) => x.active.length >= 2);
-        const enc = first && encoder ? encoder : ctx.device.createCommandEncoder({ label: "tree.level" });
         const lists = solvable.map((x) => x.active);
         const sizes = ws.upload(lists, { tol, checkEvery: CHECK_EVERY, minSide: o.minSegmentSize });
-        if (sizes.nodes > 0) {
-          const pass = enc.beginComputePass({ label: "tree.level.pass" });
-          const steps = Math.min(maxSteps, Math.max(...lists.map((l) => l.length - 1)));
-          lanczos.encode(pass, ws.group, sizes, steps);
-          split.encode(pass, splitGroup, sizes);
-          pass.end();
-        }
-        const requests = [
-          { buffer: ws.out, bytes: sizes.nodes * (SPLIT_HEAD + 2 * o.count) * 4 },
-          { buffer: ws.lists, bytes: sizes.slots * 4 },
-          { buffer: ws.nodeF, bytes: sizes.nodes * rec * 4 },
-          { buffer: ws.nodeU, bytes: (4 + 4 * sizes.nodes) * 4 },
-          { buffer: ws.vecs, bytes: keep ? sizes.slots * 4 : 0 },
-        ];
-        if (first) {
-          requests.push({ buffer: affinity.minmax, bytes: 8 }, { buffer: affinity.zeroRows, bytes: n * 4 });
-        }
-        const got = await submitAndRead(ctx, enc, requests, "tree.level");
-        if (first) {
-          const keys = new Uint32Array(got[5]);
-          if (!(Math.fround(unkey(keys[1]) - unkey(keys[0])) > 0)) {
-            constant = true;
-            return;
+        const limit = sizes.nodes > 0 ? Math.min(maxSteps, Math.max(...lists.map((l) => l.length - 1))) : 0;
+        let recorded = 0;
+        let got: ArrayBuffer[];
+        let nodeU: Uint32Array;
+        // A node still running after the budget goes on in a further submission (rare: one more host wait).
+        do {
+          const enc = first && encoder ? encoder : ctx.device.createCommandEncoder({ label: "tree.level" });
+          if (sizes.nodes > 0) {
+            const steps = recorded === 0 ? Math.min(limit, budget) : limit;
+            const pass = enc.beginComputePass({ label: "tree.level.pass" });
+            lanczos.encode(pass, ws.group, sizes, steps, recorded);
+            split.encode(pass, splitGroup, sizes);
+            pass.end();
+            recorded = steps;
           }
-          if (o.compat === "reference") excluded = Uint8Array.from(new Uint32Array(got[6]), (v) => v ? 1 : 0);
-          first = false;
-        }
+          const requests = [
+            { buffer: ws.out, bytes: sizes.nodes * (SPLIT_HEAD + 2 * o.count) * 4 },
+            { buffer: ws.lists, bytes: sizes.slots * 4 },
+            { buffer: ws.nodeF, bytes: sizes.nodes * rec * 4 },
+            { buffer: ws.nodeU, bytes: (4 + 4 * sizes.nodes) * 4 },
+            { buffer: ws.vecs, bytes: keep ? sizes.slots * 4 : 0 },
+          ];
+          if (first) {
+            requests.push({ buffer: affinity.minmax, bytes: 8 }, { buffer: affinity.zeroRows, bytes: n * 4 });
+          }
+          got = await submitAndRead(ctx, enc, requests, "tree.level");
+          if (first) {
+            const keys = new Uint32Array(got[5]);
+            if (!(Math.fround(unkey(keys[1]) - unkey(keys[0])) > 0)) {
+              constant = true;
+              return;
+            }
+            if (o.compat === "reference") {
+              excluded = Uint8Array.from(new Uint32Array(got[6]), (v) => v ? 1 : 0);
+            }
+            first = false;
+          }
+          nodeU = new Uint32Array(got[3]);
+        } while (recorded < limit && lists.some((_, k) => nodeU[4 + 4 * k] === 0));
         const out = new Float32Array(got[0]);
         const nodeF = new Float32Array(got[2]);
-        const nodeU = new Uint32Array(got[3]);
         const ys = new Float32Array(got[4]);
         const splits = decodeSplits(out, new Uint32Array(got[1]), lists, o.count);
         const next: LevelNode[] = [];
@@ -213,6 +241,11 @@ export async function buildPartitionTreeOnDevice(
           }
         }
         level = next;
+        const used = Math.max(0, ...lists.map((_, k) => nodeU[4 + 4 * k + 1]));
+        budget = Math.max(
+          MIN_LEVEL_BUDGET,
+          Math.ceil((used + LEVEL_BUDGET_SLACK) / CHECK_EVERY) * CHECK_EVERY,
+        );
       }
     } finally {
       ws.destroy();

@@ -5,6 +5,8 @@ import { loadImage } from "../../lib/image/load_image.ts";
 import { cutTree } from "../../lib/ncut/cut_tree.ts";
 import { buildPartitionTree, type PartitionTreeOptions } from "../../lib/ncut/partition_tree.ts";
 import type { FeatureMap } from "../../lib/types.ts";
+import { createAffinityKernels, encodeAffinity } from "../../lib/affinity/affinity_gpu.ts";
+import { buildPartitionTreeOnDevice, type TreeGpuTuning } from "../../lib/ncut/partition_tree_gpu.ts";
 import { gpu, testGpu } from "../_gpu.ts";
 
 const TAUS = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5];
@@ -98,5 +100,51 @@ Deno.test({
     const t = await buildPartitionTree(same, { backend: "webgpu" });
     assert.equal(t.nodes.length, 1);
     assert.match(t.notes.join(" "), /identical/);
+  },
+});
+
+Deno.test({
+  name: "WebGPU tree gives the same tree when a level's steps are split over several submissions",
+  ignore: !gpu,
+  async fn() {
+    const ctx = testGpu();
+    const f = syntheticFeatureMap(24, 24, 256, 6, 5);
+    const build = async (tuning: TreeGpuTuning) => {
+      const encoder = ctx.device.createCommandEncoder();
+      const affinity = encodeAffinity(ctx, await createAffinityKernels(ctx), encoder, f, {
+        alpha: 10,
+        selfLoops: true,
+      });
+      const s0 = ctx.submissions;
+      try {
+        const tree = await buildPartitionTreeOnDevice(
+          ctx,
+          affinity,
+          f,
+          { keepVectors: true },
+          encoder,
+          tuning,
+        );
+        return { tree, submissions: ctx.submissions - s0 };
+      } finally {
+        affinity.destroy();
+      }
+    };
+    const once = await build({});
+    // A 4-step budget: level 0 goes on in further submissions, and so does every later level whose nodes need
+    // more than the previous level's steps + 8.
+    const split = await build({ firstBudget: 4 });
+    assert.ok(
+      split.submissions > once.submissions,
+      `${split.submissions} vs ${once.submissions} submissions`,
+    );
+    assert.equal(split.tree.nodes.length, once.tree.nodes.length);
+    split.tree.nodes.forEach((a, i) => {
+      const b = once.tree.nodes[i];
+      assert.equal(a.matvecs, b.matvecs, `steps of node ${i}`);
+      assert.deepEqual(a.fiedler, b.fiedler, `vector of node ${i}`);
+      assert.equal(a.ncut, b.ncut, `NCut of node ${i}`);
+      assert.deepEqual(a.children, b.children, `children of node ${i}`);
+    });
   },
 });
