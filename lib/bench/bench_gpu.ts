@@ -123,6 +123,13 @@ async function stageRows(ctx: GpuContext, f: FeatureMap, photo: ImageRGB, runs: 
     waits: sum("waits"),
     submissions: sum("submissions"),
   });
+  // The stage as `segment` runs it: with backend "webgpu" the affinity never leaves the device (it rides with the
+  // tree's first level), so there is no affinity readback; the CPU column runs the same calls on the CPU path.
+  await both("clustering stage end to end (features → refined labels)", async (backend) => {
+    const tree = await buildPartitionTree(f, { alpha: 10, tauMax: 0.5, backend });
+    const assigned = await assignConcepts(f, cutTree(tree, 0.5), size, { backend });
+    return await refinePamr(small, assigned, { backend });
+  }, "as `segment` runs it; not in the sum");
   // Issue #3 measures the affinity kernel against the plain-TypeScript path too (the CPU column above uses ONNX
   // Runtime's MatMul for the Gram); outside the sum.
   const plain = await time(null, runs, () => Promise.resolve(affinityMatrixSync(f, { alpha: 10 })));
