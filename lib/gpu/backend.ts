@@ -99,8 +99,8 @@ export async function runStage<T>(backend: Backend | undefined, runners: StageRu
     if (choice === "auto") return runners.cpu();
     throw new RangeError(unfit);
   }
-  // Software rasterisers (Mesa llvmpipe/lavapipe) run every stage slower than the CPU path (bench_gpu.ts), so
-  // `auto` does not spend a probe on them.
+  // Software rasterisers (Mesa llvmpipe/lavapipe) run most stages slower than the CPU path (bench_gpu.ts; only
+  // PAMR and large assignments are faster there), so `auto` does not spend a probe on them.
   if (choice === "auto" && /llvmpipe|lavapipe|softpipe|swiftshader/i.test(ctx.description)) {
     return runners.cpu();
   }

@@ -562,15 +562,7 @@ export function checkPamrInput(
   labels: Int32Array,
   options: PamrOptions,
 ): { iterations: number; dilations: readonly number[]; median: boolean } {
-  const iterations = options.iterations ?? DEFAULT_PAMR_OPTIONS.iterations;
-  const dilations = options.dilations ?? DEFAULT_PAMR_OPTIONS.dilations;
-  const median = options.median ?? DEFAULT_PAMR_OPTIONS.median;
-  validateIterations(iterations);
-  validateDilations(dilations);
-  if (typeof median !== "boolean") {
-    throw new TypeError(`Median must be a boolean, received ${typeName(median)}`);
-  }
-  validateImage(image);
+  const checked = checkPamrOptions(image, options);
   if (!(labels instanceof Int32Array)) {
     throw new TypeError(`Labels must be an Int32Array, received ${typeName(labels)}`);
   }
@@ -581,6 +573,31 @@ export function checkPamrInput(
       `Labels must have one value per pixel of the ${H}×${W} image (${n}), received ${labels.length}`,
     );
   }
+  return checked;
+}
+
+/**
+ * Checks the image and options of a PAMR run (labels are checked by the caller).
+ *
+ * @param image Image.
+ * @param options Options.
+ * @returns The options with defaults applied.
+ * @throws {TypeError} If `image.data` is not a Float32Array or an option has the wrong type.
+ * @throws {RangeError} If the image is empty or not finite, or an option is out of range.
+ */
+export function checkPamrOptions(
+  image: ImageRGB,
+  options: PamrOptions,
+): { iterations: number; dilations: readonly number[]; median: boolean } {
+  const iterations = options.iterations ?? DEFAULT_PAMR_OPTIONS.iterations;
+  const dilations = options.dilations ?? DEFAULT_PAMR_OPTIONS.dilations;
+  const median = options.median ?? DEFAULT_PAMR_OPTIONS.median;
+  validateIterations(iterations);
+  validateDilations(dilations);
+  if (typeof median !== "boolean") {
+    throw new TypeError(`Median must be a boolean, received ${typeName(median)}`);
+  }
+  validateImage(image);
   return { iterations, dilations, median };
 }
 

@@ -79,6 +79,91 @@ export function pamrGpuUnfit(
   } MiB; use backend "cpu"`;
 }
 
+/** Buffers and sizes of one PAMR problem on the device. */
+export interface PamrDeviceInput {
+  /** RGB image, `h·w·3` float32. */
+  image: GPUBuffer;
+  /** Label rank of every pixel, `h·w` u32 in `0..k−1`. */
+  ranks: GPUBuffer;
+  /** Rows. */
+  height: number;
+  /** Columns. */
+  width: number;
+  /** Mask channels (ranks are below it; a channel no pixel holds stays zero and never wins). */
+  k: number;
+}
+
+/**
+ * Records PAMR (affinities, propagation steps, argmax, optional median) on `pass` and returns the buffer that will
+ * hold the refined ranks, with the work buffers to free after the submission.
+ *
+ * @param ctx Device context.
+ * @param kernels From {@linkcode createPamrKernels} for `dilations.length` dilations.
+ * @param pass Open compute pass.
+ * @param input Image, ranks and sizes.
+ * @param options Checked iterations, dilations and median.
+ * @returns The result buffer (`input.ranks` itself with no iteration and no median) and the buffers to free.
+ */
+export function encodePamr(
+  ctx: GpuContext,
+  kernels: PamrKernels,
+  pass: GPUComputePassEncoder,
+  input: PamrDeviceInput,
+  options: { iterations: number; dilations: readonly number[]; median: boolean },
+): { result: GPUBuffer; buffers: GPUBuffer[] } {
+  const { height: H, width: W, k: K } = input;
+  const { iterations, dilations, median } = options;
+  const n = H * W, L = dilations.length;
+  const K4 = Math.ceil(K / 4); // masks are vec4 label quads
+  const bufs = {
+    dilations: uploadBuffer(ctx, "pamr.pamr_affinity.dilations", Uint32Array.from(dilations)),
+    weights: storageBuffer(ctx, "pamr.pamr_affinity.weights", iterations > 0 ? n * 8 * L * 4 : 4),
+    a: storageBuffer(ctx, "pamr.pamr_propagate.masks_a", iterations > 0 ? n * K4 * 16 : 16),
+    b: storageBuffer(ctx, "pamr.pamr_propagate.masks_b", iterations > 1 ? n * K4 * 16 : 16),
+    argmax: storageBuffer(ctx, "pamr.pamr_argmax.labels", iterations > 0 ? n * 4 : 4),
+    median: storageBuffer(ctx, "pamr.median3x3.labels", median ? n * 4 : 4),
+  };
+  const pixelGroups = grid2d(groupsFor(n, WG), ctx);
+  let result = input.ranks;
+  if (iterations > 0) {
+    const sizes = uniformBuffer(ctx, "pamr.pamr_affinity.params", [["u32", H], ["u32", W]]);
+    dispatch(
+      ctx.device,
+      pass,
+      kernels.affinity,
+      [input.image, bufs.dilations, bufs.weights, sizes],
+      [groupsFor(W, WG), H],
+    );
+    const stepParams = uniformBuffer(ctx, "pamr.pamr_propagate.params", [["u32", H], ["u32", W], [
+      "u32",
+      K4,
+    ]]);
+    let src = bufs.b, dst = bufs.a;
+    for (let it = 0; it < iterations; it++) {
+      dispatch(
+        ctx.device,
+        pass,
+        it === 0 ? kernels.first : kernels.step,
+        [bufs.weights, bufs.dilations, src, input.ranks, dst, stepParams],
+        [groupsFor(W, WG), H, K4],
+      );
+      [src, dst] = [dst, src];
+    }
+    const argParams = uniformBuffer(ctx, "pamr.pamr_argmax.params", [["u32", n], ["u32", K], [
+      "u32",
+      4 * K4,
+    ]]);
+    dispatch(ctx.device, pass, kernels.argmax, [src, bufs.argmax, argParams], pixelGroups);
+    result = bufs.argmax;
+  }
+  if (median) {
+    const medParams = uniformBuffer(ctx, "pamr.median3x3.params", [["u32", H], ["u32", W]]);
+    dispatch(ctx.device, pass, kernels.median, [result, bufs.median, medParams], [groupsFor(W, WG), H]);
+    result = bufs.median;
+  }
+  return { result, buffers: Object.values(bufs) };
+}
+
 /**
  * {@linkcode refinePamr} on the GPU: same inputs, same output (label ranks, optionally median-filtered).
  *
@@ -97,75 +182,36 @@ export async function refinePamrGpu(
   labels: Int32Array,
   options: PamrOptions = {},
 ): Promise<Int32Array> {
-  const { iterations, dilations, median } = checkPamrInput(image, labels, options);
-  const H = image.height, W = image.width, n = H * W, L = dilations.length;
+  const checked = checkPamrInput(image, labels, options);
+  const H = image.height, W = image.width, n = H * W;
   const distinct = Int32Array.from(new Set(labels)).sort();
   const K = distinct.length;
-  const K4 = Math.ceil(K / 4); // masks are vec4 label quads
   if (K === 1) return new Int32Array(n);
-  const unfit = pamrGpuUnfit(ctx, n, L, K);
+  const unfit = pamrGpuUnfit(ctx, n, checked.dilations.length, K);
   if (unfit) throw new RangeError(unfit);
   const rank = new Map<number, number>();
   distinct.forEach((v, k) => rank.set(v, k));
   const ranks = Uint32Array.from(labels, (v) => rank.get(v)!);
-  const kernels = await createPamrKernels(ctx, L);
+  const kernels = await createPamrKernels(ctx, checked.dilations.length);
   return await withErrorScope(ctx, "pamr", async () => {
-    const bufs = {
+    const input: PamrDeviceInput = {
       image: uploadBuffer(ctx, "pamr.pamr_affinity.image", image.data),
-      dilations: uploadBuffer(ctx, "pamr.pamr_affinity.dilations", Uint32Array.from(dilations)),
-      weights: storageBuffer(ctx, "pamr.pamr_affinity.weights", n * 8 * L * 4),
       ranks: uploadBuffer(ctx, "pamr.pamr_propagate.ranks", ranks),
-      a: storageBuffer(ctx, "pamr.pamr_propagate.masks_a", iterations > 0 ? n * K4 * 16 : 16),
-      b: storageBuffer(ctx, "pamr.pamr_propagate.masks_b", iterations > 1 ? n * K4 * 16 : 16),
-      argmax: storageBuffer(ctx, "pamr.pamr_argmax.labels", n * 4),
-      median: storageBuffer(ctx, "pamr.median3x3.labels", n * 4),
+      height: H,
+      width: W,
+      k: K,
     };
+    const owned = [input.image, input.ranks];
     try {
       const encoder = ctx.device.createCommandEncoder({ label: "pamr" });
       const pass = encoder.beginComputePass({ label: "pamr.pass" });
-      const pixelGroups = grid2d(groupsFor(n, WG), ctx);
-      let result = bufs.ranks;
-      if (iterations > 0) {
-        const sizes = uniformBuffer(ctx, "pamr.pamr_affinity.params", [["u32", H], ["u32", W]]);
-        dispatch(
-          ctx.device,
-          pass,
-          kernels.affinity,
-          [bufs.image, bufs.dilations, bufs.weights, sizes],
-          [groupsFor(W, WG), H],
-        );
-        const stepParams = uniformBuffer(ctx, "pamr.pamr_propagate.params", [["u32", H], ["u32", W], [
-          "u32",
-          K4,
-        ]]);
-        let src = bufs.b, dst = bufs.a;
-        for (let it = 0; it < iterations; it++) {
-          dispatch(
-            ctx.device,
-            pass,
-            it === 0 ? kernels.first : kernels.step,
-            [bufs.weights, bufs.dilations, src, bufs.ranks, dst, stepParams],
-            [groupsFor(W, WG), H, K4],
-          );
-          [src, dst] = [dst, src];
-        }
-        const argParams = uniformBuffer(ctx, "pamr.pamr_argmax.params", [["u32", n], ["u32", K], [
-          "u32",
-          4 * K4,
-        ]]);
-        dispatch(ctx.device, pass, kernels.argmax, [src, bufs.argmax, argParams], pixelGroups);
-        result = bufs.argmax;
-      }
-      if (median) {
-        const medParams = uniformBuffer(ctx, "pamr.median3x3.params", [["u32", H], ["u32", W]]);
-        dispatch(ctx.device, pass, kernels.median, [result, bufs.median, medParams], [groupsFor(W, WG), H]);
-        result = bufs.median;
-      }
+      const { result, buffers } = encodePamr(ctx, kernels, pass, input, checked);
+      owned.push(...buffers);
       pass.end();
       const [out] = await submitAndRead(ctx, encoder, [{ buffer: result, bytes: n * 4 }], "pamr");
       return Int32Array.from(new Uint32Array(out));
     } finally {
-      destroyAll(...Object.values(bufs));
+      destroyAll(...owned);
     }
   });
 }

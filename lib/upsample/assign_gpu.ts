@@ -50,42 +50,59 @@ export async function createAssignKernels(ctx: GpuContext): Promise<AssignKernel
 }
 
 /**
- * {@linkcode assignConcepts} on the GPU: same inputs, same output convention (grid label values).
+ * Checks the inputs of {@linkcode assignConceptsGpu} (as the CPU path, plus finite host features).
  *
- * @param ctx Device context.
- * @param features Patch features `[h, w, c]`, finite: on the host, or float32 rows already on the device (not
- * freed here).
+ * @param features Host features or rows on the device.
  * @param gridLabels One int32 label per patch.
  * @param size Output size.
- * @returns `size.height × size.width` labels.
- * @throws {TypeError} On malformed inputs (as the CPU path).
- * @throws {RangeError} On bad sizes or non-finite features (as the CPU path), or buffers above the device limits.
- * @throws {GpuUnavailableError} When the device is lost (callers fall back to the CPU path).
+ * @throws {TypeError} On malformed inputs.
+ * @throws {RangeError} On bad sizes or non-finite host features.
  */
-export async function assignConceptsGpu(
-  ctx: GpuContext,
+export function checkAssignGpuInput(
   features: FeatureMap | DeviceFeatureRows,
   gridLabels: Int32Array,
   size: { height: number; width: number },
-): Promise<Int32Array> {
+): void {
   // Rows already on the device (an encoder output, see feature_rows_gpu.ts) were checked for NaN/±Inf by the
-  // layout kernel; they are read in place and left alone.
-  const onDevice = "buffer" in features;
-  if (onDevice) checkDeviceAssignInput(features, gridLabels, size);
-  else {
-    checkAssignInput(features, gridLabels, size);
-    const { data } = features;
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) {
-        throw new RangeError(`Features must be finite, received ${data[i]} at index ${i}`);
-      }
+  // layout kernel.
+  if ("buffer" in features) {
+    checkDeviceAssignInput(features, gridLabels, size);
+    return;
+  }
+  checkAssignInput(features, gridLabels, size);
+  const { data } = features;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new RangeError(`Features must be finite, received ${data[i]} at index ${i}`);
     }
   }
+}
+
+/**
+ * Records the assignment on `pass` (inputs checked by the caller; at least two distinct grid labels): the result
+ * buffer holds, per output pixel, the index of its cluster in `labels` (the sorted distinct grid labels).
+ *
+ * @param ctx Device context.
+ * @param kernels From {@linkcode createAssignKernels}.
+ * @param pass Open compute pass.
+ * @param features Host features (uploaded here) or rows on the device (read in place, not freed).
+ * @param gridLabels One int32 label per patch.
+ * @param size Output size.
+ * @returns The cluster-index buffer (`h·w` u32), the sorted distinct labels and the buffers to free after the
+ * submission.
+ */
+export function encodeAssign(
+  ctx: GpuContext,
+  kernels: AssignKernels,
+  pass: GPUComputePassEncoder,
+  features: FeatureMap | DeviceFeatureRows,
+  gridLabels: Int32Array,
+  size: { height: number; width: number },
+): { best: GPUBuffer; labels: Int32Array; buffers: GPUBuffer[] } {
+  const onDevice = "buffer" in features;
   const labels = Int32Array.from(new Set(gridLabels)).sort();
   const K = labels.length;
   const outH = size.height, outW = size.width;
-  const out = new Int32Array(outH * outW);
-  if (K === 1) return out.fill(labels[0]);
   const position = new Map<number, number>();
   labels.forEach((v, k) => position.set(v, k));
   const n = gridLabels.length;
@@ -109,64 +126,88 @@ export async function assignConceptsGpu(
     Uint32Array.from({ length: 2 * a.length }, (_, i) => i & 1 ? b[i >> 1] : a[i >> 1]);
   const wpairs = (a: Float64Array, b: Float64Array) =>
     Float32Array.from({ length: 2 * a.length }, (_, i) => i & 1 ? b[i >> 1] : a[i >> 1]);
+  const bufs = {
+    features: onDevice ? undefined : uploadBuffer(ctx, "upsample.normalize_rows.features", features.data),
+    unit: storageBuffer(ctx, "upsample.normalize_rows.unit", n * c4 * 4),
+    members: uploadBuffer(ctx, "upsample.pool_clusters.members", members),
+    offsets: uploadBuffer(ctx, "upsample.pool_clusters.offsets", offsets),
+    weight: uploadBuffer(ctx, "upsample.pool_clusters.weight", weight),
+    embeddings: storageBuffer(ctx, "upsample.pool_clusters.embeddings", K * c4 * 4),
+    scores: storageBuffer(ctx, "upsample.patch_scores.scores", n * K * 4),
+    rows: uploadBuffer(ctx, "upsample.assign_argmax.rows", pairs(ay.i0, ay.i1)),
+    rowW: uploadBuffer(ctx, "upsample.assign_argmax.row_w", wpairs(ay.w0, ay.w1)),
+    cols: uploadBuffer(ctx, "upsample.assign_argmax.cols", pairs(ax.i0, ax.i1)),
+    colW: uploadBuffer(ctx, "upsample.assign_argmax.col_w", wpairs(ax.w0, ax.w1)),
+    best: storageBuffer(ctx, "upsample.assign_argmax.best", outH * outW * 4),
+  };
+
+  const input = onDevice ? features.buffer : bufs.features!;
+  kernels.normalize.encode(pass, { features: input, unit: bufs.unit }, { n, c });
+  const sizesU = uniformBuffer(ctx, "upsample.params", [["u32", n], ["u32", c4], ["u32", K]]);
+  dispatch(
+    ctx.device,
+    pass,
+    kernels.pool,
+    [bufs.unit, bufs.members, bufs.offsets, bufs.weight, bufs.embeddings, sizesU],
+    [groupsFor(c4 / 4, WG), K],
+  );
+  dispatch(ctx.device, pass, kernels.scores, [bufs.unit, bufs.embeddings, bufs.scores, sizesU], [
+    groupsFor(n, WG),
+    Math.ceil(K / 4),
+  ]);
+  const argParams = uniformBuffer(ctx, "upsample.assign_argmax.params", [
+    ["u32", features.width],
+    ["u32", outH],
+    ["u32", outW],
+    ["u32", K],
+  ]);
+  dispatch(
+    ctx.device,
+    pass,
+    kernels.argmax,
+    [bufs.scores, bufs.rows, bufs.rowW, bufs.cols, bufs.colW, bufs.best, argParams],
+    [groupsFor(outW, WG), outH],
+  );
+  const owned = Object.values(bufs).filter((b): b is GPUBuffer => b !== undefined);
+  return { best: bufs.best, labels, buffers: owned };
+}
+
+/**
+ * {@linkcode assignConcepts} on the GPU: same inputs, same output convention (grid label values).
+ *
+ * @param ctx Device context.
+ * @param features Patch features `[h, w, c]`, finite: on the host, or float32 rows already on the device (not
+ * freed here).
+ * @param gridLabels One int32 label per patch.
+ * @param size Output size.
+ * @returns `size.height × size.width` labels.
+ * @throws {TypeError} On malformed inputs (as the CPU path).
+ * @throws {RangeError} On bad sizes or non-finite features (as the CPU path), or buffers above the device limits.
+ * @throws {GpuUnavailableError} When the device is lost (callers fall back to the CPU path).
+ */
+export async function assignConceptsGpu(
+  ctx: GpuContext,
+  features: FeatureMap | DeviceFeatureRows,
+  gridLabels: Int32Array,
+  size: { height: number; width: number },
+): Promise<Int32Array> {
+  checkAssignGpuInput(features, gridLabels, size);
+  const distinct = new Set(gridLabels);
+  const out = new Int32Array(size.height * size.width);
+  if (distinct.size === 1) return out.fill(gridLabels[0]);
   const kernels = await createAssignKernels(ctx);
   return await withErrorScope(ctx, "assign", async () => {
-    const bufs = {
-      features: onDevice ? undefined : uploadBuffer(ctx, "upsample.normalize_rows.features", features.data),
-      unit: storageBuffer(ctx, "upsample.normalize_rows.unit", n * c4 * 4),
-      members: uploadBuffer(ctx, "upsample.pool_clusters.members", members),
-      offsets: uploadBuffer(ctx, "upsample.pool_clusters.offsets", offsets),
-      weight: uploadBuffer(ctx, "upsample.pool_clusters.weight", weight),
-      embeddings: storageBuffer(ctx, "upsample.pool_clusters.embeddings", K * c4 * 4),
-      scores: storageBuffer(ctx, "upsample.patch_scores.scores", n * K * 4),
-      rows: uploadBuffer(ctx, "upsample.assign_argmax.rows", pairs(ay.i0, ay.i1)),
-      rowW: uploadBuffer(ctx, "upsample.assign_argmax.row_w", wpairs(ay.w0, ay.w1)),
-      cols: uploadBuffer(ctx, "upsample.assign_argmax.cols", pairs(ax.i0, ax.i1)),
-      colW: uploadBuffer(ctx, "upsample.assign_argmax.col_w", wpairs(ax.w0, ax.w1)),
-      best: storageBuffer(ctx, "upsample.assign_argmax.best", outH * outW * 4),
-    };
+    const encoder = ctx.device.createCommandEncoder({ label: "upsample" });
+    const pass = encoder.beginComputePass({ label: "upsample.pass" });
+    const { best, labels, buffers } = encodeAssign(ctx, kernels, pass, features, gridLabels, size);
     try {
-      const encoder = ctx.device.createCommandEncoder({ label: "upsample" });
-      const pass = encoder.beginComputePass({ label: "upsample.pass" });
-      const input = onDevice ? features.buffer : bufs.features!;
-      kernels.normalize.encode(pass, { features: input, unit: bufs.unit }, { n, c });
-      const sizesU = uniformBuffer(ctx, "upsample.params", [["u32", n], ["u32", c4], ["u32", K]]);
-      dispatch(
-        ctx.device,
-        pass,
-        kernels.pool,
-        [bufs.unit, bufs.members, bufs.offsets, bufs.weight, bufs.embeddings, sizesU],
-        [groupsFor(c4 / 4, WG), K],
-      );
-      dispatch(ctx.device, pass, kernels.scores, [bufs.unit, bufs.embeddings, bufs.scores, sizesU], [
-        groupsFor(n, WG),
-        Math.ceil(K / 4),
-      ]);
-      const argParams = uniformBuffer(ctx, "upsample.assign_argmax.params", [
-        ["u32", features.width],
-        ["u32", outH],
-        ["u32", outW],
-        ["u32", K],
-      ]);
-      dispatch(
-        ctx.device,
-        pass,
-        kernels.argmax,
-        [bufs.scores, bufs.rows, bufs.rowW, bufs.cols, bufs.colW, bufs.best, argParams],
-        [groupsFor(outW, WG), outH],
-      );
       pass.end();
-      const [best] = await submitAndRead(
-        ctx,
-        encoder,
-        [{ buffer: bufs.best, bytes: outH * outW * 4 }],
-        "assign",
-      );
-      const idx = new Uint32Array(best);
-      for (let p = 0; p < out.length; p++) out[p] = labels[idx[p]];
+      const [idx] = await submitAndRead(ctx, encoder, [{ buffer: best, bytes: out.length * 4 }], "assign");
+      const cluster = new Uint32Array(idx);
+      for (let p = 0; p < out.length; p++) out[p] = labels[cluster[p]];
       return out;
     } finally {
-      destroyAll(...Object.values(bufs));
+      destroyAll(...buffers);
     }
   });
 }

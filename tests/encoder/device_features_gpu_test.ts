@@ -324,6 +324,16 @@ Deno.test({
       }
       assertAllClose(b.features.data, a.features.data, { atol: 1e-4, rtol: 1e-4 });
       assert.throws(() => c.features, /Features stayed on the GPU \(hostFeatures: false\)/);
+      // With PAMR, assignment and refinement share one submission on the device: same labels as the CPU path.
+      const cpuRefined = await createSegmenter({ encoder: cpuEncoder, backend: "cpu" });
+      const gpuRefined = await createSegmenter({ encoder: gpuEncoder, backend: "webgpu" });
+      const ctx = testGpu();
+      const w0 = ctx.hostWaits;
+      const r = await gpuRefined.segment(img);
+      const levels = 1 + Math.max(...r.tree.nodes.map((x) => x.depth));
+      // The feature check, one per tree level solved, and one for assignment + PAMR.
+      assert.ok(ctx.hostWaits - w0 <= levels + 2, `${ctx.hostWaits - w0} host waits for ${levels} levels`);
+      assert.deepEqual(r.labels, (await cpuRefined.segment(img)).labels);
     } finally {
       await cpu.dispose();
       await onDevice.dispose();
