@@ -161,6 +161,8 @@ export interface BatchWorkspace {
   lists: GPUBuffer;
   /** Uniform parameters. */
   params: GPUBuffer;
+  /** Float offset in `vecs` of the node-of-patch section (`global_base` + n rounded up to 4). */
+  nodeOfOffset: number;
   /** The one bind group all kernels use. */
   group: GPUBindGroup;
   /**
@@ -175,6 +177,55 @@ export interface BatchWorkspace {
   ): LevelSizes;
   /** Frees the buffers (not the affinity). */
   destroy(): void;
+}
+
+/** The tables one tree level's kernels read (see {@linkcode levelTables}). */
+export interface LevelTables {
+  /** Per slot (global index, node), then each node's chunks (chunk index, 0); room for `4·max(slots, 1)` u32. */
+  slots: Uint32Array<ArrayBuffer>;
+  /** Per node (offset, size, step limit, first chunk), then (0, 0, 0, chunk count). */
+  nodes: Uint32Array<ArrayBuffer>;
+  /** Chunks in all. */
+  chunks: number;
+  /** Whether no patch is in two nodes. */
+  disjoint: boolean;
+}
+
+/**
+ * Builds one level's slot, node and chunk tables from its nodes' slot lists (and fills `nodeOf`, the node of every
+ * patch, −1 outside the level). A chunk is a vec4 column of W holding one of the node's patches
+ * (lanczos_matvec.wgsl); `shaders/ncut/next_level.wgsl` builds the same tables on the device.
+ *
+ * @param level Node slot lists (global indices, ascending, ≥ 2 each).
+ * @param maxSteps Basis size (caps each node's step limit).
+ * @param nodeOf Per-patch output (length ≥ every index + 1).
+ * @returns The tables.
+ */
+export function levelTables(level: ArrayLike<number>[], maxSteps: number, nodeOf: Float32Array): LevelTables {
+  let total = 0;
+  for (const l of level) total += l.length;
+  const s = new Uint32Array(4 * Math.max(total, 1));
+  const nd = new Uint32Array(4 * (level.length + 1));
+  let chunks = 0;
+  let o = 0;
+  let disjoint = true;
+  nodeOf.fill(-1);
+  level.forEach((l, k) => {
+    nd.set([o, l.length, Math.min(maxSteps, l.length - 1), chunks], 4 * k);
+    let last = -1;
+    for (let i = 0; i < l.length; i++) {
+      s.set([l[i], k], 2 * (o + i));
+      if (nodeOf[l[i]] >= 0) disjoint = false;
+      nodeOf[l[i]] = k;
+      if (l[i] >> 2 !== last) {
+        last = l[i] >> 2;
+        s[2 * (total + chunks++)] = last;
+      }
+    }
+    o += l.length;
+  });
+  nd[4 * level.length + 3] = chunks;
+  return { slots: s, nodes: nd, chunks, disjoint };
 }
 
 /**
@@ -211,7 +262,7 @@ export function createBatchWorkspace(
   const params = ctx.device.createBuffer({
     label: "tree.batch.params",
     size: 32,
-    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
   });
   const group = ctx.device.createBindGroup({
     label: "tree.batch.bindings",
@@ -236,6 +287,7 @@ export function createBatchWorkspace(
     out,
     lists,
     params,
+    nodeOfOffset: globalBase + nPadded,
     group,
     upload(level, p) {
       let total = 0;
@@ -245,28 +297,7 @@ export function createBatchWorkspace(
           `Tree level of ${level.length} nodes and ${total} slots exceeds the workspace (${nodeCapacity}, ${slotCapacity})`,
         );
       }
-      // Slots, then each node's chunks (the vec4 columns of W holding one of its patches: lanczos_matvec.wgsl).
-      const s = new Uint32Array(4 * Math.max(total, 1));
-      const nd = new Uint32Array(4 * (level.length + 1));
-      let chunks = 0;
-      let o = 0;
-      let disjoint = true;
-      nodeOf.fill(-1);
-      level.forEach((l, k) => {
-        nd.set([o, l.length, Math.min(maxSteps, l.length - 1), chunks], 4 * k);
-        let last = -1;
-        for (let i = 0; i < l.length; i++) {
-          s.set([l[i], k], 2 * (o + i));
-          if (nodeOf[l[i]] >= 0) disjoint = false;
-          nodeOf[l[i]] = k;
-          if (l[i] >> 2 !== last) {
-            last = l[i] >> 2;
-            s[2 * (total + chunks++)] = last;
-          }
-        }
-        o += l.length;
-      });
-      nd[4 * level.length + 3] = chunks;
+      const { slots: s, nodes: nd, chunks, disjoint } = levelTables(level, maxSteps, nodeOf);
       const q = ctx.device.queue;
       q.writeBuffer(slots, 0, s, 0, 2 * Math.max(total + chunks, 1));
       q.writeBuffer(nodes, 0, nd);

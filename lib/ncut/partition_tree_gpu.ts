@@ -36,7 +36,7 @@ import {
   splitBindGroup,
 } from "../eigensolve/lanczos_gpu.ts";
 import { type GpuContext, withErrorScope } from "../gpu/device.ts";
-import { submitAndRead } from "../gpu/buffers.ts";
+import { storageBuffer, submitAndRead } from "../gpu/buffers.ts";
 import type { FeatureMap } from "../types.ts";
 import {
   buildPartitionTreeSync,
@@ -49,6 +49,7 @@ import {
   unsolvedNode,
 } from "./partition_tree.ts";
 import { createSplitSearchKernel, decodeSplits, SPLIT_HEAD } from "./split_gpu.ts";
+import { createNextLevelBuilder } from "./next_level_gpu.ts";
 
 /** Convergence check period of the batched Lanczos (steps). */
 const CHECK_EVERY = 4;
@@ -58,11 +59,38 @@ const FIRST_LEVEL_BUDGET = 40;
 const LEVEL_BUDGET_SLACK = 8;
 /** …and at least this many. */
 const MIN_LEVEL_BUDGET = 16;
+/** Tree levels per submission (the first uploaded by the host, the others built on the device). */
+const CHAIN_LEVELS = 4;
+/** A device-built level j of a submission records the budget minus this many steps per level (deeper nodes are
+ * smaller and converge sooner), at least MIN_LEVEL_BUDGET. */
+const CHAIN_BUDGET_STEP = 4;
 
 /** Internal tuning of the level loop (tests use it to force continuations). */
 export interface TreeGpuTuning {
   /** Steps recorded in level 0's first submission. @default 40 */
   firstBudget?: number;
+  /** Tree levels per submission. @default 4 */
+  chainLevels?: number;
+}
+
+/** Byte offsets of one level's results in a submission's staging buffer. */
+function chainLayout(nodes: number, slots: number, j: number, keep: boolean, outRec: number, rec: number) {
+  const sizes = {
+    out: nodes * outRec * 4,
+    lists: slots * 4,
+    nodeF: nodes * rec * 4,
+    nodeU: (4 + 4 * nodes) * 4,
+    ys: keep ? slots * 4 : 0,
+    params: 32,
+    slots: j > 0 ? slots * 8 : 0,
+  };
+  const at = {} as Record<keyof typeof sizes, number>;
+  let bytes = 0;
+  for (const key of Object.keys(sizes) as (keyof typeof sizes)[]) {
+    at[key] = bytes;
+    bytes += sizes[key];
+  }
+  return { at, bytes };
 }
 
 /** A node as computed level by level (before the CPU numbering is replayed). */
@@ -145,109 +173,198 @@ export async function buildPartitionTreeOnDevice(
     const ws = createBatchWorkspace(ctx, affinity.w, n, { maxSteps, thresholds: o.count });
     const splitGroup = splitBindGroup(ctx, affinity.w, ws);
     const rec = nodeRecordFloats(maxSteps);
+    const outRec = SPLIT_HEAD + 2 * o.count;
+    const chainLevels = Math.max(1, tuning.chainLevels ?? CHAIN_LEVELS);
+    const builder = await createNextLevelBuilder(ctx, ws, {
+      maxSteps,
+      thresholds: o.count,
+      tauMax: o.tauMax,
+    });
     try {
       let level: LevelNode[] = [root];
       let first = true;
-      // Steps recorded in a level's first submission: a budget from the previous level's step count instead of
-      // the basis size, because on llvmpipe every recorded step costs ~0.1–0.3 ms even when all nodes are done.
+      // Steps recorded per level: a budget from the previous level's step count instead of the basis size, because
+      // on llvmpipe every recorded step costs ~0.1–0.3 ms even when all nodes are done.
       let budget = tuning.firstBudget ?? FIRST_LEVEL_BUDGET;
+      // Set when a submission stopped at `level` (a node needed more steps, or the device's tables disagreed):
+      // that level is then solved alone, to its step limit.
+      let redo = false;
+      let depth = 0; // of `level`
       while (level.length > 0) {
         const solvable = level.filter((x) => x.active.length >= 2);
+        if (solvable.length === 0 && !first) break;
         const lists = solvable.map((x) => x.active);
         const sizes = ws.upload(lists, { tol, checkEvery: CHECK_EVERY, minSide: o.minSegmentSize });
         const limit = sizes.nodes > 0 ? Math.min(maxSteps, Math.max(...lists.map((l) => l.length - 1))) : 0;
-        let recorded = 0;
-        let got: ArrayBuffer[];
-        let nodeU: Uint32Array;
-        // A node still running after the budget goes on in a further submission (rare: one more host wait).
-        do {
-          const enc = first && encoder ? encoder : ctx.device.createCommandEncoder({ label: "tree.level" });
-          if (sizes.nodes > 0) {
-            const steps = recorded === 0 ? Math.min(limit, budget) : limit;
+        // The levels of this submission: this one, then up to chainLevels − 1 built on the device, each with its
+        // step count and bounds on its sizes (the kernels stop at the sizes the builder wrote).
+        const plan = [];
+        let bound = sizes.nodes;
+        for (let j = 0; j < (redo ? 1 : chainLevels); j++) {
+          if (j > 0) bound = Math.min(ws.nodeCapacity, 2 * bound, Math.floor(sizes.slots / 2));
+          const steps = redo ? limit : Math.min(
+            maxSteps,
+            j === 0 ? Math.min(limit, budget) : Math.max(
+              MIN_LEVEL_BUDGET,
+              budget - CHAIN_BUDGET_STEP * j,
+            ),
+          );
+          plan.push({ steps, nodes: bound, layout: chainLayout(bound, sizes.slots, j, keep, outRec, rec) });
+        }
+        const stagingBytes = plan.reduce((sum, p) => sum + p.layout.bytes, 0);
+        const staging = storageBuffer(ctx, "tree.chain.staging", stagingBytes);
+        const enc = first && encoder ? encoder : ctx.device.createCommandEncoder({ label: "tree.levels" });
+        let base = 0;
+        plan.forEach((p, j) => {
+          const levelSizes = {
+            slots: sizes.slots,
+            nodes: p.nodes,
+            n,
+            disjoint: j === 0 ? sizes.disjoint : true,
+          };
+          const last = j + 1 === plan.length;
+          if (p.nodes > 0) {
             const pass = enc.beginComputePass({ label: "tree.level.pass" });
-            lanczos.encode(pass, ws.group, sizes, steps, recorded);
-            split.encode(pass, splitGroup, sizes);
+            lanczos.encode(pass, ws.group, levelSizes, p.steps);
+            split.encode(pass, splitGroup, levelSizes);
+            if (!last) builder.encode(pass);
             pass.end();
-            recorded = steps;
           }
-          const requests = [
-            { buffer: ws.out, bytes: sizes.nodes * (SPLIT_HEAD + 2 * o.count) * 4 },
-            { buffer: ws.lists, bytes: sizes.slots * 4 },
-            { buffer: ws.nodeF, bytes: sizes.nodes * rec * 4 },
-            { buffer: ws.nodeU, bytes: (4 + 4 * sizes.nodes) * 4 },
-            { buffer: ws.vecs, bytes: keep ? sizes.slots * 4 : 0 },
-          ];
-          if (first) {
-            requests.push({ buffer: affinity.minmax, bytes: 8 }, { buffer: affinity.zeroRows, bytes: n * 4 });
-          }
+          const at = p.layout.at;
+          const copy = (buffer: GPUBuffer, offset: number, bytes: number) =>
+            bytes > 0 && enc.copyBufferToBuffer(buffer, 0, staging, base + offset, bytes);
+          copy(ws.out, at.out, p.nodes * outRec * 4);
+          copy(ws.lists, at.lists, sizes.slots * 4);
+          copy(ws.nodeF, at.nodeF, p.nodes * rec * 4);
+          copy(ws.nodeU, at.nodeU, (4 + 4 * p.nodes) * 4);
+          copy(ws.vecs, at.ys, keep ? sizes.slots * 4 : 0);
+          copy(ws.params, at.params, 32);
+          copy(ws.slots, at.slots, j > 0 ? sizes.slots * 8 : 0);
+          if (!last) builder.adopt(enc);
+          base += p.layout.bytes;
+        });
+        const requests = [{ buffer: staging, bytes: stagingBytes }];
+        if (first) {
+          requests.push({ buffer: affinity.minmax, bytes: 8 }, { buffer: affinity.zeroRows, bytes: n * 4 });
+        }
+        let got: ArrayBuffer[];
+        try {
           got = await submitAndRead(ctx, enc, requests, "tree.level");
-          if (first) {
-            const keys = new Uint32Array(got[5]);
-            if (!(Math.fround(unkey(keys[1]) - unkey(keys[0])) > 0)) {
-              constant = true;
-              return;
-            }
-            if (o.compat === "reference") {
-              excluded = Uint8Array.from(new Uint32Array(got[6]), (v) => v ? 1 : 0);
-            }
-            first = false;
-          }
-          nodeU = new Uint32Array(got[3]);
-        } while (recorded < limit && lists.some((_, k) => nodeU[4 + 4 * k] === 0));
-        const out = new Float32Array(got[0]);
-        const nodeF = new Float32Array(got[2]);
-        const ys = new Float32Array(got[4]);
-        const splits = decodeSplits(out, new Uint32Array(got[1]), lists, o.count);
-        const next: LevelNode[] = [];
-        let offset = 0;
-        for (let k = 0; k < solvable.length; k++) {
-          const node = solvable[k];
-          const m = node.active.length;
-          if (nodeU[4 + 4 * k + 3] !== 0) {
-            fallback = true;
+        } finally {
+          staging.destroy();
+        }
+        if (first) {
+          const keys = new Uint32Array(got[1]);
+          if (!(Math.fround(unkey(keys[1]) - unkey(keys[0])) > 0)) {
+            constant = true;
             return;
           }
-          const s = splits[k];
-          const steps = nodeU[4 + 4 * k + 1];
-          node.solver = "lanczos";
-          node.matvecs = steps;
-          node.lambda = -nodeF[k * rec + 2];
-          if (steps >= maxSteps && steps < m - 1 && nodeF[k * rec + 3] > tol) {
-            notes.push(
-              `Lanczos (float32) stopped after ${steps} steps with residual ${
-                nodeF[k * rec + 3].toExponential(1)
-              } on a node of ${m} patches`,
-            );
+          if (o.compat === "reference") {
+            excluded = Uint8Array.from(new Uint32Array(got[2]), (v) => v ? 1 : 0);
           }
-          node.ncut = s.ncut;
-          node.threshold = s.threshold;
-          node.thresholdIndex = s.index;
-          node.one = s.index < 0 ? new Int32Array(0) : s.one;
-          if (keep) {
-            node.fiedler = Float64Array.from(ys.subarray(offset, offset + m));
-            node.thresholds = s.thresholds;
-            node.ncutValues = s.values;
-          }
-          offset += m;
-          if (node.ncut < o.tauMax) {
-            const inOne = new Uint8Array(n);
-            for (const i of node.one) inOne[i] = 1;
-            const zeroRegion = node.region.filter((i) => !inOne[i]);
-            const activeOf = (region: Int32Array) => excluded ? region.filter((i) => !excluded![i]) : region;
-            const c1 = levelNode(node.one, activeOf(node.one));
-            const c0 = levelNode(zeroRegion, activeOf(zeroRegion));
-            node.children = [c1, c0];
-            next.push(c1, c0);
-          }
+          first = false;
         }
-        level = next;
-        const used = Math.max(0, ...lists.map((_, k) => nodeU[4 + 4 * k + 1]));
-        budget = Math.max(
-          MIN_LEVEL_BUDGET,
-          Math.ceil((used + LEVEL_BUDGET_SLACK) / CHECK_EVERY) * CHECK_EVERY,
-        );
+        // Replays the submission's levels on the host: the nodes of level j + 1 are the children made at level j.
+        redo = false;
+        base = 0;
+        for (let j = 0; j < plan.length && level.length > 0; j++) {
+          const at = plan[j].layout.at;
+          const start = base;
+          base += plan[j].layout.bytes;
+          const floats = (offset: number, length: number) => new Float32Array(got[0], start + offset, length);
+          const words = (offset: number, length: number) => new Uint32Array(got[0], start + offset, length);
+          const nodes = j === 0 ? solvable : level.filter((x) => x.active.length >= 2);
+          const nodeLists = nodes.map((x) => x.active);
+          const slots = nodeLists.reduce((sum, l) => sum + l.length, 0);
+          if (j > 0) {
+            if (nodes.length === 0) {
+              level = [];
+              break;
+            }
+            // The device built this level's tables: they must be the host's.
+            const params = words(at.params, 8);
+            const table = words(at.slots, 2 * sizes.slots);
+            let same = params[1] === slots && params[2] === nodes.length;
+            let s = 0;
+            for (const l of nodeLists) {
+              for (let i = 0; same && i < l.length; i++, s++) same = table[2 * s] === l[i];
+            }
+            if (!same) {
+              notes.push(
+                `The device-built tables of tree depth ${depth} differ from the host's; that level was solved again from the host's`,
+              );
+              redo = true;
+              break;
+            }
+          }
+          const nodeU = words(at.nodeU, 4 + 4 * nodes.length);
+          // A node still running after its step budget: solve the level again alone, to the step limit.
+          if (nodes.some((_, k) => nodeU[4 + 4 * k] === 0)) {
+            redo = true;
+            break;
+          }
+          const nodeF = floats(at.nodeF, nodes.length * rec);
+          const ys = floats(at.ys, keep ? slots : 0);
+          const splits = decodeSplits(
+            floats(at.out, nodes.length * outRec),
+            words(at.lists, slots),
+            nodeLists,
+            o.count,
+          );
+          const next: LevelNode[] = [];
+          let offset = 0;
+          for (let k = 0; k < nodes.length; k++) {
+            const node = nodes[k];
+            const m = node.active.length;
+            if (nodeU[4 + 4 * k + 3] !== 0) {
+              fallback = true;
+              return;
+            }
+            const s = splits[k];
+            const steps = nodeU[4 + 4 * k + 1];
+            node.solver = "lanczos";
+            node.matvecs = steps;
+            node.lambda = -nodeF[k * rec + 2];
+            if (steps >= maxSteps && steps < m - 1 && nodeF[k * rec + 3] > tol) {
+              notes.push(
+                `Lanczos (float32) stopped after ${steps} steps with residual ${
+                  nodeF[k * rec + 3].toExponential(1)
+                } on a node of ${m} patches`,
+              );
+            }
+            node.ncut = s.ncut;
+            node.threshold = s.threshold;
+            node.thresholdIndex = s.index;
+            node.one = s.index < 0 ? new Int32Array(0) : s.one;
+            if (keep) {
+              node.fiedler = Float64Array.from(ys.subarray(offset, offset + m));
+              node.thresholds = s.thresholds;
+              node.ncutValues = s.values;
+            }
+            offset += m;
+            if (node.ncut < o.tauMax) {
+              const inOne = new Uint8Array(n);
+              for (const i of node.one) inOne[i] = 1;
+              const zeroRegion = node.region.filter((i) => !inOne[i]);
+              const activeOf = (region: Int32Array) =>
+                excluded ? region.filter((i) => !excluded![i]) : region;
+              const c1 = levelNode(node.one, activeOf(node.one));
+              const c0 = levelNode(zeroRegion, activeOf(zeroRegion));
+              node.children = [c1, c0];
+              next.push(c1, c0);
+            }
+          }
+          level = next;
+          depth++;
+          const used = Math.max(0, ...nodes.map((_, k) => nodeU[4 + 4 * k + 1]));
+          budget = Math.max(
+            MIN_LEVEL_BUDGET,
+            Math.ceil((used + LEVEL_BUDGET_SLACK) / CHECK_EVERY) * CHECK_EVERY,
+          );
+        }
       }
     } finally {
+      builder.destroy();
       ws.destroy();
     }
   });
