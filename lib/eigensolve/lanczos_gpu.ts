@@ -345,23 +345,13 @@ export interface LanczosBatchedKernel {
   /** Basis size. */
   maxSteps: number;
   /**
-   * Records the solve of one level on `pass`: the prologue (unless continuing), Lanczos steps `from` … `steps − 1`
-   * with checks, then the Ritz vectors. A continuation (`from > 0`, after a submission that recorded `from` steps)
-   * goes on from the state left on the device: every node keeps its own step count there, and nodes already done
-   * skip the extra steps, so splitting a solve over submissions gives the same result as one submission.
+   * Records the whole solve of one level (prologue, `steps` Lanczos steps with checks, Ritz vectors) on `pass`.
    * @param pass Open compute pass.
    * @param group The workspace's bind group.
-   * @param sizes The level's sizes.
-   * @param steps Steps to have recorded in all (≤ maxSteps; the largest node's limit is enough).
-   * @param from Steps recorded by earlier submissions of this level. @default 0
+   * @param sizes The level's sizes (or bounds on them: every kernel stops at the sizes in the parameters).
+   * @param steps Steps to record (≤ maxSteps; the largest node's limit is enough).
    */
-  encode(
-    pass: GPUComputePassEncoder,
-    group: GPUBindGroup,
-    sizes: LevelSizes,
-    steps: number,
-    from?: number,
-  ): void;
+  encode(pass: GPUComputePassEncoder, group: GPUBindGroup, sizes: LevelSizes, steps: number): void;
 }
 
 /**
@@ -383,7 +373,6 @@ export async function createLanczosBatchedKernel(
     "orthonormalize",
     "prologue",
     "ritz",
-    "scatter_x",
   ] as const;
   const [list, matvec4, degrees4] = await Promise.all([
     Promise.all(
@@ -407,7 +396,7 @@ export async function createLanczosBatchedKernel(
   const maxGroups = ctx.device.limits.maxComputeWorkgroupsPerDimension;
   return {
     maxSteps,
-    encode(pass, group, { slots, nodes, n, disjoint }, steps, from = 0) {
+    encode(pass, group, { slots, nodes, n, disjoint }, steps) {
       const perSlot = groupsFor(slots, WG), perNode = groupsFor(nodes, WG);
       const run = (pipeline: GPUComputePipeline, x: number, y = 1) => {
         pass.setPipeline(pipeline);
@@ -420,16 +409,12 @@ export async function createLanczosBatchedKernel(
       // One workgroup per node.
       const nodeGroups: [number, number] = [Math.min(nodes, maxGroups), Math.ceil(nodes / maxGroups)];
       pass.setBindGroup(0, group);
-      if (from === 0) {
-        if (vec4) run(degrees4, perQuad);
-        else run(p.degrees, perSlot);
-        run(p.prepare, perNode);
-        run(p.start, perSlot);
-        run(p.prologue, ...nodeGroups);
-      } else {
-        run(p.scatter_x, perSlot);
-      }
-      for (let j = from; j < steps; j++) {
+      if (vec4) run(degrees4, perQuad);
+      else run(p.degrees, perSlot);
+      run(p.prepare, perNode);
+      run(p.start, perSlot);
+      run(p.prologue, ...nodeGroups);
+      for (let j = 0; j < steps; j++) {
         matvec();
         run(p.orthonormalize, ...nodeGroups);
       }

@@ -18,6 +18,11 @@ export interface NextLevelBuilder {
   encode(pass: GPUComputePassEncoder): void;
   /** Records the copies of the built tables over the workspace's (outside any pass). */
   adopt(encoder: GPUCommandEncoder): void;
+  /**
+   * Records the copy of per-patch exclusion flags (compat "reference": the affinity's exact-zero rows), so that
+   * children leave those patches out as the host does; before the first `encode`.
+   */
+  exclude(encoder: GPUCommandEncoder, flags: GPUBuffer): void;
   /** The built tables (parameters, nodes, slots), for tests. */
   tables: GPUBuffer;
   /** Frees its buffers. */
@@ -58,7 +63,7 @@ export function float32AtOrAbove(t: number): number {
 export async function createNextLevelBuilder(
   ctx: GpuContext,
   ws: BatchWorkspace,
-  options: { maxSteps: number; thresholds: number; tauMax: number },
+  options: { maxSteps: number; thresholds: number; tauMax: number; n: number },
 ): Promise<NextLevelBuilder> {
   const pipeline = await batchPipeline(ctx.device, "ncut", "next_level", "next_level", {
     MAX_STEPS: options.maxSteps,
@@ -67,7 +72,7 @@ export async function createNextLevelBuilder(
   const nodeWords = 4 * (ws.nodeCapacity + 1);
   const slotWords = 4 * ws.slotCapacity;
   const tables = storageBuffer(ctx, "tree.next_level.tables", (8 + nodeWords + slotWords) * 4);
-  const chain = new Uint32Array(4);
+  const chain = new Uint32Array(4 + options.n);
   new Float32Array(chain.buffer, 0, 1)[0] = float32AtOrAbove(options.tauMax);
   chain[1] = ws.nodeCapacity;
   chain[2] = ws.nodeOfOffset - ws.globalBase;
@@ -89,6 +94,10 @@ export async function createNextLevelBuilder(
       encoder.copyBufferToBuffer(tables, 0, ws.params, 0, 32);
       encoder.copyBufferToBuffer(tables, 32, ws.nodes, 0, nodeWords * 4);
       encoder.copyBufferToBuffer(tables, (8 + nodeWords) * 4, ws.slots, 0, slotWords * 4);
+    },
+    exclude(encoder, flags) {
+      ctx.device.queue.writeBuffer(chainBuffer, 12, new Uint32Array([1]));
+      encoder.copyBufferToBuffer(flags, 0, chainBuffer, 16, options.n * 4);
     },
     destroy: () => destroyAll(tables, chainBuffer),
   };

@@ -1,10 +1,13 @@
 /**
  * WebGPU partition tree: the affinity kernels, then the tree built level by level with the affinity kept on the
- * device (never read back). Each level costs one submission and one readback: the batched Lanczos solve of every
- * node of the level (`lib/eigensolve/lanczos_gpu.ts`) and the batched split search (`split_gpu.ts`) in one command
- * buffer, then one read of the per-node results and the children's index lists. The first level's submission also
- * carries the affinity kernels. A level records a step budget (level 0: 40 steps; then the previous level's
- * largest step count + 8); a node still running after it goes on in one more submission, with the same result.
+ * device (never read back). A submission runs up to four levels: the batched Lanczos solve of every node of a
+ * level (`lib/eigensolve/lanczos_gpu.ts`) and the batched split search (`split_gpu.ts`), then the next level's
+ * tables built on the device from the split results (`next_level_gpu.ts`), and so on; one readback brings every
+ * level's per-node results and children's index lists, and the host replays the levels (checking the device's
+ * tables against its own). The first submission also carries the affinity kernels. Each level records a step
+ * budget (level 0: 40 steps; later levels from the previous level's largest step count); a level with a node still
+ * running after it is solved again alone, to the step limit. On the bench maps a six-level tree takes two host
+ * waits (each at least ~10 ms in Deno).
  *
  * The tree has the CPU path's structure and numbering: levels are computed breadth-first up to `tauMax` (every
  * node whose NCut is below it is split, since a node's split never depends on τ), then the CPU path's frontier
@@ -179,6 +182,7 @@ export async function buildPartitionTreeOnDevice(
       maxSteps,
       thresholds: o.count,
       tauMax: o.tauMax,
+      n,
     });
     try {
       let level: LevelNode[] = [root];
@@ -214,6 +218,8 @@ export async function buildPartitionTreeOnDevice(
         const stagingBytes = plan.reduce((sum, p) => sum + p.layout.bytes, 0);
         const staging = storageBuffer(ctx, "tree.chain.staging", stagingBytes);
         const enc = first && encoder ? encoder : ctx.device.createCommandEncoder({ label: "tree.levels" });
+        // Compat "reference": children leave the exact-zero rows out (only the root solves them).
+        if (first && o.compat === "reference") builder.exclude(enc, affinity.zeroRows);
         let base = 0;
         plan.forEach((p, j) => {
           const levelSizes = {

@@ -409,17 +409,6 @@ fn orthonormalize(
   }
 }
 
-// Per slot: x by patch (the global section the vec4 product reads) from x by slot. A continuation runs it first,
-// because the split search of the previous submission stored its bucket numbers in that section.
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn scatter_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let s = linear(gid, groups);
-  if (s >= params.slots) {
-    return;
-  }
-  vecs[params.global_base + slots[s].x] = vecs[vec_at(X, s)];
-}
-
 // Per slot: y = d^-1/2 Σ_i s_i q_i (the generalised eigenvector, before the sign rule).
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn ritz(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

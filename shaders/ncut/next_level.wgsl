@@ -6,8 +6,9 @@
 //
 // A node splits when its chosen threshold exists and its NCut is below τ (`tau` is the smallest float32 ≥ τ, so
 // the float32 comparison equals the host's float64 one); its children are the two ranges `choose` left in `lists`
-// ("1" side first, each ascending), kept when they hold at least 2 slots (smaller ones are leaves). One invocation
-// does it all in order (O(n + slots) steps): the tables must come out exactly as the host builds them.
+// ("1" side first, each ascending), less the excluded patches (compat "reference": rows holding an exact zero,
+// which only the root solves), kept when at least 2 slots remain (smaller ones are leaves). One invocation does it
+// all in order (O(n + slots) steps): the tables must come out exactly as the host builds them.
 
 struct Params {
   n: u32,            // order of W (patches)
@@ -33,7 +34,7 @@ struct Params {
 // The next level's tables: [0, 8) parameters, then node_capacity + 1 node entries (4 u32 each), then the slot
 // entries (2 u32 each: slots, then chunks). The host copies them over the workspace's tables.
 @group(0) @binding(5) var<storage, read_write> next: array<u32>;
-// [τ as float32 bits, node capacity, n_padded, unused].
+// [τ as float32 bits, node capacity, n_padded, 1 to drop excluded patches], then per patch its exclusion flag.
 @group(0) @binding(6) var<storage, read_write> chain: array<u32>;
 // This level's sizes.
 @group(0) @binding(7) var<uniform> params: Params;
@@ -41,6 +42,10 @@ struct Params {
 override MAX_STEPS: u32 = 64;
 override THRESHOLDS: u32 = 100;
 const HEAD: u32 = 8u;
+
+fn excluded(g: u32) -> bool {
+  return chain[3] != 0u && chain[4u + g] != 0u;
+}
 
 @compute @workgroup_size(1)
 fn next_level() {
@@ -62,7 +67,13 @@ fn next_level() {
     let ones = u32(out[r + 7u]);
     for (var side = 0u; side < 2u; side++) {
       let src = select(nd.x + ones, nd.x, side == 0u);
-      let size = select(nd.y - ones, ones, side == 0u);
+      let range = select(nd.y - ones, ones, side == 0u);
+      var size = 0u;
+      for (var i = 0u; i < range; i++) {
+        if (!excluded(lists[src + i])) {
+          size++;
+        }
+      }
       if (size < 2u) {
         continue;
       }
@@ -70,11 +81,16 @@ fn next_level() {
       next[o] = total;
       next[o + 1u] = size;
       next[o + 2u] = min(MAX_STEPS, size - 1u);
-      for (var i = 0u; i < size; i++) {
+      var at = total;
+      for (var i = 0u; i < range; i++) {
         let g = lists[src + i];
-        next[slots_base + 2u * (total + i)] = g;
-        next[slots_base + 2u * (total + i) + 1u] = count;
+        if (excluded(g)) {
+          continue;
+        }
+        next[slots_base + 2u * at] = g;
+        next[slots_base + 2u * at + 1u] = count;
         vecs[node_of + g] = f32(count);
+        at++;
       }
       total += size;
       count++;

@@ -104,12 +104,12 @@ Deno.test({
 });
 
 Deno.test({
-  name: "WebGPU tree gives the same tree when a level's steps are split over several submissions",
+  name: "WebGPU tree is the same whatever the levels per submission and the step budgets (redone levels)",
   ignore: !gpu,
   async fn() {
     const ctx = testGpu();
     const f = syntheticFeatureMap(24, 24, 256, 6, 5);
-    const build = async (tuning: TreeGpuTuning) => {
+    const build = async (options: PartitionTreeOptions, tuning: TreeGpuTuning) => {
       const encoder = ctx.device.createCommandEncoder();
       const affinity = encodeAffinity(ctx, await createAffinityKernels(ctx), encoder, f, {
         alpha: 10,
@@ -117,34 +117,33 @@ Deno.test({
       });
       const s0 = ctx.submissions;
       try {
-        const tree = await buildPartitionTreeOnDevice(
-          ctx,
-          affinity,
-          f,
-          { keepVectors: true },
-          encoder,
-          tuning,
-        );
+        const tree = await buildPartitionTreeOnDevice(ctx, affinity, f, options, encoder, tuning);
         return { tree, submissions: ctx.submissions - s0 };
       } finally {
         affinity.destroy();
       }
     };
-    const once = await build({});
-    // A 4-step budget: level 0 goes on in further submissions, and so does every later level whose nodes need
-    // more than the previous level's steps + 8.
-    const split = await build({ firstBudget: 4 });
-    assert.ok(
-      split.submissions > once.submissions,
-      `${split.submissions} vs ${once.submissions} submissions`,
-    );
-    assert.equal(split.tree.nodes.length, once.tree.nodes.length);
-    split.tree.nodes.forEach((a, i) => {
-      const b = once.tree.nodes[i];
-      assert.equal(a.matvecs, b.matvecs, `steps of node ${i}`);
-      assert.deepEqual(a.fiedler, b.fiedler, `vector of node ${i}`);
-      assert.equal(a.ncut, b.ncut, `NCut of node ${i}`);
-      assert.deepEqual(a.children, b.children, `children of node ${i}`);
-    });
+    for (const options of [{ keepVectors: true }, { keepVectors: true, compat: "reference" as const }]) {
+      const single = await build(options, { chainLevels: 1 });
+      const levels = 1 + Math.max(...single.tree.nodes.map((x) => x.depth));
+      assert.equal(single.submissions, levels, "one submission per level");
+      for (const tuning of [{}, { chainLevels: 2 }, { chainLevels: 8 }, { firstBudget: 4 }]) {
+        const other = await build(options, tuning);
+        const msg = `${JSON.stringify(options)} ${JSON.stringify(tuning)}`;
+        // Four levels per submission by default; a 4-step budget makes level 0 run again alone.
+        if (tuning.firstBudget === undefined) {
+          assert.equal(other.submissions, Math.ceil(levels / (tuning.chainLevels ?? 4)), msg);
+        } else assert.ok(other.submissions > Math.ceil(levels / 4), msg);
+        assert.equal(other.tree.nodes.length, single.tree.nodes.length, msg);
+        other.tree.nodes.forEach((a, i) => {
+          const b = single.tree.nodes[i];
+          assert.equal(a.matvecs, b.matvecs, `${msg}: steps of node ${i}`);
+          assert.deepEqual(a.fiedler, b.fiedler, `${msg}: vector of node ${i}`);
+          assert.equal(a.ncut, b.ncut, `${msg}: NCut of node ${i}`);
+          assert.deepEqual(a.children, b.children, `${msg}: children of node ${i}`);
+        });
+        assert.deepEqual(other.tree.notes, single.tree.notes, msg);
+      }
+    }
   },
 });
