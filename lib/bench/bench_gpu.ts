@@ -4,8 +4,9 @@
  * with ratios and the host waits (buffer maps) and submissions each WebGPU call makes.
  *
  * The partition tree row times the CPU tree given the CPU affinity against the WebGPU tree given the affinity
- * already on the device (`buildPartitionTreeOnDevice`: batched Lanczos + split search, one submission and one
- * readback per tree level, no affinity readback). Set `BENCH_RUNS` (default 3) for the number of timed runs per
+ * already on the device (`buildPartitionTreeOnDevice`: batched Lanczos + split search, up to four levels per
+ * submission and readback, no affinity readback). The end-to-end row runs the stage as `segment` does (affinity on
+ * the device, tree, assignment + PAMR in one submission). Set `BENCH_RUNS` (default 3) for the number of timed runs per
  * stage (median, after one warm-up that also compiles the kernels).
  *
  * @module
@@ -20,6 +21,7 @@ import { createAffinityKernels, encodeAffinity } from "../affinity/affinity_gpu.
 import { submit } from "../gpu/device.ts";
 import { refinePamr } from "../pamr/pamr.ts";
 import { assignConcepts } from "../upsample/assign.ts";
+import { assignAndRefineGpu } from "../upsample/assign_refine_gpu.ts";
 import { getGpu, type GpuContext } from "../gpu/device.ts";
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
 import { syntheticFeatureMap } from "./synthetic_features.ts";
@@ -75,6 +77,10 @@ async function stageRows(ctx: GpuContext, f: FeatureMap, photo: ImageRGB, runs: 
     return { cpu: cpu.value, gpu: gpu.value };
   };
   const n = f.height * f.width;
+  // Issue #3 measures the affinity kernel against the plain-TypeScript path too (the CPU column below uses ONNX
+  // Runtime's MatMul for the Gram); timed first, in a fresh process state (after the 64² GPU rows the same call
+  // ran ~4× slower in this process, from memory pressure rather than the code).
+  const plain = await time(null, runs, () => Promise.resolve(affinityMatrixSync(f, { alpha: 10 })));
   const aff = await both(
     "affinity",
     (backend) => affinityMatrix(f, { alpha: 10, backend }),
@@ -127,12 +133,10 @@ async function stageRows(ctx: GpuContext, f: FeatureMap, photo: ImageRGB, runs: 
   // tree's first level), so there is no affinity readback; the CPU column runs the same calls on the CPU path.
   await both("clustering stage end to end (features → refined labels)", async (backend) => {
     const tree = await buildPartitionTree(f, { alpha: 10, tauMax: 0.5, backend });
-    const assigned = await assignConcepts(f, cutTree(tree, 0.5), size, { backend });
-    return await refinePamr(small, assigned, { backend });
-  }, "as `segment` runs it; not in the sum");
-  // Issue #3 measures the affinity kernel against the plain-TypeScript path too (the CPU column above uses ONNX
-  // Runtime's MatMul for the Gram); outside the sum.
-  const plain = await time(null, runs, () => Promise.resolve(affinityMatrixSync(f, { alpha: 10 })));
+    const grid = cutTree(tree, 0.5);
+    if (backend === "webgpu") return await assignAndRefineGpu(ctx, f, grid, small);
+    return await refinePamr(small, await assignConcepts(f, grid, size, { backend }), { backend });
+  }, "as `segment` runs it (one submission for assignment + PAMR on WebGPU); not in the sum");
   const gpuAffinity = rows[0];
   rows.push({
     stage: "affinity, plain TypeScript (`affinityMatrixSync`) vs WebGPU",
