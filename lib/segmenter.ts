@@ -15,7 +15,7 @@ import {
   type PartitionTreeOptions,
 } from "./ncut/partition_tree.ts";
 import { buildPartitionTreeOnDevice } from "./ncut/partition_tree_gpu.ts";
-import { type DeviceAffinity, prepareDeviceAffinity } from "./affinity/affinity_gpu.ts";
+import { type EncodedDeviceAffinity, encodeDeviceAffinity } from "./affinity/affinity_gpu.ts";
 import { assignConceptsGpu } from "./upsample/assign_gpu.ts";
 import { assignAndRefineGpu } from "./upsample/assign_refine_gpu.ts";
 import { getGpu, GpuDeviceLostError, GpuUnavailableError } from "./gpu/device.ts";
@@ -76,7 +76,8 @@ export interface SegmenterOptions {
 export interface SegmentTimings {
   /** Encoder forward pass (including its preprocessing). */
   encode: number;
-  /** Affinity matrix. */
+  /** Affinity matrix (0 when the encoder output stays on the device: the affinity then runs in the tree's first
+   * submission and is counted in `tree`). */
   affinity: number;
   /** Partition tree (eigen-solves and split searches). */
   tree: number;
@@ -359,24 +360,29 @@ async function segmentImage(
     }
     const source = await encoder.encodeOnDevice!(image);
     t1 = performance.now();
-    let dev: DeviceAffinity;
+    // The layout and affinity kernels ride with the tree's first submission, whose readback also brings the
+    // per-patch status (NaN / zero patches raise there) and, with hostFeatures, the features.
+    const commands = ctx.device.createCommandEncoder({ label: "segment.device" });
+    let dev: EncodedDeviceAffinity;
     try {
-      dev = await prepareDeviceAffinity(ctx, source, {
+      dev = await encodeDeviceAffinity(ctx, source, commands, {
         alpha: o.alpha,
         selfLoops: o.selfLoops,
         readFeatures: o.hostFeatures,
       });
-    } finally {
+    } catch (error) {
       source.release();
+      throw error;
     }
     try {
-      features = dev.features;
-      const ta = performance.now();
-      affinityMs = ta - t1;
-      const grid = features ?? { height: source.height, width: source.width, channels: source.channels };
-      tree = dev.max > dev.min
-        ? await buildPartitionTreeOnDevice(ctx, dev.affinity, grid as FeatureMap, treeOptions)
-        : await buildPartitionTree(features!, { ...treeOptions, backend: "cpu" }); // constant: one segment
+      // Counted in `tree`: the affinity runs in the tree's first submission.
+      affinityMs = 0;
+      const grid = { height: source.height, width: source.width, channels: source.channels } as FeatureMap;
+      tree = await buildPartitionTreeOnDevice(ctx, dev.affinity, grid, treeOptions, {
+        encoder: commands,
+        reads: dev.reads,
+        check: (data) => features = dev.check(data),
+      });
       t2 = performance.now();
       cut = cutTreeDetailed(tree, o.tau);
       t3 = performance.now();
@@ -387,6 +393,7 @@ async function segmentImage(
         labels = await assignConceptsGpu(ctx, dev.rows, cut.labels, work);
       }
     } finally {
+      source.release();
       dev.destroy();
     }
   } else {

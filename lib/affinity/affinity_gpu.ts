@@ -447,12 +447,85 @@ export interface DeviceAffinity {
   destroy(): void;
 }
 
+/** The affinity of an encoder output, recorded on an encoder but not submitted ({@linkcode encodeDeviceAffinity}). */
+export interface EncodedDeviceAffinity {
+  /** The affinity buffers (filled once the encoder is submitted). */
+  affinity: AffinityOnDevice;
+  /** The patch rows. */
+  rows: FeatureRowsOnDevice;
+  /** What to read back with the submission: the per-patch status, then the features when `readFeatures` is set. */
+  reads: { buffer: GPUBuffer; bytes: number }[];
+  /**
+   * Checks what `reads` brought back and returns the host features, if read.
+   * @param data The read buffers, in `reads` order.
+   * @returns The features, or undefined.
+   * @throws {RangeError} If a patch holds NaN/±Inf.
+   * @throws {TypeError} If a patch is all zero.
+   */
+  check(data: ArrayBuffer[]): FeatureMap | undefined;
+  /** Frees the affinity and the rows. */
+  destroy(): void;
+}
+
+/**
+ * Records the layout kernel (`shaders/encoder/feature_rows.wgsl`: NCHW / tokens → rows, fp16 → f32, NaN and
+ * zero-patch flags) and the three affinity kernels for an encoder output already on the device, without
+ * submitting: the segmenter submits them with the tree's first levels, so the status check costs no host wait of
+ * its own. The source must stay alive until that submission.
+ *
+ * @param ctx Device context (the device the source lives on).
+ * @param source The encoder output.
+ * @param encoder Command encoder to record into.
+ * @param options Exponent, diagonal, tile; `readFeatures` also reads the features back.
+ * @returns The recorded work; the caller submits it, checks the reads and destroys the buffers.
+ * @throws {RangeError} If the source buffer is too small or the matrix exceeds the device's binding limit.
+ */
+export async function encodeDeviceAffinity(
+  ctx: GpuContext,
+  source: DeviceFeatures,
+  encoder: GPUCommandEncoder,
+  options: AffinityGpuOptions & { readFeatures?: boolean } = {},
+): Promise<EncodedDeviceAffinity> {
+  const [kernels, layout] = await Promise.all([
+    createAffinityKernels(ctx, options.tile ?? 16),
+    createFeatureRowsKernel(ctx),
+  ]);
+  const { height, width, channels } = source;
+  const n = height * width;
+  const rows = encodeFeatureRows(ctx, layout, encoder, source);
+  let affinity: AffinityOnDevice;
+  try {
+    affinity = encodeAffinity(ctx, kernels, encoder, rows, {
+      alpha: options.alpha ?? 10,
+      selfLoops: options.selfLoops ?? true,
+    });
+  } catch (error) {
+    rows.destroy();
+    throw error;
+  }
+  const reads = [{ buffer: rows.status, bytes: n * 4 }];
+  if (options.readFeatures) reads.push({ buffer: rows.buffer, bytes: n * channels * 4 });
+  const done = affinity;
+  return {
+    affinity: done,
+    rows,
+    reads,
+    check([status, data]) {
+      checkFeatureRowStatus(new Uint32Array(status), width, source.what);
+      return data ? { data: new Float32Array(data), height, width, channels } : undefined;
+    },
+    destroy: () => {
+      done.destroy();
+      rows.destroy();
+    },
+  };
+}
+
 /**
  * The affinity of an encoder output that is already on the device (ONNX Runtime's buffer on the shared device):
- * the layout kernel (`shaders/encoder/feature_rows.wgsl`: NCHW / tokens → rows, fp16 → f32, NaN and zero-patch
- * flags) and the three affinity kernels in one submission; only the per-patch status and the cosine range come
- * back (plus the features when `readFeatures` is set), in one host wait. The affinity stays on the device for the
- * tree stage (`buildPartitionTreeOnDevice`). The source is not released here.
+ * {@linkcode encodeDeviceAffinity} submitted at once; only the per-patch status and the cosine range come back
+ * (plus the features when `readFeatures` is set), in one host wait. The affinity stays on the device for the tree
+ * stage (`buildPartitionTreeOnDevice`). The source is not released here.
  *
  * @param ctx Device context (the device the source lives on).
  * @param source The encoder output.
@@ -468,60 +541,32 @@ export async function prepareDeviceAffinity(
   source: DeviceFeatures,
   options: AffinityGpuOptions & { readFeatures?: boolean } = {},
 ): Promise<DeviceAffinity> {
-  const alpha = options.alpha ?? 10;
-  const selfLoops = options.selfLoops ?? true;
-  const [kernels, layout] = await Promise.all([
-    createAffinityKernels(ctx, options.tile ?? 16),
-    createFeatureRowsKernel(ctx),
-  ]);
   const { height, width, channels } = source;
-  const n = height * width;
-  const featureBytes = n * channels * 4;
+  const featureBytes = height * width * channels * 4;
   return await withErrorScope(ctx, "affinity", async () => {
     const encoder = ctx.device.createCommandEncoder({ label: "affinity.device" });
-    const rows = encodeFeatureRows(ctx, layout, encoder, source);
-    let affinity: AffinityOnDevice | undefined;
+    const dev = await encodeDeviceAffinity(ctx, source, encoder, options);
     try {
-      affinity = encodeAffinity(ctx, kernels, encoder, rows, { alpha, selfLoops });
-      const requests = [
-        { buffer: rows.status, bytes: n * 4 },
-        { buffer: affinity.minmax, bytes: 8 },
-      ];
-      if (options.readFeatures) requests.push({ buffer: rows.buffer, bytes: featureBytes });
-      const [status, mm, data] = await submitAndRead(ctx, encoder, requests, "affinity");
+      const requests = [...dev.reads, { buffer: dev.affinity.minmax, bytes: 8 }];
+      const got = await submitAndRead(ctx, encoder, requests, "affinity");
       let readBytes = requests.reduce((sum, r) => sum + r.bytes, 0);
-      checkFeatureRowStatus(new Uint32Array(status), width, source.what);
-      const keys = new Uint32Array(mm);
+      let features = dev.check(got.slice(0, dev.reads.length));
+      const keys = new Uint32Array(got[got.length - 1]);
       const min = unkey(keys[0]), max = unkey(keys[1]);
-      let features: FeatureMap | undefined;
-      if (data) features = { data: new Float32Array(data), height, width, channels };
-      else if (!(Math.fround(max - min) > 0)) {
+      if (!features && !(Math.fround(max - min) > 0)) {
         const copy = ctx.device.createCommandEncoder({ label: "affinity.device.features" });
         const [back] = await submitAndRead(
           ctx,
           copy,
-          [{ buffer: rows.buffer, bytes: featureBytes }],
+          [{ buffer: dev.rows.buffer, bytes: featureBytes }],
           "affinity",
         );
         features = { data: new Float32Array(back), height, width, channels };
         readBytes += featureBytes;
       }
-      const done = affinity;
-      return {
-        affinity: done,
-        rows,
-        min,
-        max,
-        features,
-        readBytes,
-        destroy: () => {
-          done.destroy();
-          rows.destroy();
-        },
-      };
+      return { affinity: dev.affinity, rows: dev.rows, min, max, features, readBytes, destroy: dev.destroy };
     } catch (error) {
-      affinity?.destroy();
-      rows.destroy();
+      dev.destroy();
       throw error;
     }
   });

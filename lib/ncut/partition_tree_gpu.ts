@@ -39,7 +39,7 @@ import {
   splitBindGroup,
 } from "../eigensolve/lanczos_gpu.ts";
 import { type GpuContext, withErrorScope } from "../gpu/device.ts";
-import { storageBuffer, submitAndRead } from "../gpu/buffers.ts";
+import { type ReadRequest, storageBuffer, submitAndRead } from "../gpu/buffers.ts";
 import type { FeatureMap } from "../types.ts";
 import {
   buildPartitionTreeSync,
@@ -74,6 +74,16 @@ export interface TreeGpuTuning {
   firstBudget?: number;
   /** Tree levels per submission. @default 4 */
   chainLevels?: number;
+}
+
+/** Work recorded before the tree and submitted with its first levels. */
+export interface PendingWork {
+  /** The encoder holding it. */
+  encoder: GPUCommandEncoder;
+  /** Buffers to read back with the first submission. */
+  reads?: ReadRequest[];
+  /** Runs on those, in order, right after that read (before any tree result is used); may throw. */
+  check?: (data: ArrayBuffer[]) => void;
 }
 
 /** Byte offsets of one level's results in a submission's staging buffer. */
@@ -143,7 +153,8 @@ export async function buildPartitionTreeGpu(
  * @param affinity Device affinity (not destroyed here).
  * @param features The feature map it came from (for the grid size, and the CPU fallback).
  * @param options As for `buildPartitionTree`.
- * @param encoder Encoder with pending work (e.g. the affinity kernels) to submit with the first level.
+ * @param encoder Encoder with pending work (e.g. the affinity kernels) to submit with the first levels, or that
+ * encoder with buffers to read back with them and a check to run on those (which may throw to stop the tree).
  * @param tuning Step budget of the first submission per level (internal).
  * @returns The tree.
  * @throws {GpuUnavailableError} When the device is lost.
@@ -153,11 +164,13 @@ export async function buildPartitionTreeOnDevice(
   affinity: AffinityOnDevice,
   features: FeatureMap,
   options: PartitionTreeOptions = {},
-  encoder?: GPUCommandEncoder,
+  encoder?: GPUCommandEncoder | PendingWork,
   tuning: TreeGpuTuning = {},
 ): Promise<PartitionTree> {
   const o = checkTreeOptions(options);
   const n = affinity.n;
+  const pending: PendingWork | undefined = encoder && "encoder" in encoder ? encoder : encoder && { encoder };
+  const extraReads = pending?.reads ?? [];
   const maxSteps = LANCZOS_GPU_STEPS;
   const [lanczos, split] = await Promise.all([
     createLanczosBatchedKernel(ctx, maxSteps),
@@ -217,7 +230,9 @@ export async function buildPartitionTreeOnDevice(
         }
         const stagingBytes = plan.reduce((sum, p) => sum + p.layout.bytes, 0);
         const staging = storageBuffer(ctx, "tree.chain.staging", stagingBytes);
-        const enc = first && encoder ? encoder : ctx.device.createCommandEncoder({ label: "tree.levels" });
+        const enc = first && pending
+          ? pending.encoder
+          : ctx.device.createCommandEncoder({ label: "tree.levels" });
         // Compat "reference": children leave the exact-zero rows out (only the root solves them).
         if (first && o.compat === "reference") builder.exclude(enc, affinity.zeroRows);
         let base = 0;
@@ -252,6 +267,7 @@ export async function buildPartitionTreeOnDevice(
         const requests = [{ buffer: staging, bytes: stagingBytes }];
         if (first) {
           requests.push({ buffer: affinity.minmax, bytes: 8 }, { buffer: affinity.zeroRows, bytes: n * 4 });
+          requests.push(...extraReads);
         }
         let got: ArrayBuffer[];
         try {
@@ -260,6 +276,7 @@ export async function buildPartitionTreeOnDevice(
           staging.destroy();
         }
         if (first) {
+          pending?.check?.(got.slice(3, 3 + extraReads.length));
           const keys = new Uint32Array(got[1]);
           if (!(Math.fround(unkey(keys[1]) - unkey(keys[0])) > 0)) {
             constant = true;
