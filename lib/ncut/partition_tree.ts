@@ -37,8 +37,8 @@ export interface PartitionTreeOptions {
   /** `"reference"` also reproduces the reference's exact-zero node dropping below the top level. @default "default" */
   compat?: "default" | "reference";
   /** Where the affinity and the tree stage run (`"webgpu"`, `"cpu"`, `"auto"`). With `"webgpu"` the affinity stays
-   * on the device and the tree is built level by level there (partition_tree_gpu.ts: float32 eigensolves, one
-   * submission and one readback per level, the CPU path's node numbering); every option is supported. `"auto"`
+   * on the device and the tree is built level by level there (partition_tree_gpu.ts: float32 eigensolves, up to
+   * four levels per submission and readback, the CPU path's node numbering); every option is supported. `"auto"`
    * uses the CPU path on software rasterisers; a missing adapter or a lost device falls back to the CPU path with
    * a one-line notice. With `affinity` given, the CPU path runs. @default "auto" */
   backend?: Backend;

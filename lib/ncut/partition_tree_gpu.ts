@@ -147,7 +147,7 @@ export async function buildPartitionTreeGpu(
 
 /**
  * Builds the partition tree from an affinity already on the device (its `w`, `minmax` and `zeroRows` buffers, as
- * `encodeAffinity` leaves them), one submission and one readback per level.
+ * `encodeAffinity` leaves them), up to four levels per submission and readback.
  *
  * @param ctx Device context.
  * @param affinity Device affinity (not destroyed here).
