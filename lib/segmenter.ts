@@ -377,11 +377,16 @@ async function segmentImage(
     try {
       // Counted in `tree`: the affinity runs in the tree's first submission.
       affinityMs = 0;
-      const grid = { height: source.height, width: source.width, channels: source.channels } as FeatureMap;
+      // The grid size; it also carries the features once read back (the tree's CPU fallback needs them).
+      const { height, width, channels } = source;
+      const grid: FeatureMap = { height, width, channels, data: new Float32Array(0) };
       tree = await buildPartitionTreeOnDevice(ctx, dev.affinity, grid, treeOptions, {
         encoder: commands,
         reads: dev.reads,
-        check: (data) => features = dev.check(data),
+        check: (data) => {
+          features = dev.check(data);
+          if (features) grid.data = features.data;
+        },
       });
       t2 = performance.now();
       cut = cutTreeDetailed(tree, o.tau);
