@@ -405,7 +405,9 @@ export async function createLanczosBatchedKernel(
       // The vec4 product needs rows of W that start on a vec4 boundary, and nodes that share no patch.
       const vec4 = n % 4 === 0 && disjoint;
       const perQuad = groupsFor(Math.ceil(slots / 4), WG);
-      const matvec = vec4 ? () => run(matvec4, perQuad) : () => run(p.matvec, perSlot);
+      const matvec = vec4
+        ? () => run(matvec4, groupsFor(Math.ceil(slots / 8), WG))
+        : () => run(p.matvec, perSlot);
       // One workgroup per node.
       const nodeGroups: [number, number] = [Math.min(nodes, maxGroups), Math.ceil(nodes / maxGroups)];
       pass.setBindGroup(0, group);
