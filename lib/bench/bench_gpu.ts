@@ -70,29 +70,11 @@ async function stageRows(ctx: GpuContext, f: FeatureMap, photo: ImageRGB, runs: 
   const size = { height: side, width: side };
   const small = resizeImage(photo, side, side);
   const rows: Row[] = [];
-  // The two paths alternate run by run, so that drift in the machine's load affects both columns alike.
   const both = async <T>(stage: string, run: (b: Backend) => Promise<T>, note?: string) => {
-    const cpu = await run("cpu"), gpu = await run("webgpu"); // warm-ups (kernels compile, sessions start)
-    const ms = { cpu: [] as number[], gpu: [] as number[] };
-    const w0 = ctx.hostWaits, s0 = ctx.submissions;
-    for (let i = 0; i < runs; i++) {
-      for (const backend of ["cpu", "webgpu"] as const) {
-        const t = performance.now();
-        await run(backend);
-        const dt = performance.now() - t;
-        (backend === "cpu" ? ms.cpu : ms.gpu).push(dt);
-      }
-    }
-    const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
-    rows.push({
-      stage,
-      cpu: median(ms.cpu),
-      gpu: median(ms.gpu),
-      waits: (ctx.hostWaits - w0) / runs,
-      submissions: (ctx.submissions - s0) / runs,
-      note,
-    });
-    return { cpu, gpu };
+    const cpu = await time(null, runs, () => run("cpu"));
+    const gpu = await time(ctx, runs, () => run("webgpu"));
+    rows.push({ stage, cpu: cpu.ms, gpu: gpu.ms, waits: gpu.waits, submissions: gpu.submissions, note });
+    return { cpu: cpu.value, gpu: gpu.value };
   };
   const n = f.height * f.width;
   // Issue #3 measures the affinity kernel against the plain-TypeScript path too (the CPU column below uses ONNX
