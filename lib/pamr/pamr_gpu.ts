@@ -243,7 +243,12 @@ export async function medianFilter3x3Gpu(
       `Labels must be non-negative on the GPU, received ${labels[negative]} at index ${negative}`,
     );
   }
-  const kernels = await createPamrKernels(ctx);
+  // Only the median kernel (createPamrKernels would also compile the propagation kernels).
+  const median = await getKernel(ctx.device, {
+    stage: "pamr",
+    kernel: "median3x3",
+    overrides: { WORKGROUP_SIZE: WG },
+  });
   const n = labels.length;
   const input = uploadBuffer(ctx, "pamr.median3x3.input", labels);
   const output = storageBuffer(ctx, "pamr.median3x3.labels", n * 4);
@@ -251,7 +256,7 @@ export async function medianFilter3x3Gpu(
     const encoder = ctx.device.createCommandEncoder({ label: "pamr.median" });
     const pass = encoder.beginComputePass();
     const params = uniformBuffer(ctx, "pamr.median3x3.params", [["u32", height], ["u32", width]]);
-    dispatch(ctx.device, pass, kernels.median, [input, output, params], [groupsFor(width, WG), height]);
+    dispatch(ctx.device, pass, median, [input, output, params], [groupsFor(width, WG), height]);
     pass.end();
     const [out] = await submitAndRead(ctx, encoder, [{ buffer: output, bytes: n * 4 }], "pamr.median");
     return new Int32Array(out);

@@ -166,7 +166,7 @@ fn row_degree(row: u32, kf: f32, first: u32, last: u32, ng: u32) -> vec4<f32> {
 }
 
 // Per 4 consecutive slots: d_s = Σ_{g : node(g) = node(s)} W[g_s, g] (the vec4 form of `degrees` in
-// lanczos_batched.wgsl, same sweep and summation order as `lanczos_matvec`).
+// lanczos_batched.wgsl; each row sums in `lanczos_matvec`'s order). Four rows, not eight: it runs once per level.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn lanczos_degrees(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s0 = 4u * (gid.x + gid.y * groups.x * WORKGROUP_SIZE);
