@@ -5,8 +5,10 @@
  * `dist/resources.json`. {@linkcode assembleNpmModel} checks every chunk's size and hash and concatenates them;
  * {@linkcode loadNpmModel} then cuts the network at the sidecar's output with `pruneToOutputs` (so nothing after the
  * features runs) and caches the result with its SHA-256 (see `model_cache.ts`); later loads verify the hash and
- * rebuild on a mismatch. The package is AGPL-3.0 (the ISNet weights are MIT upstream): the project depends on it and
- * never copies its files.
+ * rebuild on a mismatch. The build is deterministic, so the sidecar pins the built model's SHA-256
+ * (`source.sha256`): a cached file that matches its own `.sha256` file but not the pin is rebuilt, and a fresh build
+ * that differs from the pin is an error. The package is AGPL-3.0 (the ISNet weights are MIT upstream): the project
+ * depends on it and never copies its files.
  *
  * @module
  */
@@ -178,14 +180,18 @@ export async function assembleNpmModel(source: NpmModelSource): Promise<Uint8Arr
 
 /**
  * Loads a model assembled from an npm package and cut at `outputName`: from the cache when a file there matches its
- * recorded SHA-256, otherwise built (assembled, pruned) and written to the cache atomically. If the cache cannot be
- * written (read-only folder, no write permission) the model is still returned, with a one-line warning.
+ * recorded SHA-256 and the pin `source.sha256` (if given), otherwise built (assembled, pruned) and written to the
+ * cache atomically. A cached file that matches its `.sha256` file but not the pin was rewritten, so it is rebuilt
+ * with a one-line warning naming the file and both hashes. If the cache cannot be written (read-only folder, no
+ * write permission) the model is still returned, with a one-line warning. Only `<cache>/<name>-<key>.onnx` and its
+ * `.sha256` file are written.
  *
- * @param source The package resource the model comes from.
+ * @param source The package resource the model comes from, with the built model's pinned SHA-256 if known.
  * @param outputName The value that becomes the model's only output; everything not needed for it is removed.
  * @param options Cache folder, forced rebuild, cache file name.
  * @returns The model bytes, the cache path, the SHA-256 and timings.
- * @throws {RangeError} If `outputName` is not a value of the model (and see {@linkcode assembleNpmModel}).
+ * @throws {RangeError} If `outputName` is not a value of the model, or the model built now differs from the pin
+ * `source.sha256` (the message names both hashes; nothing is cached), and see {@linkcode assembleNpmModel}.
  *
  * @example
  * ```ts ignore
@@ -211,19 +217,31 @@ export async function loadNpmModel(
   if (!options.rebuild) {
     const t0 = performance.now();
     const cached = await readVerified(path);
-    if (cached) return { ...cached, path, fromCache: true, timings: { readMs: performance.now() - t0 } };
+    if (cached && source.sha256 && cached.sha256 !== source.sha256) {
+      // The file and its .sha256 agree but not with the pin: rewritten together, so neither can be trusted.
+      console.warn(
+        `Cached model ${path} has SHA-256 ${cached.sha256}, expected the pinned ${source.sha256}; rebuilding it`,
+      );
+    } else if (cached) {
+      return { ...cached, path, fromCache: true, timings: { readMs: performance.now() - t0 } };
+    }
   }
   const t0 = performance.now();
   const full = await assembleNpmModel(source);
   const t1 = performance.now();
   const pruned = pruneToOutputs(full, [outputName]);
   const t2 = performance.now();
-  let sha256: string;
+  const sha256 = sha256Hex(pruned.bytes);
+  if (source.sha256 && sha256 !== source.sha256) {
+    // Checked before anything is written: a model that differs from the pin never reaches the cache.
+    throw new RangeError(
+      `Model built from resource '${source.resource}' of ${source.package}@${source.version} cut at '${outputName}' has SHA-256 ${sha256}, expected the pinned ${source.sha256} (the package or the pruning changed)`,
+    );
+  }
   try {
-    sha256 = await writeVerified(path, pruned.bytes);
+    await writeVerified(path, pruned.bytes);
   } catch (error) {
     // A read-only or forbidden cache folder costs a rebuild next time, not the encoder.
-    sha256 = sha256Hex(pruned.bytes);
     console.warn(
       `Cannot cache the model at ${path} (${(error as Error).message}); it will be rebuilt on next load`,
     );
@@ -245,6 +263,7 @@ export async function loadNpmModel(
  *
  * @param options Cache folder and forced rebuild.
  * @returns The model, its sidecar and where it is cached.
+ * @throws {TypeError} If the sidecar's source is not an `"npm"` source with a pinned `sha256`.
  * @throws {Error} See {@linkcode loadNpmModel}.
  *
  * @example
@@ -259,7 +278,16 @@ export async function loadIsnetModel(
 ): Promise<{ model: LoadedModel; sidecar: EncoderSidecar }> {
   const sidecar = await readSidecar(fileURLToPath(ISNET_SIDECAR_URL));
   if (sidecar.source.kind !== "npm") {
-    throw new TypeError(`Sidecar '${ISNET_SIDECAR_URL.pathname}' field 'source.kind' must be "npm"`);
+    throw new TypeError(
+      `Sidecar '${ISNET_SIDECAR_URL.pathname}' field 'source.kind' must be "npm", got ${
+        JSON.stringify(sidecar.source.kind)
+      }`,
+    );
+  }
+  if (!sidecar.source.sha256) {
+    throw new TypeError(
+      `Sidecar '${ISNET_SIDECAR_URL.pathname}' is missing field 'source.sha256'; expected the built model's SHA-256`,
+    );
   }
   const model = await loadNpmModel(sidecar.source, sidecar.output.name, {
     ...options,

@@ -9,7 +9,8 @@
  *   "name": "ISNet decoder features (stand-in)",
  *   "description": "…",
  *   "licence": "…",
- *   "source": { "kind": "npm", "package": "@imgly/background-removal-data", "version": "1.4.5", "resource": "/models/medium" },
+ *   "source": { "kind": "npm", "package": "@imgly/background-removal-data", "version": "1.4.5", "resource": "/models/medium",
+ *               "sha256": "e62a61be…" },
  *   "standIn": true,
  *   "standInLabel": "stand-in: salient-object network features, not diffusion features",
  *   "input": { "name": "input", "size": 1024, "layout": "NCHW", "channelOrder": "RGB",
@@ -23,12 +24,14 @@
  * model's channel order). A `"url"` source (downloaded by the user) or a `"file"` source (made locally, e.g. by an
  * export script) names a `model` file relative to the sidecar, checked against `sha256` when that is given; an
  * `"npm"` source is a model assembled from an npm package's resources and cut at `output.name` (see
- * `isnet_model.ts`). Registry sidecars (`models/<id>.json`, see `registry.ts`) use a `"hub"` source (files that
- * `deno task models fetch` downloads) or a `"diffusers"` source (an ONNX export that `deno task models prepare`
- * cuts); their installed copy (`<cache>/<id>/encoder.json`) adds `files` with every file's SHA-256. A `diffusion`
- * section describes the VAE → noise → UNet pipeline of a diffusion encoder (hook, scaling factor, timestep, noise
- * seed, schedule, and once prepared the file names and UNet inputs); `input.resizable` with `output.patchSize`
- * makes the input size a loader option.
+ * `isnet_model.ts`), with the built model's SHA-256 pinned in `source.sha256`. Registry sidecars
+ * (`models/<id>.json`, see `registry.ts`) use a `"hub"` source (files that `deno task models fetch` downloads, each
+ * with its SHA-256 pinned where known) or a `"diffusers"` source (an ONNX export that `deno task models prepare`
+ * cuts); their installed copy (`<cache>/<id>/encoder.json`) adds `files` with every file's SHA-256 (and
+ * `"pinned": false` on files the user registered by hand without a pin). A `diffusion` section describes the VAE →
+ * noise → UNet pipeline of a diffusion encoder (hook, scaling factor, timestep, noise seed, schedule, and once
+ * prepared the file names and UNet inputs); `input.resizable` with `output.patchSize` makes the input size a
+ * loader option.
  *
  * @module
  */
@@ -48,6 +51,13 @@ export interface NpmModelSource {
   resource: string;
   /** Where the network itself comes from (credit), if known. */
   homepage?: string;
+  /**
+   * Pinned SHA-256 (64 lowercase hex digits) of the built model: the resource assembled and cut at `output.name`.
+   * The build is deterministic, so a cached model that differs is rebuilt and a fresh build that differs is an
+   * error (the package or the pruning changed). Without a pin, a cached model is trusted if it matches its
+   * `.sha256` file.
+   */
+  sha256?: string;
 }
 
 /** A model file the user downloads from a URL and places next to the sidecar. */
@@ -170,6 +180,11 @@ export interface InstalledFile {
   sha256: string;
   /** Size in bytes. */
   bytes: number;
+  /**
+   * `false` when the registry pins no hash for the file and the user registered it by hand with
+   * `deno task models verify <id> --accept-unpinned`; absent otherwise.
+   */
+  pinned?: false;
 }
 
 /** How images are fed to the model. */
@@ -315,9 +330,12 @@ class Fields {
     return value;
   }
 
-  sha256(obj: Json, key: string, prefix: string): string | undefined {
+  sha256(obj: Json, key: string, prefix: string, lowercase = false): string | undefined {
     if (obj[key] === undefined || obj[key] === null) return undefined;
     const value = this.string(obj, key, prefix);
+    if (lowercase && !/^[0-9a-f]{64}$/.test(value)) {
+      this.fail(prefix + key, "64 lowercase hex digits", value, true);
+    }
     if (!/^[0-9a-fA-F]{64}$/.test(value)) this.fail(prefix + key, "64 hex digits", value, true);
     return value.toLowerCase();
   }
@@ -387,12 +405,14 @@ export function parseSidecar(json: unknown, file: string): EncoderSidecar {
   const kind = f.oneOf(src, "kind", ["npm", "url", "file", "hub", "diffusers"] as const, "source.");
   let source: ModelSource;
   if (kind === "npm") {
+    const pin = f.sha256(src, "sha256", "source.", true);
     source = {
       kind,
       package: f.string(src, "package", "source."),
       version: f.string(src, "version", "source."),
       resource: f.string(src, "resource", "source."),
       ...(src.homepage !== undefined ? { homepage: f.string(src, "homepage", "source.") } : {}),
+      ...(pin ? { sha256: pin } : {}),
     };
   } else if (kind === "url") {
     source = { kind, url: f.string(src, "url", "source.") };
@@ -512,10 +532,14 @@ export function parseSidecar(json: unknown, file: string): EncoderSidecar {
       const prefix = `files[${i}].`;
       if (typeof entry !== "object" || entry === null) f.fail(`files[${i}]`, "an object", entry);
       const e = entry as Json;
+      if (e.pinned !== undefined && e.pinned !== false) {
+        f.fail(prefix + "pinned", "false or absent", e.pinned);
+      }
       return {
         path: f.string(e, "path", prefix),
         sha256: f.sha256(e, "sha256", prefix)!,
         bytes: f.number(e, "bytes", prefix, { integer: true, min: 0 }),
+        ...(e.pinned === false ? { pinned: false as const } : {}),
       };
     });
   }

@@ -7,9 +7,13 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import jpeg from "jpeg-js";
 import p from "onnx-proto";
-import { loadIsnetModel } from "../../lib/encoder/isnet_model.ts";
+import { join } from "node:path";
+import { loadIsnetModel, loadNpmModel } from "../../lib/encoder/isnet_model.ts";
 import { loadEncoder } from "../../lib/encoder/load_encoder.ts";
+import { readVerified, sha256Hex, writeVerified } from "../../lib/encoder/model_cache.ts";
+import type { NpmModelSource } from "../../lib/encoder/sidecar.ts";
 import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
+import { ints, modelBytes, valueInfo } from "./_onnx_models.ts";
 
 const { onnx } = p;
 const VOC_IMAGE =
@@ -165,6 +169,135 @@ Deno.test("ISNet: builds, caches with a verified sha256, rebuilds a corrupt cach
     } finally {
       await encoder.dispose();
     }
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+/**
+ * A valid stand-in for the pruned ISNet model (same input and output names and shapes): a 1×1 convolution of
+ * stride 32, `[1,3,1024,1024] -> [1,512,32,32]`, every output channel the sum of the three input channels.
+ */
+function impostorModel(): Uint8Array {
+  return modelBytes({
+    node: [{
+      opType: "Conv",
+      input: ["input", "w"],
+      output: ["input.740"],
+      attribute: [ints("kernel_shape", [1, 1]), ints("strides", [32, 32])],
+    }],
+    initializer: [{ name: "w", dims: [512, 3, 1, 1], dataType: 1, floatData: new Array(512 * 3).fill(1) }],
+    input: [valueInfo("input", [1, 3, 1024, 1024])],
+    output: [valueInfo("input.740", [1, 512, 32, 32])],
+  });
+}
+
+/** Runs `fn` with console.warn captured; returns the warnings. */
+async function capturingWarnings(fn: () => Promise<unknown>): Promise<string[]> {
+  const warnings: string[] = [];
+  const { warn } = console;
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    await fn();
+  } finally {
+    console.warn = warn;
+  }
+  return warnings;
+}
+
+Deno.test("ISNet pin: models/isnet.json pins the built model; a rewritten cache is rebuilt, a differing build fails", async (t) => {
+  const cacheDir = await Deno.makeTempDir({ prefix: "diffcut-isnet-pin-" });
+  try {
+    // The pin as written in models/isnet.json (read raw, so that each step below checks one thing).
+    const pin: string =
+      JSON.parse(await Deno.readTextFile(new URL("../../models/isnet.json", import.meta.url)))
+        .source.sha256;
+    const { model: first, sidecar } = await loadIsnetModel({ cacheDir, rebuild: true });
+    const source = sidecar.source as NpmModelSource;
+    const path = first.path;
+
+    await t.step(
+      "the pin is the SHA-256 of the model built now (without a pin to check against)",
+      async () => {
+        assert.match(pin ?? "", /^[0-9a-f]{64}$/);
+        assert.equal(source.sha256, pin, "the sidecar parser keeps the pin");
+        const unpinned: NpmModelSource = { ...source, sha256: undefined };
+        const built = await loadNpmModel(unpinned, sidecar.output.name, {
+          cacheDir: join(cacheDir, "unpinned"),
+          cacheName: sidecar.id,
+        });
+        assert.equal(built.fromCache, false);
+        assert.equal(createHash("sha256").update(built.bytes).digest("hex"), pin);
+        const { model } = await loadIsnetModel({ cacheDir });
+        assert.equal(model.fromCache, true);
+        assert.equal(model.sha256, pin);
+      },
+    );
+
+    await t.step(
+      "a cache file rewritten together with its .sha256 is not used: rebuilt, with a warning",
+      async () => {
+        const impostor = impostorModel();
+        const impostorSha = sha256Hex(impostor);
+        assert.notEqual(impostorSha, pin);
+        await writeVerified(path, impostor);
+        assert.equal((await readVerified(path))?.sha256, impostorSha, "the cache check alone accepts it");
+        let model: Awaited<ReturnType<typeof loadIsnetModel>>["model"] | undefined;
+        const warnings = await capturingWarnings(
+          async () => (model = (await loadIsnetModel({ cacheDir })).model),
+        );
+        assert.equal(model!.fromCache, false);
+        assert.equal(model!.sha256, pin);
+        assert.equal(sha256Hex(model!.bytes), pin);
+        assert.deepEqual(warnings, [
+          `Cached model ${path} has SHA-256 ${impostorSha}, expected the pinned ${pin}; rebuilding it`,
+        ]);
+        assert.equal((await readVerified(path))?.sha256, pin, "the cache holds the pinned model again");
+        // Nothing was written beside the cache file and its hash.
+        const names = [...Deno.readDirSync(cacheDir)].filter((e) => e.isFile).map((e) => e.name).sort();
+        assert.deepEqual(names, [path.split("/").at(-1)!, `${path.split("/").at(-1)!}.sha256`]);
+      },
+    );
+
+    await t.step("loadEncoder('isnet') checks the pin too", async () => {
+      const impostor = impostorModel();
+      await writeVerified(path, impostor);
+      const warnings = await capturingWarnings(async () => {
+        const encoder = await loadEncoder("isnet", { cacheDir });
+        await encoder.dispose();
+      });
+      assert.deepEqual(warnings, [
+        `Cached model ${path} has SHA-256 ${sha256Hex(impostor)}, expected the pinned ${pin}; rebuilding it`,
+      ]);
+      assert.equal((await readVerified(path))?.sha256, pin);
+    });
+
+    await t.step(
+      "a fresh build that differs from the pin is an error naming both hashes; nothing is cached",
+      async () => {
+        const wrong = sha256Hex(impostorModel());
+        const elsewhere = join(cacheDir, "wrong-pin");
+        await assert.rejects(
+          loadNpmModel({ ...source, sha256: wrong }, sidecar.output.name, {
+            cacheDir: elsewhere,
+            cacheName: "isnet",
+          }),
+          (error: Error) => {
+            assert.ok(error instanceof RangeError, String(error));
+            assert.equal(
+              error.message,
+              `Model built from resource '/models/medium' of @imgly/background-removal-data@1.4.5 cut at 'input.740' has SHA-256 ${pin}, expected the pinned ${wrong} (the package or the pruning changed)`,
+            );
+            return true;
+          },
+        );
+        assert.equal(
+          await Deno.stat(elsewhere).then(() => true, () => false),
+          false,
+          "no cache folder was made",
+        );
+      },
+    );
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }

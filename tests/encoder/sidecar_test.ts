@@ -151,6 +151,30 @@ Deno.test("parseSidecar: stand-ins need a label, url sources a model file, npm s
   npm.source = { kind: "npm", package: "p", version: "1.0.0", resource: "/models/x" } as never;
   assert.equal(parseSidecar(npm, "s.json").model, undefined);
 
+  // An npm source may pin the built model's SHA-256: 64 lowercase hex digits.
+  const pin = "0123456789abcdef".repeat(4);
+  npm.source = { kind: "npm", package: "p", version: "1.0.0", resource: "/models/x", sha256: pin } as never;
+  assert.deepEqual(parseSidecar(npm, "s.json").source, {
+    kind: "npm",
+    package: "p",
+    version: "1.0.0",
+    resource: "/models/x",
+    sha256: pin,
+  });
+  for (const bad of [pin.toUpperCase(), pin.slice(1), `${pin}0`, pin.replace("a", "g")]) {
+    (npm.source as Record<string, unknown>).sha256 = bad;
+    assert.throws(() => parseSidecar(npm, "s.json"), (error: Error) => {
+      assert.ok(error instanceof RangeError, String(error));
+      assert.equal(
+        error.message,
+        `Sidecar 's.json' field 'source.sha256' must be 64 lowercase hex digits, got ${
+          JSON.stringify(bad.slice(0, 40) + "…")
+        }`,
+      );
+      return true;
+    });
+  }
+
   const tokens = withField("output", { name: "t", layout: "tokens", channels: 8, grid: 2, prefixTokens: 5 });
   assert.equal(parseSidecar(tokens, "s.json").output.prefixTokens, 5);
   assert.throws(() => parseSidecar([], "s.json"), /^TypeError: Sidecar 's\.json' must hold a JSON object/);
@@ -168,7 +192,10 @@ Deno.test("readSidecar: the built-in ISNet sidecar is valid and labelled as a st
     version: "1.4.5",
     resource: "/models/medium",
     homepage: "https://github.com/xuebinqin/DIS",
+    // The built model's SHA-256: tests/encoder/isnet_test.ts checks it against a model built there.
+    sha256: JSON.parse(await Deno.readTextFile(path)).source.sha256,
   });
+  assert.match((sidecar.source as { sha256: string }).sha256, /^[0-9a-f]{64}$/);
   assert.deepEqual(sidecar.input.normalisation, { scale: 255, mean: [128, 128, 128], std: [256, 256, 256] });
   assert.deepEqual(
     [sidecar.input.name, sidecar.input.size, sidecar.input.layout, sidecar.input.channelOrder],
@@ -207,4 +234,19 @@ Deno.test("readSidecar: missing file and invalid JSON name the file", async () =
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test('parseSidecar: installed files may say "pinned": false, and nothing else', () => {
+  const file = { path: "m.onnx", sha256: "ab".repeat(32), bytes: 3 };
+  const installed = { ...validSidecar(), files: [file, { ...file, path: "n.onnx", pinned: false }] };
+  assert.deepEqual(parseSidecar(installed, "encoder.json").files, [file, {
+    ...file,
+    path: "n.onnx",
+    pinned: false,
+  }]);
+  (installed.files[1] as Record<string, unknown>).pinned = true;
+  assert.throws(
+    () => parseSidecar(installed, "encoder.json"),
+    /^TypeError: Sidecar 'encoder\.json' field 'files\[1\]\.pinned' must be false or absent, got boolean true$/,
+  );
 });
