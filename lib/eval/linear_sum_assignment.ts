@@ -8,19 +8,29 @@
  * assignment gives the same false positives, so this module reproduces its procedure step by step:
  *
  * 1. a matrix with more rows than columns is transposed, solved, and the result sorted by row;
- * 2. `maximize` negates the costs; NaN and −Infinity (after negation) are rejected;
- * 3. the global minimum is subtracted so every cost is non-negative;
- * 4. rows are inserted one at a time (0, 1, …) by a shortest augmenting path (Crouse 2016), a
- *    Dijkstra-like search over reduced costs `c[i,j] − u[i] − v[j]`;
- * 5. each search scans the not-yet-reached columns from a list initialised in reverse order
+ * 2. `maximize` negates the costs; NaN and −Infinity (after negation) are rejected; the costs are
+ *    used as they are (scipy ≥ 1.9 no longer subtracts the global minimum);
+ * 3. rows are inserted one at a time (0, 1, …) by a shortest augmenting path (Crouse 2016), a
+ *    Dijkstra-like search over path costs `minVal + c[i,j] − u[i] − v[j]`, evaluated left to right;
+ * 4. each search scans the not-yet-reached columns from a list initialised in reverse order
  *    (`nc−1 … 0`); a column becomes the new best when its path cost is strictly lower, or equal and
  *    the column is still unassigned; a reached column is removed by swapping in the last entry;
- * 6. after each search the duals are updated as in Crouse's pseudocode and the path is flipped.
+ * 5. after each search the duals are updated as in Crouse's pseudocode and the path is flipped.
  *
  * Notes
  * -----
  * +Infinity marks a forbidden pair when minimizing (−Infinity when maximizing); the problem is
- * infeasible when no complete assignment avoids them.
+ * infeasible when no complete assignment avoids them. Only infinite costs make a problem
+ * infeasible.
+ *
+ * Finite costs near ±1.8e308 can make a path cost or a dual overflow to ±Infinity (or NaN) in
+ * double precision, after which scipy treats finite pairs as forbidden or compares NaN, and may
+ * return a non-optimal assignment. This solver notices the first non-finite value that comes from
+ * finite costs and solves the problem again with every cost multiplied by a power of two 2⁻ᵏ
+ * small enough that nothing overflows. Multiplying by a power of two is exact (short of subnormal
+ * numbers), so the second pass makes the same comparisons, ties included, that the first would
+ * have made in a floating-point format with unbounded exponents. When nothing overflows, the
+ * result is scipy's.
  *
  * References
  * ----------
@@ -149,13 +159,8 @@ export function linearSumAssignment(
       );
     }
   }
-  let minCost = Infinity;
-  for (let k = 0; k < c.length; k++) if (c[k] < minCost) minCost = c[k];
-  if (Number.isFinite(minCost) && minCost !== 0) {
-    for (let k = 0; k < c.length; k++) c[k] -= minCost;
-  }
-
-  const col4row = solveShortestAugmentingPath(c, nr, nc);
+  let col4row = solveShortestAugmentingPath(c, nr, nc);
+  if (col4row === OVERFLOW) col4row = solveScaled(c, nr, nc);
   if (col4row === null) {
     throw new RangeError(
       `Cannot solve assignment: cost matrix is infeasible (every complete assignment of the ${rows} x ${cols} matrix uses an infinite cost)`,
@@ -181,11 +186,47 @@ export function linearSumAssignment(
   return { rowIndex, colIndex };
 }
 
+/** Marks a solve in which a path cost or a dual computed from finite costs was not finite. */
+const OVERFLOW = "overflow";
+
+/**
+ * Solves again with the costs scaled by powers of two until no value overflows.
+ *
+ * The path costs and duals of the shortest augmenting path stay within a few times `nr + nc`
+ * times the largest finite |cost| (each is a signed sum of costs along alternating paths), so the
+ * first scale `2⁻ᵏ` brings the largest cost below `2¹⁰²³ / (8·(nr + nc))`; further attempts
+ * divide by another 2¹⁶ in case that bound was not enough.
+ */
+function solveScaled(c: Float64Array, nr: number, nc: number): Int32Array | null {
+  let largest = 0;
+  for (let k = 0; k < c.length; k++) {
+    const a = Math.abs(c[k]);
+    if (a !== Infinity && a > largest) largest = a;
+  }
+  const headroom = Math.ceil(Math.log2(8 * (nr + nc)));
+  let shift = Math.max(1, Math.ceil(Math.log2(largest)) + headroom - 1022);
+  const scaled = new Float64Array(c.length);
+  for (let attempt = 0; attempt < 8; attempt++, shift += 16) {
+    const factor = 2 ** -shift;
+    for (let k = 0; k < c.length; k++) scaled[k] = c[k] * factor;
+    const col4row = solveShortestAugmentingPath(scaled, nr, nc);
+    if (col4row !== OVERFLOW) return col4row;
+  }
+  throw new RangeError(
+    `Cannot solve assignment: path costs overflow even with the costs scaled by 2^-${shift} (largest |cost| ${largest})`,
+  );
+}
+
 /**
  * Shortest-augmenting-path solver on a prepared `nr × nc` matrix (`nr ≤ nc`, no NaN, no −Infinity).
- * Returns the column of every row, or `null` when some row cannot be assigned at finite cost.
+ * Returns the column of every row, `null` when some row cannot be assigned at finite cost, or
+ * {@linkcode OVERFLOW} as soon as a path cost or dual that should be finite is not.
  */
-function solveShortestAugmentingPath(c: Float64Array, nr: number, nc: number): Int32Array | null {
+function solveShortestAugmentingPath(
+  c: Float64Array,
+  nr: number,
+  nc: number,
+): Int32Array | null | typeof OVERFLOW {
   const u = new Float64Array(nr); // row duals
   const v = new Float64Array(nc); // column duals
   const spc = new Float64Array(nc); // shortest path cost to each column in the current search
@@ -213,7 +254,10 @@ function solveShortestAugmentingPath(c: Float64Array, nr: number, nc: number): I
       const base = i * nc;
       for (let k = 0; k < numRemaining; k++) {
         const j = remaining[k];
-        const r = minVal + c[base + j] - u[i] - v[j];
+        const cij = c[base + j];
+        const r = minVal + cij - u[i] - v[j];
+        // With finite duals, only a forbidden pair (+Infinity) may give a non-finite path cost.
+        if (r - r !== 0 && cij !== Infinity) return OVERFLOW;
         if (r < spc[j]) {
           path[j] = i;
           spc[j] = r;
@@ -235,11 +279,18 @@ function solveShortestAugmentingPath(c: Float64Array, nr: number, nc: number): I
 
     // --- Dual update (Crouse 2016, p. 1686).
     u[curRow] += minVal;
+    if (u[curRow] - u[curRow] !== 0) return OVERFLOW;
     for (let r = 0; r < nr; r++) {
-      if (rowReached[r] && r !== curRow) u[r] += minVal - spc[col4row[r]];
+      if (rowReached[r] && r !== curRow) {
+        u[r] += minVal - spc[col4row[r]];
+        if (u[r] - u[r] !== 0) return OVERFLOW;
+      }
     }
     for (let j = 0; j < nc; j++) {
-      if (colReached[j]) v[j] -= minVal - spc[j];
+      if (colReached[j]) {
+        v[j] -= minVal - spc[j];
+        if (v[j] - v[j] !== 0) return OVERFLOW;
+      }
     }
 
     // --- Flip the alternating path ending at sink.

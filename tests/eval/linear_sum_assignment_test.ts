@@ -192,3 +192,134 @@ Deno.test("linearSumAssignment total equals the brute-force optimum on tie-heavy
     assert.equal(total, bruteForceOptimum(cost, rows, cols, maximize), `trial ${trial} ${rows}x${cols}`);
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// Finite costs near ±1.8e308: path costs and duals may overflow in double precision; only
+// infinite costs may make a problem infeasible.
+
+function solve(m: number[][], maximize = false): number[][] {
+  const r = linearSumAssignment(Float64Array.from(m.flat()), m.length, m[0].length, { maximize });
+  return [[...r.rowIndex], [...r.colIndex]];
+}
+
+Deno.test("linearSumAssignment solves ±1e308 costs (the optimum, not 'infeasible')", () => {
+  // Minimizing picks the two −1e308 entries; maximizing the two 1e308 entries. Each has one
+  // optimal assignment, so the expected answers follow from the costs alone.
+  assert.deepEqual(solve([[1e308, -1e308], [-1e308, 1e308]]), [[0, 1], [1, 0]]);
+  assert.deepEqual(solve([[1e308, -1e308], [-1e308, 1e308]], true), [[0, 1], [0, 1]]);
+  assert.deepEqual(solve([[1e308, 1e308], [-1e308, 1e308]]), [[0, 1], [1, 0]]);
+  assert.deepEqual(solve([[1e308, 1e308], [1e308, -1e308]]), [[0, 1], [0, 1]]);
+  // Mixed with ordinary values: −1e308 at (2, 2) and the off-diagonal −1.7e308 pair beat all else.
+  const mixed = [[1.7e308, -1.7e308, 1], [-1.7e308, 1.7e308, 2], [3, 1, -1e308]];
+  assert.deepEqual(solve(mixed), [[0, 1, 2], [1, 0, 2]]);
+  // Maximizing: the diagonal, 1.7e308 + 1.7e308 − 1e308, beats every other assignment (≈ 1.7e308).
+  assert.deepEqual(solve(mixed, true), [[0, 1, 2], [0, 1, 2]]);
+  // Both assignments total 0 exactly. Row 1's search reaches column 0 (held by row 0) first, then
+  // column 1 at the same path cost: the tie goes to the diagonal, as in scipy. The dual update of
+  // this step is 1e308 − (−1e308), which overflows double precision.
+  assert.deepEqual(solve([[-1e308, 1e308], [-1e308, 1e308]]), [[0, 1], [0, 1]]);
+  // The only assignment avoiding +Infinity is the anti-diagonal, however large its finite costs.
+  assert.deepEqual(solve([[-1.79e308, -1e308], [1.79e308, Infinity]]), [[0, 1], [1, 0]]);
+  assert.deepEqual(solve([[-1.79e308, 1.79e308], [-Infinity, 1.79e308]], true), [[0, 1], [0, 1]]);
+  // Only infinite costs make a problem infeasible: column 0 is forbidden to every row.
+  assert.throws(
+    () => solve([[Infinity, 1e308], [Infinity, -1.79e308]]),
+    (e) => e instanceof RangeError && /cost matrix is infeasible/.test(e.message),
+  );
+});
+
+Deno.test("linearSumAssignment gives scipy's fixture answers for the fixture costs scaled towards 1.8e308", () => {
+  // Multiplying by a power of two is exact, so the solver must make the same choices (ties
+  // included) on the scaled matrix as on the original: every fixture case, scaled until its
+  // largest finite |cost| lies in [2^1023, 2^1024), keeps scipy's answer or error.
+  const failures: string[] = [];
+  let scaledCases = 0;
+  for (const c of fixture.cases) {
+    const cost = decode(c);
+    let largest = 0;
+    for (const x of cost) if (Number.isFinite(x)) largest = Math.max(largest, Math.abs(x));
+    if (largest === 0) continue;
+    const shift = 1023 - Math.floor(Math.log2(largest));
+    // Two steps, since 2^shift alone overflows when the largest cost is below 1.
+    const scale = (x: number, e: number) => x * 2 ** Math.min(e, 1000) * 2 ** Math.max(e - 1000, 0);
+    const scaled = cost.map((x) => scale(x, shift));
+    for (let k = 0; k < cost.length; k++) {
+      if (Number.isFinite(cost[k]) && scale(scaled[k], -shift) !== cost[k]) {
+        throw new Error(`${c.id}: scaling by 2^${shift} is not exact`);
+      }
+    }
+    scaledCases++;
+    let got: string;
+    try {
+      const r = linearSumAssignment(scaled, c.rows, c.cols, { maximize: c.maximize });
+      got = JSON.stringify([[...r.rowIndex], [...r.colIndex]]);
+    } catch (e) {
+      got = /cost matrix is infeasible/.test((e as Error).message)
+        ? "infeasible"
+        : /contains invalid numeric entries/.test((e as Error).message)
+        ? "invalid"
+        : String(e);
+    }
+    const want = c.error ?? JSON.stringify([c.row, c.col]);
+    if (got !== want) failures.push(`${c.id} × 2^${shift}: got ${got}, scipy (unscaled) ${want}`);
+  }
+  assert.ok(scaledCases >= 250, `only ${scaledCases} cases scaled`);
+  assert.deepEqual(failures, []);
+});
+
+/** The exact value of a finite double as an integer multiple of 2^-1074. */
+function exactUnits(x: number): bigint {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const exponent = Number((bits >> 52n) & 0x7ffn);
+  const mantissa = bits & ((1n << 52n) - 1n);
+  const units = exponent === 0 ? mantissa : (mantissa | (1n << 52n)) << BigInt(exponent - 1);
+  return bits >> 63n ? -units : units;
+}
+
+Deno.test("linearSumAssignment is optimal on random costs up to ±1.79e308 (exact totals)", () => {
+  const random = makeRandom(2024);
+  const levels = [1.79e308, -1.79e308, 1.7e308, -1.7e308, 1e308, -1e308, 5e307, -5e307, 0, 1, -1, 2];
+  for (let trial = 0; trial < 400; trial++) {
+    const rows = 1 + Math.floor(random() * 5);
+    const cols = 1 + Math.floor(random() * 5);
+    const cost = new Float64Array(rows * cols);
+    for (let k = 0; k < cost.length; k++) {
+      cost[k] = trial % 2 ? levels[Math.floor(random() * levels.length)] : (2 * random() - 1) * 1.79e308;
+    }
+    const maximize = trial % 3 === 0;
+    const { rowIndex, colIndex } = linearSumAssignment(cost, rows, cols, { maximize });
+    const size = Math.min(rows, cols);
+    assert.equal(new Set(colIndex).size, size, "columns distinct");
+    // Exact totals: the solver's total and the brute-force optimum over all assignments.
+    let total = 0n;
+    for (let k = 0; k < size; k++) total += exactUnits(cost[rowIndex[k] * cols + colIndex[k]]);
+    const small = Math.min(rows, cols), large = Math.max(rows, cols);
+    const at = (s: number, l: number) => rows <= cols ? cost[s * cols + l] : cost[l * cols + s];
+    const used = new Uint8Array(large);
+    let best: bigint | null = null;
+    const visit = (s: number, sum: bigint) => {
+      if (s === small) {
+        if (best === null || (maximize ? sum > best : sum < best)) best = sum;
+        return;
+      }
+      for (let l = 0; l < large; l++) {
+        if (used[l]) continue;
+        used[l] = 1;
+        visit(s + 1, sum + exactUnits(at(s, l)));
+        used[l] = 0;
+      }
+    };
+    visit(0, 0n);
+    // Double-precision path costs round; allow 1e-9 of the largest cost (about 2e299).
+    let largest = 0;
+    for (const x of cost) largest = Math.max(largest, Math.abs(x));
+    const gap = total - best!;
+    const tolerance = exactUnits(largest) / 1_000_000_000n;
+    assert.ok(
+      (gap < 0n ? -gap : gap) <= tolerance,
+      `trial ${trial} ${rows}x${cols} maximize=${maximize}: total differs from the optimum`,
+    );
+  }
+});
