@@ -6,14 +6,17 @@
  *   `<cache>/<id>/`; a diffusion encoder with a ready-made ONNX export is downloaded and prepared.
  * - `prepare <id> --from DIR`: derives a diffusion encoder (VAE mean, UNet cut at the hooked `attn1`, empty-prompt
  *   conditioning) from an ONNX Stable-Diffusion export folder.
- * - `verify <id>`: checks every installed file against its recorded SHA-256 (and registers files downloaded by
- *   hand).
+ * - `verify <id>`: checks every installed file against its recorded SHA-256 and the registry's pin, and registers
+ *   files downloaded by hand that match their pins (files with no pin only with `--accept-unpinned`). Each file is
+ *   `ok` (matches a pin), `unpinned` (installed, matches only the hash recorded at install) or `unverified` (by
+ *   hand, nothing to check against).
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DownloadUnreachableError } from "../encoder/download.ts";
 import { resolveRunner } from "../encoder/ort_session.ts";
 import {
@@ -23,6 +26,7 @@ import {
   INSTALLED_SIDECAR,
   listRegistry,
   prepareEncoder,
+  REGISTRY_URL,
   verifyEncoder,
 } from "../encoder/registry.ts";
 
@@ -32,7 +36,8 @@ Commands:
   list                      registered encoders and whether they are installed
   fetch <id>                download an encoder's files (resumable, SHA-256 checked)
   prepare <id> --from DIR   derive a diffusion encoder from an ONNX Stable-Diffusion export folder
-  verify <id>               check an installed encoder's files against their SHA-256
+  verify <id>               check an encoder's files against their SHA-256; registers files downloaded
+                            by hand that match the pins in models/<id>.json
 
 Options:
   --from DIR        export folder for prepare (unet/, vae_encoder/, text_encoder/, text_encoder_2/)
@@ -41,6 +46,8 @@ Options:
   --cache-dir DIR   where encoders are installed (default: $DIFFCUT_CACHE_DIR, else .cache/models)
   --hub-url URL     model hub or mirror for fetch (default: ${DEFAULT_HUB_URL})
   --registry DIR    folder of encoder sidecars (default: models/)
+  --accept-unpinned verify: register files downloaded by hand that the registry pins no SHA-256 for
+                    (recorded as "pinned": false; check them yourself first)
   -h, --help        show this help`;
 
 /** Where the CLI writes. */
@@ -84,6 +91,12 @@ export function progressLine(file: string, done: number, total: number | undefin
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${percent}  ${megabytes(done)}/${
     megabytes(total)
   } MB  ${file}`;
+}
+
+/** A registry sidecar's path as the user knows it: `models/<id>.json` for the built-in registry. */
+function displayPath(path: string): string {
+  const builtIn = fileURLToPath(REGISTRY_URL);
+  return path.startsWith(builtIn) ? `models/${path.slice(builtIn.length)}` : path;
 }
 
 async function list(io: ModelsCliIo, cacheDir: string | undefined, registryDir?: string): Promise<void> {
@@ -139,6 +152,7 @@ export async function main(args: string[], io: ModelsCliIo = DEFAULT_IO): Promis
         "cache-dir": { type: "string" },
         "hub-url": { type: "string" },
         registry: { type: "string" },
+        "accept-unpinned": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -202,11 +216,38 @@ export async function main(args: string[], io: ModelsCliIo = DEFAULT_IO): Promis
         return 0;
       }
       case "verify": {
-        const report = await verifyEncoder(id, { cacheDir, registryDir, hubUrl: values["hub-url"] });
+        const acceptUnpinned = values["accept-unpinned"] ?? false;
+        const report = await verifyEncoder(id, {
+          cacheDir,
+          registryDir,
+          hubUrl: values["hub-url"],
+          acceptUnpinned,
+        });
+        const registry = displayPath(report.registryPath);
         for (const file of report.ok) io.out(`ok  ${file.path}  ${file.sha256}`);
+        for (const file of report.unpinned) {
+          const how = file.pinned === false
+            ? "registered by hand with --accept-unpinned"
+            : "matches the SHA-256 recorded at install";
+          io.out(`unpinned  ${file.path}  ${file.sha256}  (${how}; no pinned SHA-256 in ${registry})`);
+        }
+        for (const file of report.unverified) {
+          io.out(`unverified  ${file.path}  ${file.sha256}  (no pinned SHA-256 in ${registry})`);
+        }
         for (const problem of report.problems) io.err(`error: ${problem}\n`);
-        if (report.adopted) io.out(`registered the files downloaded by hand: ${report.sidecarPath}`);
-        return report.problems.length === 0 ? 0 : 1;
+        const refused = report.unverified.length > 0 && !report.adopted;
+        if (refused && report.problems.length === 0) {
+          io.err(
+            `error: ${report.unverified.length} file(s) of '${id}' have no pinned SHA-256 in ${registry}, so they were not registered; expected pinned files, or --accept-unpinned to register them as they are\n`,
+          );
+        }
+        if (report.adopted) {
+          const unpinned = report.unverified.length
+            ? ` (${report.unverified.length} without a pinned SHA-256, recorded as "pinned": false)`
+            : "";
+          io.out(`registered the files downloaded by hand: ${report.sidecarPath}${unpinned}`);
+        }
+        return report.problems.length === 0 && !refused ? 0 : 1;
       }
     }
   } catch (error) {

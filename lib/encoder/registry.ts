@@ -231,12 +231,27 @@ async function writeInstalledSidecar(
   return path;
 }
 
+/**
+ * The files an earlier `fetch` or `verify` recorded in `<install>/encoder.json`, by path (none if it is missing or
+ * unreadable).
+ */
+async function recordedFiles(installDir: string): Promise<Map<string, InstalledFile>> {
+  const path = join(installDir, INSTALLED_SIDECAR);
+  try {
+    const sidecar = parseSidecar(JSON.parse(await Deno.readTextFile(path)), path);
+    return new Map((sidecar.files ?? []).map((f) => [f.path, f]));
+  } catch {
+    return new Map();
+  }
+}
+
 async function fetchHubFiles(
   repo: string,
   revision: string,
   files: HubFile[],
   into: string,
   options: InstallOptions,
+  recorded: Map<string, InstalledFile> | "reuse unpinned",
 ): Promise<InstalledFile[]> {
   const hubUrl = options.hubUrl ?? DEFAULT_HUB_URL;
   const out: InstalledFile[] = [];
@@ -245,12 +260,32 @@ async function fetchHubFiles(
     const url = hubFileUrl(hubUrl, repo, revision, file.path);
     if (await exists(dest)) {
       const have = await sha256File(dest);
-      if (!file.sha256 || have.sha256 === file.sha256) {
+      const known = recorded === "reuse unpinned" ? undefined : recorded.get(file.path);
+      if (
+        file.sha256
+          ? have.sha256 === file.sha256
+          : known?.sha256 === have.sha256 && known.bytes === have.bytes
+      ) {
         options.log?.(`${file.path}: already here`);
+        out.push(file.sha256 ? { path: file.path, ...have } : known!);
+        continue;
+      }
+      if (!file.sha256 && recorded === "reuse unpinned") {
+        options.log?.(`${file.path}: already here (no pinned SHA-256 to check it against)`);
         out.push({ path: file.path, ...have });
         continue;
       }
-      await Deno.remove(dest);
+      if (file.sha256) {
+        options.log?.(
+          `${file.path}: has SHA-256 ${have.sha256}, expected ${file.sha256}; downloading it again`,
+        );
+        await Deno.remove(dest);
+      } else {
+        // Kept until a download replaces it (downloadFile renames its .part over it).
+        options.log?.(
+          `${file.path}: already here, but no SHA-256 is pinned for it and no earlier install recorded it; downloading it again`,
+        );
+      }
     }
     options.log?.(`${file.path}: downloading ${url}`);
     let result: DownloadResult;
@@ -287,7 +322,10 @@ async function fetchHubFiles(
 
 /**
  * `fetch`: downloads a hub encoder's files into its install folder and writes `encoder.json`; for a diffusion
- * encoder with a ready-made ONNX export, downloads the export into `<install>/export/` and prepares it.
+ * encoder with a ready-made ONNX export, downloads the export into `<install>/export/` and prepares it. A hub file
+ * already in the install folder is kept if it matches its pin or, without a pin, the hash an earlier install
+ * recorded in `encoder.json`; otherwise it is downloaded again (to register a file downloaded by hand, use
+ * {@linkcode verifyEncoder}).
  *
  * @param id The encoder id.
  * @param options Cache folder, hub URL, progress.
@@ -307,7 +345,14 @@ export async function fetchEncoder(id: string, options: InstallOptions = {}): Pr
   const installDir = installDirOf(id, options.cacheDir);
   const source = entry.sidecar.source;
   if (source.kind === "hub") {
-    const files = await fetchHubFiles(source.repo, source.revision, source.files, installDir, options);
+    const files = await fetchHubFiles(
+      source.repo,
+      source.revision,
+      source.files,
+      installDir,
+      options,
+      await recordedFiles(installDir),
+    );
     return await writeInstalledSidecar(entry, installDir, files, {
       installedFrom: hubFileUrl(options.hubUrl ?? DEFAULT_HUB_URL, source.repo, source.revision, ""),
     });
@@ -315,7 +360,9 @@ export async function fetchEncoder(id: string, options: InstallOptions = {}): Pr
   if (source.kind === "diffusers" && source.onnxExport) {
     const exportDir = join(installDir, "export");
     const e = source.onnxExport;
-    await fetchHubFiles(e.repo, e.revision, e.files, exportDir, options);
+    // The export is only prepare's input (as a folder given to `prepare --from` would be): files already here are
+    // reused, so that an interrupted multi-gigabyte fetch resumes where it stopped.
+    await fetchHubFiles(e.repo, e.revision, e.files, exportDir, options, "reuse unpinned");
     return (await prepareDiffusionEncoder(entry.sidecar, entry.json, exportDir, installDir, options))
       .sidecarPath;
   }
@@ -364,44 +411,77 @@ export async function prepareEncoder(
     .sidecarPath;
 }
 
+/** Options of {@linkcode verifyEncoder}. */
+export interface VerifyOptions extends InstallOptions {
+  /**
+   * Register files downloaded by hand even where the registry pins no SHA-256 for them (nothing to check them
+   * against): `encoder.json` records them with `"pinned": false`.
+   * @default {false}
+   */
+  acceptUnpinned?: boolean;
+}
+
 /** What {@linkcode verifyEncoder} found. */
 export interface VerifyReport {
-  /** The installed sidecar. */
+  /** The installed sidecar (written only if `adopted`, for files downloaded by hand). */
   sidecarPath: string;
-  /** Files that match their recorded hash. */
+  /** The registry sidecar whose pins the files were checked against. */
+  registryPath: string;
+  /** Files that match the SHA-256 pinned in the registry (and, once installed, the one recorded). */
   ok: InstalledFile[];
+  /**
+   * Installed files that match the SHA-256 recorded at install time, for which the registry pins none: intact
+   * since then, but never checked against a known hash.
+   */
+  unpinned: InstalledFile[];
+  /** Files downloaded by hand for which the registry pins no SHA-256, so nothing could be checked. */
+  unverified: InstalledFile[];
   /** One line per problem (missing file, wrong size or hash). */
   problems: string[];
-  /** Whether `encoder.json` was written now from files put in place by hand. */
+  /**
+   * Whether `encoder.json` was written now from files put in place by hand: only without problems, and with
+   * unverified files only when `acceptUnpinned` was given.
+   */
   adopted: boolean;
 }
 
 /**
- * `verify`: checks every file of an installed encoder against its recorded SHA-256. For a hub encoder whose files
- * were downloaded by hand (no `encoder.json` yet), checks them against the registry's pins and writes
- * `encoder.json`.
+ * `verify`: checks every file of an installed encoder against its recorded SHA-256 and the registry's pin. For a
+ * hub encoder whose files were downloaded by hand (no `encoder.json` yet), checks them against the registry's pins
+ * and writes `encoder.json` (into the install folder, nothing else) if all match; files the registry pins no hash
+ * for are reported as unverified and registered only with `acceptUnpinned`.
  *
  * @param id The encoder id.
- * @param options Cache folder.
- * @returns The files that match and the problems found.
+ * @param options Cache folder, registry folder, whether to accept unpinned files.
+ * @returns The files that match a pin, those that match only the hash recorded at install, those with nothing to
+ * check against, and the problems found.
  * @throws {RangeError} If the id is unknown.
  * @throws {Deno.errors.NotFound} If the encoder is not installed (the message says how to install it).
  *
  * @example
  * ```ts ignore
  * import { verifyEncoder } from "./registry.ts";
- * const report = await verifyEncoder("ssd-1b");
+ * const report = await verifyEncoder("dinov2-large", { acceptUnpinned: true });
  * ```
  */
-export async function verifyEncoder(id: string, options: InstallOptions = {}): Promise<VerifyReport> {
+export async function verifyEncoder(id: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const entry = await readRegistryEntry(id, options.registryDir);
   const installDir = installDirOf(id, options.cacheDir);
   const sidecarPath = join(installDir, INSTALLED_SIDECAR);
+  const source = entry.sidecar.source;
+  const pins = new Map(source.kind === "hub" ? source.files.map((f) => [f.path, f]) : []);
+  const report: VerifyReport = {
+    sidecarPath,
+    registryPath: entry.path,
+    ok: [],
+    unpinned: [],
+    unverified: [],
+    problems: [],
+    adopted: false,
+  };
+  const { ok, unpinned, unverified, problems } = report;
   if (!(await exists(sidecarPath))) {
-    const source = entry.sidecar.source;
     if (source.kind === "hub" && (await exists(join(installDir, source.files[0].path)))) {
-      const ok: InstalledFile[] = [];
-      const problems: string[] = [];
       for (const file of source.files) {
         const path = join(installDir, file.path);
         if (!(await exists(path))) {
@@ -409,14 +489,25 @@ export async function verifyEncoder(id: string, options: InstallOptions = {}): P
           continue;
         }
         const have = await sha256File(path);
-        if (file.sha256 && have.sha256 !== file.sha256) {
-          problems.push(`${path} has SHA-256 ${have.sha256}, expected ${file.sha256}`);
+        if (file.bytes !== undefined && have.bytes !== file.bytes) {
+          problems.push(`${path} has ${have.bytes} bytes, expected ${file.bytes} (pinned in ${entry.path})`);
+        } else if (!file.sha256) unverified.push({ path: file.path, ...have });
+        else if (have.sha256 !== file.sha256) {
+          problems.push(
+            `${path} has SHA-256 ${have.sha256}, expected ${file.sha256} (pinned in ${entry.path})`,
+          );
         } else ok.push({ path: file.path, ...have });
       }
-      if (problems.length === 0) {
-        await writeInstalledSidecar(entry, installDir, ok, { installedFrom: "by hand" });
+      if (problems.length === 0 && (unverified.length === 0 || options.acceptUnpinned)) {
+        // Registry order; files without a pin say so.
+        const files = source.files.map((f) =>
+          ok.find((o) => o.path === f.path) ??
+            { ...unverified.find((u) => u.path === f.path)!, pinned: false as const }
+        );
+        await writeInstalledSidecar(entry, installDir, files, { installedFrom: "by hand" });
+        report.adopted = true;
       }
-      return { sidecarPath, ok, problems, adopted: problems.length === 0 };
+      return report;
     }
     throw new Deno.errors.NotFound(
       `Encoder '${id}' is not installed in ${installDir}; ${
@@ -426,8 +517,6 @@ export async function verifyEncoder(id: string, options: InstallOptions = {}): P
   }
   const json = JSON.parse(await Deno.readTextFile(sidecarPath));
   const sidecar = parseSidecar(json, sidecarPath);
-  const ok: InstalledFile[] = [];
-  const problems: string[] = [];
   for (const file of sidecar.files ?? []) {
     const path = join(installDir, file.path);
     if (!(await exists(path))) {
@@ -435,13 +524,18 @@ export async function verifyEncoder(id: string, options: InstallOptions = {}): P
       continue;
     }
     const have = await sha256File(path);
+    const pin = pins.get(file.path)?.sha256;
     if (have.bytes !== file.bytes) problems.push(`${path} has ${have.bytes} bytes, expected ${file.bytes}`);
     else if (have.sha256 !== file.sha256) {
       problems.push(`${path} has SHA-256 ${have.sha256}, expected ${file.sha256}`);
-    } else ok.push(file);
+    } else if (pin && have.sha256 !== pin) {
+      // The file and encoder.json agree, but not with the registry: both were rewritten (or the pin changed).
+      problems.push(`${path} has SHA-256 ${have.sha256}, expected ${pin} (pinned in ${entry.path})`);
+    } else if (pin) ok.push(file);
+    else unpinned.push(file);
   }
   if ((sidecar.files ?? []).length === 0) problems.push(`${sidecarPath} lists no files to check`);
-  return { sidecarPath, ok, problems, adopted: false };
+  return report;
 }
 
 /**

@@ -6,6 +6,7 @@ import { loadEncoder } from "../../lib/encoder/load_encoder.ts";
 import { SDXL_EXPORT, writeDiffusionExport } from "../encoder/_diffusion_models.ts";
 import { vitModel } from "../encoder/_vit_models.ts";
 import { createOrtSession } from "../../lib/encoder/ort_session.ts";
+import { sha256Hex } from "../../lib/encoder/model_cache.ts";
 import { gpu } from "../_gpu.ts";
 
 /** Whether onnxruntime-node loads here (it needs --allow-ffi). */
@@ -100,8 +101,15 @@ Deno.test("models fetch/verify: a hub encoder from a local mirror, with progress
       await server.shutdown();
     }
     const verified = await run(["verify", "dino-vitb16", "--registry", registry, "--cache-dir", cache]);
-    assert.equal(verified.code, 0);
-    assert.match(verified.out[0], /^ok {2}onnx\/model.onnx {2}[0-9a-f]{64}$/);
+    assert.equal(verified.code, 0, verified.err);
+    // The registry pins no hash for the file: it is intact since the download, but was never checked against a pin.
+    assert.deepEqual(verified.out, [
+      `unpinned  onnx/model.onnx  ${
+        sha256Hex(model)
+      }  (matches the SHA-256 recorded at install; no pinned SHA-256 in ${
+        join(registry, "dino-vitb16.json")
+      })`,
+    ]);
 
     const encoder = await loadEncoder("dino-vitb16", { cacheDir: cache });
     try {
@@ -140,6 +148,175 @@ Deno.test("models fetch/verify: a hub encoder from a local mirror, with progress
       loadEncoder("dino-vitb16", { cacheDir: cache }),
       /Model file '.*model.onnx' for encoder 'dino-vitb16' has SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}/,
     );
+  });
+});
+
+/** Serves `model` as dino-vitb16's hub file on a local port while `fn` runs; returns how often it was fetched. */
+async function withHub(model: Uint8Array, fn: (hub: string) => Promise<void>): Promise<number> {
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    if (new URL(request.url).pathname !== "/Xenova/dino-vitb16/resolve/main/onnx/model.onnx") {
+      return new Response(null, { status: 404 });
+    }
+    requests++;
+    return new Response(model.slice(), { headers: { "content-length": String(model.length) } });
+  });
+  try {
+    await fn(`http://127.0.0.1:${server.addr.port}`);
+  } finally {
+    await server.shutdown();
+  }
+  return requests;
+}
+
+/** Puts `bytes` where dino-vitb16's model goes, as a user downloading it by hand would. */
+async function placeByHand(cache: string, bytes: Uint8Array): Promise<string> {
+  const file = join(cache, "dino-vitb16", "onnx", "model.onnx");
+  await Deno.mkdir(join(cache, "dino-vitb16", "onnx"), { recursive: true });
+  await Deno.writeFile(file, bytes);
+  return file;
+}
+
+/** Sets the registry copy's pin of dino-vitb16's model file. */
+async function pinModel(registry: string, sha256: string): Promise<void> {
+  const path = join(registry, "dino-vitb16.json");
+  const json = JSON.parse(await Deno.readTextFile(path));
+  json.source.files[0].sha256 = sha256;
+  await Deno.writeTextFile(path, JSON.stringify(json));
+}
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+Deno.test("models verify: a file put in by hand with no pinned SHA-256 is unverified and not registered, unless --accept-unpinned", async () => {
+  await withDir(async (dir) => {
+    const registry = await testRegistry(dir);
+    const cache = join(dir, "cache");
+    const bytes = new Uint8Array(vitModel(16, 1, 6));
+    await placeByHand(cache, bytes);
+    const encoderJson = join(cache, "dino-vitb16", "encoder.json");
+    const args = ["verify", "dino-vitb16", "--registry", registry, "--cache-dir", cache];
+    const unverified = `unverified  onnx/model.onnx  ${sha256Hex(bytes)}  (no pinned SHA-256 in ${
+      join(registry, "dino-vitb16.json")
+    })`;
+
+    const refused = await run(args);
+    assert.equal(refused.code, 1);
+    assert.deepEqual(refused.out, [unverified]);
+    assert.equal(
+      refused.err,
+      `error: 1 file(s) of 'dino-vitb16' have no pinned SHA-256 in ${
+        join(registry, "dino-vitb16.json")
+      }, so they were not registered; expected pinned files, or --accept-unpinned to register them as they are\n`,
+    );
+    assert.equal(await exists(encoderJson), false, "not registered");
+
+    const accepted = await run([...args, "--accept-unpinned"]);
+    assert.equal(accepted.code, 0, accepted.err);
+    assert.deepEqual(accepted.out, [
+      unverified,
+      `registered the files downloaded by hand: ${encoderJson} (1 without a pinned SHA-256, recorded as "pinned": false)`,
+    ]);
+    const installed = JSON.parse(await Deno.readTextFile(encoderJson));
+    assert.equal(installed.installedFrom, "by hand");
+    assert.deepEqual(installed.files, [
+      { path: "onnx/model.onnx", sha256: sha256Hex(bytes), bytes: bytes.length, pinned: false },
+    ]);
+
+    // Once registered, verify checks the file against the recorded hash and says it was never pinned.
+    const again = await run(args);
+    assert.equal(again.code, 0, again.err);
+    assert.deepEqual(again.out, [
+      `unpinned  onnx/model.onnx  ${
+        sha256Hex(bytes)
+      }  (registered by hand with --accept-unpinned; no pinned SHA-256 in ${
+        join(registry, "dino-vitb16.json")
+      })`,
+    ]);
+  });
+});
+
+Deno.test("models verify: files put in by hand that match their pin are ok and registered; a mismatch is an error", async () => {
+  await withDir(async (dir) => {
+    const registry = await testRegistry(dir);
+    const cache = join(dir, "cache");
+    const bytes = new Uint8Array(vitModel(16, 1, 6));
+    const other = new Uint8Array(vitModel(16, 0, 6));
+    const file = await placeByHand(cache, other);
+    const encoderJson = join(cache, "dino-vitb16", "encoder.json");
+    const args = ["verify", "dino-vitb16", "--registry", registry, "--cache-dir", cache];
+    await pinModel(registry, sha256Hex(bytes));
+
+    const wrong = await run([...args, "--accept-unpinned"]);
+    assert.equal(wrong.code, 1);
+    assert.deepEqual(wrong.out, []);
+    assert.equal(
+      wrong.err,
+      `error: ${file} has SHA-256 ${sha256Hex(other)}, expected ${sha256Hex(bytes)} (pinned in ${
+        join(registry, "dino-vitb16.json")
+      })\n`,
+    );
+    assert.equal(await exists(encoderJson), false, "not registered");
+
+    await Deno.writeFile(file, bytes);
+    const good = await run(args);
+    assert.equal(good.code, 0, good.err);
+    assert.deepEqual(good.out, [
+      `ok  onnx/model.onnx  ${sha256Hex(bytes)}`,
+      `registered the files downloaded by hand: ${encoderJson}`,
+    ]);
+    const installed = JSON.parse(await Deno.readTextFile(encoderJson));
+    assert.deepEqual(installed.files, [{
+      path: "onnx/model.onnx",
+      sha256: sha256Hex(bytes),
+      bytes: bytes.length,
+    }]);
+    assert.deepEqual((await run(args)).out, [`ok  onnx/model.onnx  ${sha256Hex(bytes)}`]);
+
+    // The file and encoder.json rewritten together still fail the registry's pin.
+    await Deno.writeFile(file, other);
+    installed.files[0] = { path: "onnx/model.onnx", sha256: sha256Hex(other), bytes: other.length };
+    await Deno.writeTextFile(encoderJson, JSON.stringify(installed));
+    const rewritten = await run(args);
+    assert.equal(rewritten.code, 1);
+    assert.deepEqual(rewritten.out, []);
+    assert.equal(
+      rewritten.err,
+      `error: ${file} has SHA-256 ${sha256Hex(other)}, expected ${sha256Hex(bytes)} (pinned in ${
+        join(registry, "dino-vitb16.json")
+      })\n`,
+    );
+  });
+});
+
+Deno.test("models fetch: a file put in by hand with no pin is downloaded again, not registered as it is", async () => {
+  await withDir(async (dir) => {
+    const registry = await testRegistry(dir);
+    const cache = join(dir, "cache");
+    const model = new Uint8Array(vitModel(16, 1, 6));
+    const byHand = new Uint8Array(vitModel(16, 0, 6));
+    const file = await placeByHand(cache, byHand);
+    const args = ["fetch", "dino-vitb16", "--registry", registry, "--cache-dir", cache, "--hub-url"];
+    let first = { code: -1, out: [] as string[], err: "" };
+    const requests = await withHub(model, async (hub) => void (first = await run([...args, hub])));
+    assert.equal(first.code, 0, first.err);
+    assert.equal(requests, 1);
+    assert.match(
+      first.err,
+      /onnx\/model.onnx: already here, but no SHA-256 is pinned for it and no earlier install recorded it; downloading it again\n/,
+    );
+    assert.deepEqual(await Deno.readFile(file), model);
+    const installed = JSON.parse(await Deno.readTextFile(join(cache, "dino-vitb16", "encoder.json")));
+    assert.deepEqual(installed.files, [{
+      path: "onnx/model.onnx",
+      sha256: sha256Hex(model),
+      bytes: model.length,
+    }]);
+
+    // A file recorded by the earlier fetch is not downloaded again.
+    let second = { code: -1, out: [] as string[], err: "" };
+    assert.equal(await withHub(model, async (hub) => void (second = await run([...args, hub]))), 0);
+    assert.equal(second.code, 0, second.err);
+    assert.match(second.err, /^onnx\/model.onnx: already here\n$/);
   });
 });
 
@@ -215,6 +392,9 @@ Deno.test("segment --encoder ssd-1b: fails with what to prepare, then uses the p
       const verified = await run(["verify", "ssd-1b", "--registry", registry]);
       assert.equal(verified.code, 0, verified.err);
       assert.equal(verified.out.length, 4);
+      for (const line of verified.out) {
+        assert.match(line, /^unpinned {2}\S+ {2}[0-9a-f]{64} {2}\(matches the SHA-256 recorded at install; /);
+      }
 
       errors.length = 0;
       assert.equal(
