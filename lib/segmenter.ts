@@ -11,6 +11,7 @@ import { cutTreeDetailed } from "./ncut/cut_tree.ts";
 import {
   buildPartitionTree,
   checkTau,
+  checkTreeOptions,
   type PartitionTree,
   type PartitionTreeOptions,
 } from "./ncut/partition_tree.ts";
@@ -19,7 +20,14 @@ import { type EncodedDeviceAffinity, encodeDeviceAffinity } from "./affinity/aff
 import { assignConceptsGpu } from "./upsample/assign_gpu.ts";
 import { assignAndRefineGpu } from "./upsample/assign_refine_gpu.ts";
 import { getGpu, GpuDeviceLostError, GpuUnavailableError } from "./gpu/device.ts";
-import { noticeCpuFallback, runStage } from "./gpu/backend.ts";
+import {
+  checkBackend,
+  noticeCpuFallback,
+  recordStageRun,
+  recordStageRuns,
+  runStage,
+  type StageRun,
+} from "./gpu/backend.ts";
 import { refinePamr } from "./pamr/pamr.ts";
 import type { Backend, Encoder, FeatureMap, ImageRGB } from "./types.ts";
 import { assignConcepts } from "./upsample/assign.ts";
@@ -126,6 +134,11 @@ export interface SegmentationResult {
   /** Remarks (tiny segments, degenerate features, a GPU loss that sent the image to the CPU path …). */
   notes: string[];
   /**
+   * Where each stage actually ran, in order (`settings.backend` is what was asked for): a `"webgpu"` request
+   * without an adapter runs on `"cpu"`, with the reason in `fallback` and in `notes`.
+   */
+  stageRuns: StageRun[];
+  /**
    * Whether the features stayed on the GPU from the encoder to the labels (`backend: "webgpu"` with an encoder on
    * ONNX Runtime's `"webgpu"` runner).
    */
@@ -141,7 +154,7 @@ export interface Segmenter {
   /** Segments one image, optionally overriding τ, α or refinement. */
   segment(
     image: ImageRGB,
-    overrides?: Partial<Pick<SegmenterOptions, "tau" | "alpha" | "refine">>,
+    overrides?: Partial<Pick<SegmenterOptions, "tau" | "alpha" | "refine" | "maxSegments">>,
   ): Promise<SegmentationResult>;
   /** Frees the encoder (and the CPU fallback's, if one was loaded). */
   dispose(): Promise<void>;
@@ -193,6 +206,7 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
   if (typeof options.encoder === "object" && options.encoderOptions) {
     throw new TypeError("Option encoderOptions applies to an encoder id or path, not to an Encoder object");
   }
+  checkSegmenterOptions(options); // before the encoder loads: a bad value fails in milliseconds, not seconds
   const encoder = typeof options.encoder === "object"
     ? options.encoder
     : await loadEncoder(options.encoder ?? "isnet", options.encoderOptions);
@@ -209,11 +223,7 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
     backend: options.backend ?? "auto",
     hostFeatures: options.hostFeatures ?? true,
   });
-  checkTau(resolved.tau);
-  checkAlpha(resolved.alpha);
-  if (!Number.isInteger(resolved.outputSize) || resolved.outputSize < 1) {
-    throw new RangeError(`Invalid outputSize ${resolved.outputSize}: expected a positive integer`);
-  }
+  checkSegmenterOptions(resolved);
   const givenFallback = options.fallbackEncoder;
   const loadFallback: (() => Promise<Encoder>) | undefined = typeof givenFallback === "function"
     ? givenFallback
@@ -268,6 +278,42 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
   };
 }
 
+/**
+ * Checks the clustering options that are set (τ, α, working size, self-loops, guards, compat, backend), so that a
+ * caller can refuse bad settings before any encoder loads or image is read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkSegmenterOptions } from "./segmenter.ts";
+ * checkSegmenterOptions({ tau: 0.2, maxSegments: 8 });
+ * assert.throws(() => checkSegmenterOptions({ minSegmentSize: -3 }), /Invalid minSegmentSize -3/);
+ * ```
+ *
+ * @param options Options as given (unset ones are not checked).
+ * @throws {RangeError} Naming the option and the value received.
+ */
+export function checkSegmenterOptions(
+  options: Pick<
+    SegmenterOptions,
+    "tau" | "alpha" | "outputSize" | "selfLoops" | "minSegmentSize" | "maxSegments" | "compat" | "backend"
+  >,
+): void {
+  if (options.tau !== undefined) checkTau(options.tau);
+  if (options.alpha !== undefined) checkAlpha(options.alpha);
+  const size = options.outputSize;
+  if (size !== undefined && (!Number.isInteger(size) || size < 1)) {
+    throw new RangeError(`Invalid outputSize ${size}: expected a positive integer`);
+  }
+  checkTreeOptions({
+    selfLoops: options.selfLoops,
+    minSegmentSize: options.minSegmentSize,
+    maxSegments: options.maxSegments,
+    compat: options.compat,
+  });
+  checkBackend(options.backend);
+}
+
 /** Devices whose loss has been reported (`device.lost` resolved). */
 const lostDevices = new WeakSet<GPUDevice>();
 const watchedDevices = new WeakSet<GPUDevice>();
@@ -314,7 +360,26 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** {@linkcode segmentStages} with the record of where each stage ran, and a note for each fallback. */
 async function segmentImage(
+  encoder: Encoder,
+  o: ResolvedSegmenterOptions,
+  image: ImageRGB,
+): Promise<SegmentationResult> {
+  const { value: result, runs } = await recordStageRuns(() => segmentStages(encoder, o, image));
+  result.stageRuns = runs;
+  const fellBack = runs.filter((r) => r.fallback !== undefined);
+  if (fellBack.length > 0) {
+    result.notes.unshift(
+      `WebGPU was asked for but ${fellBack.map((r) => r.stage).join(", ")} ran on the CPU path (${
+        fellBack[0].fallback
+      })`,
+    );
+  }
+  return result;
+}
+
+async function segmentStages(
   encoder: Encoder,
   o: ResolvedSegmenterOptions,
   image: ImageRGB,
@@ -391,11 +456,15 @@ async function segmentImage(
       t2 = performance.now();
       cut = cutTreeDetailed(tree, o.tau);
       t3 = performance.now();
+      for (const stage of ["affinity", "tree"] as const) recordStageRun({ stage, backend: "webgpu" });
       if (fused && cut.segments > 1) {
         labels = await assignAndRefineGpu(ctx, dev.rows, cut.labels, workImage());
+        recordStageRun({ stage: "assign", backend: "webgpu" });
+        recordStageRun({ stage: "pamr", backend: "webgpu" });
         refined = true;
       } else {
         labels = await assignConceptsGpu(ctx, dev.rows, cut.labels, work);
+        recordStageRun({ stage: "assign", backend: "webgpu" });
       }
     } finally {
       source.release();
@@ -419,7 +488,11 @@ async function segmentImage(
       labels = await runStage("webgpu", {
         stage: "assign",
         work: 0,
-        gpu: (ctx) => assignAndRefineGpu(ctx, f, grid, workImage()),
+        gpu: async (ctx) => {
+          const refinedLabels = await assignAndRefineGpu(ctx, f, grid, workImage());
+          recordStageRun({ stage: "pamr", backend: "webgpu" }); // runStage records this call as "assign"
+          return refinedLabels;
+        },
         cpu: async () =>
           refinePamr(workImage(), await assignConcepts(f, grid, work, { backend: "cpu" }), {
             backend: "cpu",
@@ -466,6 +539,7 @@ async function segmentImage(
       total: t6 - t0,
     },
     notes: [...tree.notes, ...cut.notes],
+    stageRuns: [],
     featuresOnDevice: onDevice,
   };
   if (!features) {

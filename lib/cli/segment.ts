@@ -10,11 +10,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { basename, extname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { loadImage } from "../image/load_image.ts";
 import { encodeLabelPng, encodeRgbPng } from "../image/encode_png.ts";
-import { writeFileAtomic } from "../io/write_file_atomic.ts";
-import { createSegmenter, type SegmentationResult } from "../segmenter.ts";
+import { writeFilesAtomic } from "../io/write_file_atomic.ts";
+import { checkSegmenterOptions, createSegmenter, type SegmentationResult } from "../segmenter.ts";
+import { planSegmentation, printable } from "./segment_inputs.ts";
 import { type OrtRunner, resolveRunner } from "../encoder/ort_session.ts";
 import type { Backend, Encoder } from "../types.ts";
 import { overlaySegments } from "../viz/overlay.ts";
@@ -23,7 +24,8 @@ import { segmentPalette } from "../viz/palette.ts";
 const USAGE = `Usage: deno task segment <image or folder>... [options]
 
 Segments PNG/JPEG images with DiffCut and writes <name>.labels.png (indexed, one value per segment),
-<name>.overlay.png and <name>.json into the output folder.
+<name>.overlay.png and <name>.json into the output folder. Folders are read recursively and their
+subfolders mirrored under the output folder; files that are not PNG or JPEG are listed as skipped.
 
 Options:
   --encoder ID     encoder id or sidecar path (default: isnet, the built-in demo encoder); registry ids
@@ -39,14 +41,16 @@ Options:
   --self-loops     keep the affinity diagonal (the reference's graph; default: the encoder's setting)
   --no-self-loops  zero the affinity diagonal
   --min-segment N  smallest segment a split may create, in feature patches (default: the encoder's)
-  --max-segments N cap on the number of segments (default: the encoder's)
+  --max-segments N cap on the number of segments, at most 256 (8-bit label PNG; default: the encoder's,
+                   else 256)
   --compat MODE    "default" or "reference" (reproduce the reference's exact-zero node dropping)
   --backend B      where the clustering and refinement run: auto, cpu or webgpu (default: auto, which keeps
                    the CPU path on software rasterisers and falls back to it when no GPU adapter exists)
   --out DIR        output folder (default: out)
   -h, --help       show this help`;
 
-const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg"]);
+/** Labels are written as an 8-bit PNG: one value per segment. */
+const MAX_PNG_SEGMENTS = 256;
 
 /** Parses a numeric option, failing with a message that names it. */
 function numberOption(name: string, value: string | undefined): number | undefined {
@@ -95,28 +99,6 @@ function encoderSettings(encoder: Encoder): Record<string, unknown> {
   };
 }
 
-/** Expands folders into their image files (sorted), keeps files as given. */
-async function collectInputs(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(p);
-    } catch {
-      throw new Error(`Cannot read input '${p}': no such file or folder`);
-    }
-    if (info.isDirectory) {
-      const files: string[] = [];
-      for await (const e of Deno.readDir(p)) {
-        if (e.isFile && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) files.push(join(p, e.name));
-      }
-      if (files.length === 0) throw new Error(`Input folder '${p}' holds no .png, .jpg or .jpeg files`);
-      out.push(...files.sort());
-    } else out.push(p);
-  }
-  return out;
-}
-
 /** The JSON summary written next to the label map (`encoder` adds the runner, timestep and input size). */
 export function summarize(file: string, r: SegmentationResult, encoder?: Encoder) {
   return {
@@ -132,7 +114,9 @@ export function summarize(file: string, r: SegmentationResult, encoder?: Encoder
     minSegmentSize: r.settings.minSegmentSize,
     maxSegments: r.settings.maxSegments ?? null,
     compat: r.settings.compat,
-    backend: r.settings.backend,
+    backendRequested: r.settings.backend,
+    backend: backendsUsed(r),
+    stageBackends: Object.fromEntries(r.stageRuns.map((run) => [run.stage, run.backend])),
     grid: { height: r.tree.height, width: r.tree.width },
     workSize: r.workSize,
     segments: r.segmentSizes.map((pixels, label) => ({
@@ -143,6 +127,12 @@ export function summarize(file: string, r: SegmentationResult, encoder?: Encoder
     timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, +v.toFixed(1)])),
     notes: r.notes,
   };
+}
+
+/** The backends that produced the result: `"cpu"`, `"webgpu"` or `"cpu+webgpu"` when the stages differ. */
+function backendsUsed(r: SegmentationResult): string {
+  const used = [...new Set(r.stageRuns.map((run) => run.backend))].sort();
+  return used.length ? used.join("+") : r.settings.backend;
 }
 
 /** `--backend` checked with the flag's name in the message. */
@@ -193,9 +183,10 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const outDir = values.out ?? "out";
-  let inputs: string[];
+  let plan;
   let segmenter;
   try {
+    // Every option is checked before any input is read or the encoder loads.
     const compat = values.compat;
     if (compat !== undefined && compat !== "default" && compat !== "reference") {
       throw new RangeError(`Invalid --compat "${compat}": expected "default" or "reference"`);
@@ -203,7 +194,6 @@ export async function main(args: string[]): Promise<number> {
     if (values["self-loops"] && values["no-self-loops"]) {
       throw new RangeError("Options --self-loops and --no-self-loops contradict each other");
     }
-    const size = numberOption("size", values.size);
     const backend = values.backend === undefined ? undefined : checkBackendOption(values.backend);
     const runner = values.runner === undefined ? undefined : resolveRunner(values.runner, "--runner");
     // The runner from $DIFFCUT_ORT_RUNNER matters only to encoders that run on ONNX Runtime.
@@ -214,26 +204,54 @@ export async function main(args: string[]): Promise<number> {
       timestep: integerOption("timestep", values.timestep),
       inputSize: integerOption("input-size", values["input-size"]),
     };
-    inputs = await collectInputs(positionals);
-    await Deno.mkdir(outDir, { recursive: true });
-    segmenter = await createSegmenter({
-      encoder: values.encoder,
-      encoderOptions: Object.fromEntries(Object.entries(encoderOptions).filter(([, v]) => v !== undefined)),
+    const options = {
       tau: numberOption("tau", values.tau),
       alpha: numberOption("alpha", values.alpha),
-      refine: !values["no-refine"],
-      outputSize: size,
-      compat,
+      outputSize: integerOption("size", values.size),
+      compat: compat as "default" | "reference" | undefined,
       backend,
       selfLoops: values["no-self-loops"] ? false : values["self-loops"] ? true : undefined,
-      minSegmentSize: numberOption("min-segment", values["min-segment"]),
-      maxSegments: numberOption("max-segments", values["max-segments"]),
+      minSegmentSize: integerOption("min-segment", values["min-segment"]),
+      maxSegments: integerOption("max-segments", values["max-segments"]),
+    };
+    try {
+      checkSegmenterOptions(options);
+    } catch (e) {
+      // The library names options in camelCase; say the flag the user typed.
+      const flags: Record<string, string> = {
+        minSegmentSize: "--min-segment",
+        maxSegments: "--max-segments",
+        outputSize: "--size",
+        tau: "--tau",
+        alpha: "--alpha",
+      };
+      throw new RangeError(
+        (e as Error).message.replace(
+          /^Invalid (\w+)/,
+          (m, name) => flags[name] ? `Invalid ${flags[name]}` : m,
+        ),
+      );
+    }
+    if (options.maxSegments !== undefined && options.maxSegments > MAX_PNG_SEGMENTS) {
+      throw new RangeError(
+        `Invalid --max-segments ${options.maxSegments}: expected at most ${MAX_PNG_SEGMENTS} (labels are written as an 8-bit PNG)`,
+      );
+    }
+    plan = await planSegmentation(positionals, outDir);
+    for (const line of plan.skipped) console.error(`skipped: ${printable(line)}`);
+    segmenter = await createSegmenter({
+      ...options,
+      encoder: values.encoder,
+      encoderOptions: Object.fromEntries(Object.entries(encoderOptions).filter(([, v]) => v !== undefined)),
+      refine: !values["no-refine"],
     });
   } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
+    console.error(`error: ${printable((e as Error).message.split("\n")[0])}`);
     return 1;
   }
   const o = segmenter.options;
+  // An encoder without a cap (or with one above 256) is capped so that every result fits the label PNG.
+  const cap = o.maxSegments === undefined || o.maxSegments > MAX_PNG_SEGMENTS ? MAX_PNG_SEGMENTS : undefined;
   const extra = Object.entries(encoderSettings(segmenter.encoder))
     .map(([k, v]) => `, ${k === "inputSize" ? "input size" : k} ${v}`).join("");
   console.log(
@@ -241,35 +259,37 @@ export async function main(args: string[]): Promise<number> {
   );
   let failed = 0;
   const palette = segmentPalette(256);
-  for (const [i, file] of inputs.entries()) {
-    const prefix = inputs.length > 1 ? `[${i + 1}/${inputs.length}] ` : "";
+  const images = plan.images;
+  for (const [i, { path: file, outputs }] of images.entries()) {
+    const prefix = images.length > 1 ? `[${i + 1}/${images.length}] ` : "";
+    const name = printable(file);
     try {
       const image = await loadImage(file);
-      const r = await segmenter.segment(image);
-      if (r.segments > 256) {
-        throw new RangeError(`${r.segments} segments do not fit an 8-bit label PNG (at most 256)`);
-      }
-      const stem = join(outDir, basename(file, extname(file)));
-      // Encode everything first, then write: a failure leaves no partial set of outputs.
+      const r = await segmenter.segment(image, cap ? { maxSegments: cap } : {});
+      // Encode everything first, then write all three together: a failure leaves none of them.
       const labelPng = encodeLabelPng({ data: r.labels, height: r.height, width: r.width }, palette);
       const overlayPng = encodeRgbPng(overlaySegments(image, r.labels));
       const json = JSON.stringify(summarize(resolve(file), r, segmenter.encoder), null, 2) + "\n";
-      await writeFileAtomic(`${stem}.labels.png`, labelPng);
-      await writeFileAtomic(`${stem}.overlay.png`, overlayPng);
-      await writeFileAtomic(`${stem}.json`, json);
+      await Deno.mkdir(dirname(outputs.json), { recursive: true });
+      await writeFilesAtomic([
+        { path: outputs.labels, bytes: labelPng },
+        { path: outputs.overlay, bytes: overlayPng },
+        { path: outputs.json, bytes: json },
+      ]);
+      const stem = outputs.json.slice(0, -".json".length);
       console.log(
-        `${prefix}${file}: ${r.segments} segments in ${
-          (r.timings.total / 1000).toFixed(2)
-        } s -> ${stem}.{labels.png,overlay.png,json}`,
+        `${prefix}${name}: ${r.segments} segments in ${(r.timings.total / 1000).toFixed(2)} s -> ${
+          printable(stem)
+        }.{labels.png,overlay.png,json}`,
       );
-      for (const note of r.notes) console.log(`  note: ${note}`);
+      for (const note of r.notes) console.log(`  note: ${printable(note)}`);
     } catch (e) {
       failed++;
-      console.error(`${prefix}${file}: error: ${(e as Error).message}`);
+      console.error(`${prefix}${name}: error: ${printable((e as Error).message.split("\n")[0])}`);
     }
   }
   await segmenter.dispose();
-  if (failed) console.error(`${failed} of ${inputs.length} images failed`);
+  if (failed) console.error(`${failed} of ${images.length} images failed`);
   return failed ? 1 : 0;
 }
 

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Backend } from "../types.ts";
 import { getGpu, type GpuContext, GpuUnavailableError } from "./device.ts";
 
@@ -26,6 +27,58 @@ export const AUTO_MIN_WORK: Readonly<Record<GpuStage, number>> = Object.freeze({
 
 const decisions = new Map<string, "cpu" | "webgpu">();
 let warned = false;
+
+/** Where one stage ran, as recorded by {@linkcode recordStageRuns}. */
+export interface StageRun {
+  /** The stage. */
+  stage: GpuStage;
+  /** The backend that produced its result. */
+  backend: "cpu" | "webgpu";
+  /** Why it ran on the CPU although `"webgpu"` was asked for (no adapter, device lost). */
+  fallback?: string;
+}
+
+// Every stage run inside recordStageRuns lands in its own list, however deep the call or how many awaits.
+const stageRuns = new AsyncLocalStorage<StageRun[]>();
+
+/**
+ * Runs `fn` and lists where each stage it ran (through {@linkcode runStage}, or {@linkcode recordStageRun})
+ * actually ran, so a result can say which backend produced it and whether it fell back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recordStageRuns, runStage } from "./backend.ts";
+ * const { value, runs } = await recordStageRuns(() =>
+ *   runStage("cpu", { stage: "pamr", work: 1, gpu: () => Promise.resolve("gpu"), cpu: () => Promise.resolve("cpu") })
+ * );
+ * assert.equal(value, "cpu");
+ * assert.deepEqual(runs, [{ stage: "pamr", backend: "cpu" }]);
+ * ```
+ *
+ * @param fn The work.
+ * @returns Its value and the stage runs, in order.
+ */
+export async function recordStageRuns<T>(fn: () => Promise<T>): Promise<{ value: T; runs: StageRun[] }> {
+  const runs: StageRun[] = [];
+  const value = await stageRuns.run(runs, fn);
+  return { value, runs };
+}
+
+/**
+ * Records a stage run that did not go through {@linkcode runStage} (the device-resident path).
+ *
+ * @param run The stage and its backend.
+ */
+export function recordStageRun(run: StageRun): void {
+  stageRuns.getStore()?.push(run);
+}
+
+async function onCpu<T>(runners: StageRunners<T>, fallback?: string): Promise<T> {
+  const value = await runners.cpu();
+  recordStageRun({ stage: runners.stage, backend: "cpu", ...(fallback ? { fallback } : {}) });
+  return value;
+}
 
 /**
  * Checks a backend option.
@@ -84,39 +137,43 @@ export interface StageRunners<T> {
  */
 export async function runStage<T>(backend: Backend | undefined, runners: StageRunners<T>): Promise<T> {
   const choice = checkBackend(backend);
-  if (choice === "cpu") return runners.cpu();
-  if (choice === "auto" && runners.work < AUTO_MIN_WORK[runners.stage]) return runners.cpu();
+  if (choice === "cpu") return onCpu(runners);
+  if (choice === "auto" && runners.work < AUTO_MIN_WORK[runners.stage]) return onCpu(runners);
   let ctx: GpuContext;
   try {
     ctx = await getGpu();
   } catch (e) {
     if (!(e instanceof GpuUnavailableError)) throw e;
-    if (choice === "webgpu") noticeCpuFallback(runners.stage, e.message);
-    return runners.cpu();
+    if (choice === "auto") return onCpu(runners);
+    noticeCpuFallback(runners.stage, e.message);
+    return onCpu(runners, e.message.split("\n")[0]);
   }
   const unfit = runners.fits?.(ctx) ?? null;
   if (unfit !== null) {
-    if (choice === "auto") return runners.cpu();
+    if (choice === "auto") return onCpu(runners);
     throw new RangeError(unfit);
   }
   // Software rasterisers (Mesa llvmpipe/lavapipe) run most stages slower than the CPU path (bench_gpu.ts; only
   // PAMR and large assignments are faster there), so `auto` does not spend a probe on them.
   if (choice === "auto" && /llvmpipe|lavapipe|softpipe|swiftshader/i.test(ctx.description)) {
-    return runners.cpu();
+    return onCpu(runners);
   }
   if (choice === "auto") {
     const key = `${ctx.key}|${runners.stage}|${Math.round(Math.log2(Math.max(1, runners.work)) / 2)}`;
     const decided = decisions.get(key);
-    if (decided === "cpu") return runners.cpu();
+    if (decided === "cpu") return onCpu(runners);
     if (decided === undefined) return measure(key, ctx, runners);
   }
+  let value: T;
   try {
-    return await runners.gpu(ctx);
+    value = await runners.gpu(ctx);
   } catch (e) {
     if (!(e instanceof GpuUnavailableError)) throw e;
     noticeCpuFallback(runners.stage, e.message);
-    return runners.cpu();
+    return onCpu(runners, e.message.split("\n")[0]);
   }
+  recordStageRun({ stage: runners.stage, backend: "webgpu" });
+  return value;
 }
 
 async function measure<T>(key: string, ctx: GpuContext, runners: StageRunners<T>): Promise<T> {
@@ -134,5 +191,6 @@ async function measure<T>(key: string, ctx: GpuContext, runners: StageRunners<T>
   const result = await runners.cpu();
   const cpuMs = performance.now() - t1;
   decisions.set(key, gpuMs < cpuMs ? "webgpu" : "cpu");
+  recordStageRun({ stage: runners.stage, backend: "cpu" }); // the result returned is the CPU run's
   return result;
 }

@@ -22,7 +22,9 @@
 import { decode as decodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import type { ImageRGB } from "../types.ts";
+import { readRegularFile } from "../io/read_regular_file.ts";
 import { type ImageHeader, readImageHeader } from "./image_header.ts";
+import { checkImageLimits, type ImageLimits } from "./image_limits.ts";
 
 /** Options for {@linkcode loadImage} and {@linkcode decodeImage}. */
 export interface LoadImageOptions {
@@ -32,11 +34,19 @@ export interface LoadImageOptions {
    * @default {64_000_000}
    */
   maxPixels?: number;
+  /**
+   * Largest accepted estimate of the decoders' peak memory in bytes, checked from the header before any pixel
+   * is decoded (`jpeg-js` takes about 60 bytes per pixel of a colour JPEG: 2 GiB admits about 35 megapixels).
+   *
+   * @default {2 ** 31}
+   */
+  maxDecodeBytes?: number;
 }
 
 /** Defaults of {@linkcode LoadImageOptions}. */
 export const DEFAULT_LOAD_IMAGE_OPTIONS: Readonly<Required<LoadImageOptions>> = Object.freeze({
   maxPixels: 64_000_000,
+  maxDecodeBytes: 2 ** 31,
 });
 
 /** `v / 255` rounded to float32, for every 8-bit value. */
@@ -65,11 +75,12 @@ const UNIT_FROM_BYTE: Float32Array = (() => {
  * @param options Decoding limits.
  * @returns The image, HWC float32 in [0, 1], alpha dropped.
  * @throws {Deno.errors.NotFound} If the file does not exist.
- * @throws {Error} If the file cannot be read (a directory, no permission, ...); Deno's error class is kept.
- * @throws {TypeError} If `source` is neither a string nor a Uint8Array, the data is neither PNG nor JPEG,
- * is truncated or corrupt, or uses a coding the decoders do not support.
- * @throws {RangeError} If the image is 0 pixels wide or high, has more than `maxPixels` pixels, or
- * `maxPixels` is not a positive integer.
+ * @throws {Error} If the file cannot be read (no permission, a symlink loop, ...); Deno's error class is kept.
+ * @throws {TypeError} If `source` is neither a string nor a Uint8Array, is not a regular file (folder, FIFO,
+ * device), the data is neither PNG nor JPEG, is truncated or corrupt, or uses a coding the decoders do not support.
+ * @throws {RangeError} If the image is 0 pixels wide or high, has more than `maxPixels` pixels, the file is larger
+ * than its header allows, decoding would need more than `maxDecodeBytes`, or a limit is not a positive integer.
+ * All of these are checked from the header, before the body is read.
  */
 export async function loadImage(
   source: string | Uint8Array,
@@ -79,13 +90,22 @@ export async function loadImage(
   if (typeof source !== "string") {
     throw new TypeError(`Invalid image source ${typeof source}: expected a file path string or a Uint8Array`);
   }
-  checkMaxPixels(options.maxPixels);
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(source);
-  } catch (error) {
-    throw readError(error, source);
-  }
+  const limits = checkLimits(options);
+  // Only a regular file is opened, and its header and size are checked before the body is read.
+  const bytes = await readRegularFile(source, {
+    what: "image",
+    checkHead: ({ bytes, size, last }) => {
+      let header: ImageHeader;
+      try {
+        header = readImageHeader(bytes, source);
+      } catch (error) {
+        if (!last && error instanceof TypeError && /truncated/.test(error.message)) return false;
+        throw error;
+      }
+      checkImageLimits(header, size, source, limits);
+      return true;
+    },
+  });
   return decodeImage(bytes, source, options);
 }
 
@@ -109,34 +129,33 @@ export async function loadImage(
  * @returns The image, HWC float32 in [0, 1], alpha dropped.
  * @throws {TypeError} If the data is neither PNG nor JPEG, is truncated or corrupt, or uses an unsupported
  * coding (12-bit, lossless or arithmetic-coded JPEG; interlaced PNG below 8 bits).
- * @throws {RangeError} If the image is 0 pixels wide or high, has more than `maxPixels` pixels, or
- * `maxPixels` is not a positive integer.
+ * @throws {RangeError} If the image is 0 pixels wide or high, has more than `maxPixels` pixels, the data is larger
+ * than its header allows, decoding would need more than `maxDecodeBytes`, or a limit is not a positive integer.
  */
 export function decodeImage(bytes: Uint8Array, name = "<bytes>", options: LoadImageOptions = {}): ImageRGB {
   if (!(bytes instanceof Uint8Array)) {
     throw new TypeError(`Invalid image bytes for ${JSON.stringify(name)}: expected a Uint8Array`);
   }
-  const maxPixels = checkMaxPixels(options.maxPixels);
+  const limits = checkLimits(options);
   const header = readImageHeader(bytes, name);
-  const { width, height } = header;
+  checkImageLimits(header, bytes.length, name, limits);
   const quoted = JSON.stringify(name);
-  if (width === 0 || height === 0) {
-    throw new RangeError(`Cannot decode image ${quoted}: size is ${width}x${height}, expected at least 1x1`);
-  }
-  const pixels = width * height;
-  if (pixels > maxPixels) {
-    const size = `${width}x${height} = ${pixels} pixels`;
-    throw new RangeError(`Cannot decode image ${quoted}: ${size}, expected at most ${maxPixels} (maxPixels)`);
-  }
   return header.format === "png" ? decodePngRgb(bytes, header, quoted) : decodeJpegRgb(bytes, header, quoted);
 }
 
-function checkMaxPixels(maxPixels: number | undefined): number {
-  const value = maxPixels ?? DEFAULT_LOAD_IMAGE_OPTIONS.maxPixels;
-  if (!(value === Infinity || (Number.isInteger(value) && value > 0))) {
-    throw new RangeError(`Invalid maxPixels ${value}: expected a positive integer`);
+function checkLimits(options: LoadImageOptions): ImageLimits {
+  const limits = { ...DEFAULT_LOAD_IMAGE_OPTIONS, ...stripUndefined(options) };
+  for (const key of ["maxPixels", "maxDecodeBytes"] as const) {
+    const value = limits[key];
+    if (!(value === Infinity || (Number.isInteger(value) && value > 0))) {
+      throw new RangeError(`Invalid ${key} ${value}: expected a positive integer`);
+    }
   }
-  return value;
+  return limits;
+}
+
+function stripUndefined(options: LoadImageOptions): LoadImageOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
 /** The message of `error` and of its causes, on one line, without a final period or colon. */
@@ -148,23 +167,6 @@ function oneLine(error: unknown): string {
     e = e instanceof Error ? e.cause : undefined;
   }
   return parts.join(" ").replace(/\s+/g, " ").trim().replace(/[.:]$/, "");
-}
-
-function readError(error: unknown, path: string): Error {
-  const quoted = JSON.stringify(path);
-  if (error instanceof Deno.errors.NotFound) {
-    return new Deno.errors.NotFound(`Cannot load image ${quoted}: no such file`, { cause: error });
-  }
-  const message = `Cannot load image ${quoted}: ${oneLine(error)}`;
-  if (error instanceof Error) {
-    const Kind = error.constructor as new (message: string, options?: ErrorOptions) => Error;
-    try {
-      return new Kind(message, { cause: error });
-    } catch {
-      // A class whose constructor wants other arguments; fall through to a plain Error.
-    }
-  }
-  return new Error(message, { cause: error });
 }
 
 function corrupt(format: string, quoted: string, error: unknown): TypeError {

@@ -5,7 +5,11 @@
  * @module
  */
 import { decode as decodePng } from "fast-png";
+import { readRegularFile } from "../io/read_regular_file.ts";
 import type { LabelMap } from "../types.ts";
+import { readImageHeader } from "./image_header.ts";
+import { checkImageLimits } from "./image_limits.ts";
+import { DEFAULT_LOAD_IMAGE_OPTIONS } from "./load_image.ts";
 
 /**
  * Reads the stored sample values of a palette or greyscale PNG as labels.
@@ -14,19 +18,26 @@ import type { LabelMap } from "../types.ts";
  * @returns The label map (values 0..255 for 8-bit files, 0..65535 for 16-bit greyscale).
  * @throws {TypeError} When the file is not a single-channel (palette or grey) PNG.
  * @throws {Deno.errors.NotFound} When the file does not exist.
+ * @throws {RangeError} When the header promises more than `loadImage`'s default limits allow.
  */
 export async function loadLabelMap(source: string | Uint8Array): Promise<LabelMap> {
   const name = typeof source === "string" ? `'${source}'` : "<bytes>";
   let bytes: Uint8Array;
   if (typeof source === "string") {
-    try {
-      bytes = await Deno.readFile(source);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new Deno.errors.NotFound(`Cannot load label map ${name}: no such file`);
-      }
-      throw e;
-    }
+    // A regular file only, refused from its header and size before the body is read (as images are).
+    bytes = await readRegularFile(source, {
+      what: "label map",
+      checkHead: ({ bytes: head, size }) => {
+        let header;
+        try {
+          header = readImageHeader(head, source);
+        } catch {
+          return true; // not a PNG: the decoder below names the file and what was expected
+        }
+        checkImageLimits(header, size, source, DEFAULT_LOAD_IMAGE_OPTIONS);
+        return true;
+      },
+    });
   } else bytes = source;
   let png;
   try {

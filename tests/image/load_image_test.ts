@@ -379,3 +379,69 @@ Deno.test("decodeImage refuses codings the decoders cannot handle", async () => 
   arithmetic[sofAt(jpg) - 1] = 0xc9;
   await assertFails(() => decodeImage(arithmetic, "arith.jpg"), TypeError, [`"arith.jpg"`, "SOF9"]);
 });
+
+Deno.test("loadImage reads only regular files: a FIFO, a device or a folder fails at once, naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fifo = `${dir}/pipe.png`;
+    assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success, "mkfifo");
+    // Opening a FIFO for reading would block until a writer appears: the stat before the open keeps it out.
+    await assertFails(() => loadImage(fifo), TypeError, [
+      `"${fifo}"`,
+      "a FIFO (named pipe), expected a regular file",
+    ]);
+    await assertFails(() => loadImage("/dev/zero"), TypeError, [`"/dev/zero"`, "a character device"]);
+    await assertFails(() => loadImage(dir), TypeError, [`"${dir}"`, "a folder, expected a regular file"]);
+    await Deno.symlink(`${dir}/loop.png`, `${dir}/loop.png`);
+    await assertFails(() => loadImage(`${dir}/loop.png`), Deno.errors.FilesystemLoop, ["symbolic link loop"]);
+    await Deno.symlink(`${dir}/good.png`, `${dir}/link.png`);
+    await Deno.writeFile(`${dir}/good.png`, rgbPng(6, 4));
+    assert.deepEqual([(await loadImage(`${dir}/link.png`)).width], [6], "a symlink to a file is read");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadImage refuses a file larger than its header allows before reading the body", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const [name, bytes] of [["big.png", rgbPng(20, 20)], ["big.jpg", rgbJpeg(16, 16)]] as const) {
+      const path = `${dir}/${name}`;
+      await Deno.writeFile(path, bytes);
+      await Deno.truncate(path, 3 * 2 ** 30); // sparse: 3 GiB on paper, nothing on disk
+      const before = Deno.memoryUsage().rss;
+      await assertFails(() => loadImage(path), RangeError, [`"${path}"`, "file is 3.2 GB, expected at most"]);
+      assert.ok(Deno.memoryUsage().rss - before < 2 ** 30, "the 3 GiB body was not read");
+    }
+    // A file with a large metadata block before its JPEG frame header: the head grows until the header is found.
+    const jpg = rgbJpeg(16, 16);
+    const app = new Uint8Array(4 + 65_533);
+    app.set([0xff, 0xe1, 0xff, 0xff]); // APP1 of 65535 bytes
+    const padded = new Uint8Array(2 + 3 * app.length + jpg.length - 2);
+    padded.set(jpg.subarray(0, 2));
+    for (let k = 0; k < 3; k++) padded.set(app, 2 + k * app.length);
+    padded.set(jpg.subarray(2), 2 + 3 * app.length);
+    await Deno.writeFile(`${dir}/meta.jpg`, padded);
+    assert.deepEqual([(await loadImage(`${dir}/meta.jpg`)).height], [16]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("decodeImage refuses an image whose decoding would exceed maxDecodeBytes, with the sizes", async () => {
+  const jpg = rgbJpeg(16, 16);
+  jpg.set([0x1f, 0x40, 0x1f, 0x40], sofAt(jpg) + 3); // 8000 x 8000: 64 MP, within maxPixels
+  await assertFails(() => decodeImage(jpg, "8000.jpg"), RangeError, [
+    `"8000.jpg"`,
+    "a 8000x8000 JPEG needs about 3.8 GB to decode, expected at most 2.1 GB (maxDecodeBytes)",
+  ]);
+  // The budget is an option: a small one refuses a small image, from its header.
+  await assertFails(() => decodeImage(rgbPng(20, 20), "p.png", { maxDecodeBytes: 1000 }), RangeError, [
+    "a 20x20 PNG needs about",
+    "expected at most 1000 bytes",
+  ]);
+  assert.equal(decodeImage(rgbPng(20, 20), "p.png", { maxDecodeBytes: 20_000 }).width, 20);
+  await assertFails(() => decodeImage(rgbPng(2, 2), "p.png", { maxDecodeBytes: 0 }), RangeError, [
+    "Invalid maxDecodeBytes 0",
+  ]);
+});

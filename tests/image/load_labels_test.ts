@@ -103,7 +103,7 @@ Deno.test("loadLabelMap: a missing file or non-PNG data names the input", async 
     await assert.rejects(
       () => loadLabelMap(missing),
       (e: Error) =>
-        e instanceof Deno.errors.NotFound && e.message === `Cannot load label map '${missing}': no such file`,
+        e instanceof Deno.errors.NotFound && e.message === `Cannot load label map "${missing}": no such file`,
     );
     const text = join(dir, "text.png");
     await Deno.writeTextFile(text, "not a png");
