@@ -185,6 +185,17 @@ async function pinModel(registry: string, sha256: string): Promise<void> {
   await Deno.writeTextFile(path, JSON.stringify(json));
 }
 
+/** Every file under `dir`, relative, sorted. */
+async function filesUnder(dir: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(join(dir, prefix))) {
+    const path = join(prefix, entry.name);
+    if (entry.isDirectory) out.push(...await filesUnder(dir, path));
+    else out.push(path);
+  }
+  return out.sort();
+}
+
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 Deno.test("models verify: a file put in by hand with no pinned SHA-256 is unverified and not registered, unless --accept-unpinned", async () => {
@@ -199,8 +210,10 @@ Deno.test("models verify: a file put in by hand with no pinned SHA-256 is unveri
       join(registry, "dino-vitb16.json")
     })`;
 
+    const before = await filesUnder(dir);
     const refused = await run(args);
     assert.equal(refused.code, 1);
+    assert.deepEqual(await filesUnder(dir), before, "a refused verify writes nothing");
     assert.deepEqual(refused.out, [unverified]);
     assert.equal(
       refused.err,
@@ -221,6 +234,8 @@ Deno.test("models verify: a file put in by hand with no pinned SHA-256 is unveri
     assert.deepEqual(installed.files, [
       { path: "onnx/model.onnx", sha256: sha256Hex(bytes), bytes: bytes.length, pinned: false },
     ]);
+    // Only encoder.json was added, inside the install folder.
+    assert.deepEqual(await filesUnder(dir), [...before, join("cache", "dino-vitb16", "encoder.json")].sort());
 
     // Once registered, verify checks the file against the recorded hash and says it was never pinned.
     const again = await run(args);

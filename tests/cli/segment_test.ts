@@ -5,11 +5,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { decode as decodePng } from "fast-png";
-import { main } from "../../lib/cli/segment.ts";
 import { bandImage, listing, run, withTempDir } from "./_segment_helpers.ts";
 import { encodeRgbPng } from "../../lib/image/encode_png.ts";
 import { loadLabelMap } from "../../lib/image/load_labels.ts";
-import type { ImageRGB } from "../../lib/types.ts";
 import { samePartition } from "../_helpers.ts";
 
 /** Checks the three outputs of one image and returns the JSON summary. */
