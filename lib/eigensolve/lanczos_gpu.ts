@@ -21,8 +21,6 @@
 import { type GpuContext, submit, withErrorScope } from "../gpu/device.ts";
 import { destroyAll, packUniforms, storageBuffer, submitAndRead, uploadBuffer } from "../gpu/buffers.ts";
 import { groupsFor, loadShader } from "../gpu/kernel.ts";
-import { fiedlerVector } from "./fiedler.ts";
-import { subgraph } from "./subgraph.ts";
 
 /** Lanczos steps per level (the Krylov basis size; the CPU solver needed at most 32 on the bench maps). */
 export const LANCZOS_GPU_STEPS = 64;
@@ -499,28 +497,6 @@ export async function fiedlerBatchedGpu(
       ws.destroy();
       wb.destroy();
     }
-  });
-}
-
-/**
- * The TypeScript reference of {@linkcode fiedlerBatchedGpu}: each node's Fiedler pair from the CPU solver
- * (`fiedlerVector`, float64, sign-normalised) on its principal submatrix.
- *
- * @param w Affinity, n·n row-major.
- * @param n Order.
- * @param nodes Slot lists.
- * @returns Per node: vector (sign-normalised) and λ₂.
- */
-export function fiedlerBatchedReference(
-  w: Float32Array,
-  n: number,
-  nodes: ArrayLike<number>[],
-): { vector: Float64Array; value: number }[] {
-  return nodes.map((l) => {
-    const m = l.length;
-    const { w: sub, degrees: d } = subgraph(w, n, l);
-    const f = fiedlerVector(sub, m, d, { tolerance: 1e-10 });
-    return { vector: f.vector, value: f.value };
   });
 }
 

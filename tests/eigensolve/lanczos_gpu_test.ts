@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { affinityMatrixSync } from "../../lib/affinity/affinity.ts";
 import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
 import { fixSign } from "../../lib/eigensolve/fiedler.ts";
-import { fiedlerBatchedGpu, fiedlerBatchedReference } from "../../lib/eigensolve/lanczos_gpu.ts";
+import { fiedlerBatchedGpu } from "../../lib/eigensolve/lanczos_gpu.ts";
+import { fiedlerBatchedReference } from "../../lib/eigensolve/lanczos_batched.ts";
 import { gpu, testGpu } from "../_gpu.ts";
 import { carve, N, W } from "../_carved_nodes.ts";
 

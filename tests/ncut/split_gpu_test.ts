@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { affinityMatrixSync } from "../../lib/affinity/affinity.ts";
 import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
-import { fiedlerBatchedReference } from "../../lib/eigensolve/lanczos_gpu.ts";
-import { splitSearchGpu, splitSearchReference } from "../../lib/ncut/split_gpu.ts";
+import { fiedlerBatchedReference } from "../../lib/eigensolve/lanczos_batched.ts";
+import { splitSearchGpu } from "../../lib/ncut/split_gpu.ts";
+import { splitSearchReference } from "../../lib/ncut/split_search.ts";
 import { seededVector } from "../_helpers.ts";
 import { gpu, testGpu } from "../_gpu.ts";
 import { carve, N, W } from "../_carved_nodes.ts";
