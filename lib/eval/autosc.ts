@@ -25,7 +25,7 @@ import {
   tridiagonalEigenvalues,
   type Tridiagonalization,
   tridiagonalize,
-} from "./dense_eigen.ts";
+} from "../eigensolve/dense_eigen.ts";
 
 /** Options of {@linkcode autoscLabels}. */
 export interface AutoscOptions {

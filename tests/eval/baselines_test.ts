@@ -1,14 +1,12 @@
 /**
- * The baselines on feature maps with known structure: k-means (seeded, K capped), AutoSC (eigengap, cluster_qr,
- * the dense eigensolver against Jacobi), MaskCut (objects found as connected masks, drop rule, label maps).
+ * The baselines on feature maps with known structure: k-means (seeded, K capped), AutoSC (eigengap, cluster_qr),
+ * MaskCut (objects found as connected masks, drop rule, label maps).
  */
 import assert from "node:assert/strict";
-import { jacobiEigen } from "../../lib/eigensolve/jacobi.ts";
 import { autoscLabels, clusterQr, eigengap } from "../../lib/eval/autosc.ts";
-import { eigenvectorsFor, tridiagonalEigenvalues, tridiagonalize } from "../../lib/eval/dense_eigen.ts";
 import { kmeansLabels } from "../../lib/eval/kmeans.ts";
 import { maskcutMasks, masksToLabels } from "../../lib/eval/maskcut.ts";
-import { blockFeatures, samePartition, seededVector } from "../_helpers.ts";
+import { blockFeatures, samePartition } from "../_helpers.ts";
 
 const quadrants = (y: number, x: number) => (y < 8 ? 0 : 2) + (x < 8 ? 0 : 1);
 
@@ -21,37 +19,6 @@ Deno.test("kmeansLabels: recovers four blocks, is reproducible for a seed, caps 
   const tiny = kmeansLabels({ data: new Float32Array([1, 0, 0, 1]), height: 1, width: 2, channels: 2 }, 5);
   assert.equal(tiny.k, 2);
   assert.throws(() => kmeansLabels(f, 0), /Invalid k 0: expected a positive integer/);
-});
-
-Deno.test("dense eigensolver: eigenvalues match Jacobi, vectors have small residuals and are orthonormal", () => {
-  for (const n of [1, 2, 5, 33]) {
-    const r = seededVector(n * n, n);
-    const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = r[i * n + j];
-    if (n === 33) { for (let i = 0; i < 3; i++) a[i * n + i] += 0; // keep symmetric
-     }
-    const t = tridiagonalize(a, n);
-    const values = tridiagonalEigenvalues(t.diag, t.off);
-    const ref = [...jacobiEigen(a, n).values].sort((x, y) => x - y);
-    values.forEach((v, i) => assert.ok(Math.abs(v - ref[i]) < 1e-10, `n=${n} λ${i}`));
-    const vecs = eigenvectorsFor(t, values);
-    vecs.forEach((v, q) => {
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let j = 0; j < n; j++) s += a[i * n + j] * v[j];
-        assert.ok(Math.abs(s - values[q] * v[i]) < 1e-9, `n=${n} residual of vector ${q}`);
-      }
-      vecs.slice(0, q).forEach((w) => assert.ok(Math.abs(v.reduce((s, x, i) => s + x * w[i], 0)) < 1e-9));
-    });
-  }
-  // A repeated eigenvalue (block-diagonal matrix with equal blocks) still gets orthogonal vectors.
-  const a = new Float64Array(16);
-  for (const o of [0, 2]) a.set([2, 1], o * 4 + o), a.set([1, 2], (o + 1) * 4 + o);
-  const t = tridiagonalize(a, 4);
-  const values = tridiagonalEigenvalues(t.diag, t.off);
-  assert.deepEqual([...values].map((v) => Math.round(v * 1e9) / 1e9), [1, 1, 3, 3]);
-  const [u, v] = eigenvectorsFor(t, values.subarray(0, 2));
-  assert.ok(Math.abs(u.reduce((s, x, i) => s + x * v[i], 0)) < 1e-9);
 });
 
 Deno.test("AutoSC: eigengap picks the number of blocks; cluster_qr labels them; constant features give one", () => {
