@@ -28,20 +28,17 @@ export type {
   ImageRGB,
   LabelMap,
 } from "./lib/types.ts";
-export { affinityMatrix, type AffinityOptions } from "./lib/affinity/affinity.ts";
-export {
-  buildPartitionTree,
-  type PartitionNode,
-  type PartitionTree,
-  type PartitionTreeOptions,
-} from "./lib/ncut/partition_tree.ts";
+export type { AffinityOptions } from "./lib/affinity/affinity.ts";
+export { affinityMatrix, assignConcepts, buildPartitionTree, refinePamr } from "./lib/stages.ts";
+export { ConstantAffinityError } from "./lib/affinity/constant_affinity_error.ts";
+export type { PartitionNode, PartitionTree, PartitionTreeOptions } from "./lib/ncut/partition_tree.ts";
 export { cutTree, cutTreeDetailed, type TreeCut } from "./lib/ncut/cut_tree.ts";
 export { recursiveNcut, type RecursiveNcutOptions } from "./lib/ncut/recursive_ncut.ts";
 export { type FiedlerResult, fiedlerVector } from "./lib/eigensolve/fiedler.ts";
 export type { LanczosOptions } from "./lib/eigensolve/lanczos.ts";
 export { bestThresholdSplit, candidateThresholds, type SplitChoice } from "./lib/ncut/split.ts";
-export { assignConcepts, type AssignConceptsOptions } from "./lib/upsample/assign.ts";
-export { type PamrOptions, refinePamr } from "./lib/pamr/pamr.ts";
+export type { AssignConceptsOptions } from "./lib/upsample/assign.ts";
+export type { PamrOptions } from "./lib/pamr/pamr.ts";
 export { medianFilter3x3 } from "./lib/pamr/median_filter.ts";
 export {
   linearSumAssignment,
@@ -115,8 +112,8 @@ export {
   type PatchPairOptions,
   type PatchPairs,
   samplePatchPairs,
-  seededRandom,
 } from "./lib/viz/patch_alignment.ts";
+export { seededRandom } from "./lib/random.ts";
 export { ImageView, imageView } from "./lib/viz/image_view.ts";
 export {
   featureMapView,

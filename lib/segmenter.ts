@@ -9,12 +9,12 @@ import { loadEncoder, type LoadEncoderOptions } from "./encoder/load_encoder.ts"
 import { resizeImage, resizeLabelsNearestExact } from "./image/resize.ts";
 import { cutTreeDetailed } from "./ncut/cut_tree.ts";
 import {
-  buildPartitionTree,
   checkTau,
   checkTreeOptions,
   type PartitionTree,
   type PartitionTreeOptions,
 } from "./ncut/partition_tree.ts";
+import { assignConcepts, buildPartitionTree, refinePamr } from "./stages.ts";
 import { buildPartitionTreeOnDevice } from "./ncut/partition_tree_gpu.ts";
 import { type EncodedDeviceAffinity, encodeDeviceAffinity } from "./affinity/affinity_gpu.ts";
 import { assignConceptsGpu } from "./upsample/assign_gpu.ts";
@@ -28,9 +28,7 @@ import {
   runStage,
   type StageRun,
 } from "./gpu/backend.ts";
-import { refinePamr } from "./pamr/pamr.ts";
 import type { Backend, Encoder, FeatureMap, ImageRGB } from "./types.ts";
-import { assignConcepts } from "./upsample/assign.ts";
 import { checkAlpha } from "./affinity/affinity.ts";
 
 /** Options of {@linkcode createSegmenter}. Unset clustering options come from the encoder's sidecar. */

@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { compactLabels, createSegmenter, workingSize } from "../lib/segmenter.ts";
 import { resizeImage } from "../lib/image/resize.ts";
-import { refinePamr } from "../lib/pamr/pamr.ts";
-import { assignConcepts } from "../lib/upsample/assign.ts";
+import { assignConcepts, refinePamr } from "../lib/stages.ts";
 import type { Encoder, FeatureMap, ImageRGB } from "../lib/types.ts";
 import { samePartition } from "./_helpers.ts";
 

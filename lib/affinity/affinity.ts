@@ -11,11 +11,9 @@
  */
 import type { Backend, FeatureMap } from "../types.ts";
 import { validateFeatureMap } from "./validate_features.ts";
-import { cosineGramOnnx } from "./gram_onnx.ts";
-import { checkBackend, runStage } from "../gpu/backend.ts";
-import { affinityGpuUnfit, affinityMatrixGpu } from "./affinity_gpu.ts";
+import { ConstantAffinityError } from "./constant_affinity_error.ts";
 
-/** Options of {@linkcode affinityMatrix}. */
+/** Options of an affinity build (`affinityMatrix` in `lib/stages.ts`, {@linkcode affinityMatrixSync}). */
 export interface AffinityOptions {
   /** Exponent applied to the min-max normalised cosine. @default 10 */
   alpha?: number;
@@ -156,55 +154,15 @@ export function powInt(t: number, k: number): number {
 }
 
 /**
- * Builds DiffCut's patch affinity `W = minmax(cos)^α` (`n×n`, `n = h·w`, row-major float32).
- *
- * @param features Feature map `[h, w, c]`; every vector must be finite and non-zero.
- * @param options See {@linkcode AffinityOptions}.
- * @returns The affinity matrix, symmetric, entries in [0, 1].
- * @throws {RangeError} When alpha < 1, the map has fewer than 2 patches, the features are all identical, the backend is
- * unknown, or (backend "webgpu") the matrix exceeds the device's storage binding limit.
- * @throws {TypeError} When the data length does not match the shape or holds NaN/Inf/zero vectors.
- *
- * @example
- * ```ts
- * import { affinityMatrix } from "./affinity.ts";
- * const f = { height: 1, width: 3, channels: 2, data: new Float32Array([1, 0, 0, 1, 1, 0]) };
- * const w = await affinityMatrix(f, { alpha: 1 });
- * if (w[1] !== 0 || w[2] !== 1) throw new Error("orthogonal pair must be 0, equal pair 1");
- * ```
- */
-export async function affinityMatrix(
-  features: FeatureMap,
-  options: AffinityOptions = {},
-): Promise<Float32Array> {
-  const { alpha, n } = checkAffinityInput(features, options);
-  const c = features.channels;
-  const selfLoops = options.selfLoops ?? true;
-  return await runStage(checkBackend(options.backend), {
-    stage: "affinity",
-    work: n * n * c,
-    fits: (ctx) => affinityGpuUnfit(ctx, n, c),
-    gpu: async (ctx) => (await affinityMatrixGpu(ctx, features, { alpha, selfLoops })).w,
-    cpu: async () => {
-      const unit = normalizeRows(features);
-      // Large products go to ONNX Runtime's SIMD MatMul; small ones stay in TypeScript (no session start-up).
-      const w = n * n * c >= ONNX_GRAM_MIN_WORK ? await cosineGramOnnx(unit, n, c) : cosineGram(unit, n, c);
-      return finishAffinity(w, n, alpha, selfLoops);
-    },
-  });
-}
-
-/** Multiply-adds above which {@linkcode affinityMatrix} computes the Gram matrix with ONNX Runtime. */
-export const ONNX_GRAM_MIN_WORK = 1 << 24;
-
-/**
- * Synchronous, pure-TypeScript {@linkcode affinityMatrix}: the reference implementation.
+ * Synchronous, pure-TypeScript affinity (`affinityMatrix` in `lib/stages.ts` dispatches to it): the reference
+ * implementation.
  *
  * @param features Feature map `[h, w, c]`.
  * @param options See {@linkcode AffinityOptions}.
  * @returns The affinity matrix.
- * @throws {RangeError} Like {@linkcode affinityMatrix}.
- * @throws {TypeError} Like {@linkcode affinityMatrix}.
+ * @throws {RangeError} When alpha < 1 or the map has fewer than 2 patches.
+ * @throws {ConstantAffinityError} When the features are all identical.
+ * @throws {TypeError} When the data length does not match the shape or holds NaN/Inf/zero vectors.
  */
 export function affinityMatrixSync(features: FeatureMap, options: AffinityOptions = {}): Float32Array {
   const { alpha, n } = checkAffinityInput(features, options);
@@ -212,7 +170,19 @@ export function affinityMatrixSync(features: FeatureMap, options: AffinityOption
   return finishAffinity(w, n, alpha, options.selfLoops ?? true);
 }
 
-function checkAffinityInput(features: FeatureMap, options: AffinityOptions): { alpha: number; n: number } {
+/**
+ * Checks the input of an affinity build (both backends).
+ *
+ * @param features Feature map.
+ * @param options Options.
+ * @returns α with its default applied, and the patch count.
+ * @throws {RangeError} On α < 1 or fewer than 2 patches.
+ * @throws {TypeError} On a malformed feature map.
+ */
+export function checkAffinityInput(
+  features: FeatureMap,
+  options: AffinityOptions,
+): { alpha: number; n: number } {
   const alpha = options.alpha ?? 10;
   checkAlpha(alpha);
   validateFeatureMap(features, "features");
@@ -221,9 +191,19 @@ function checkAffinityInput(features: FeatureMap, options: AffinityOptions): { a
   return { alpha, n };
 }
 
-function finishAffinity(w: Float32Array, n: number, alpha: number, selfLoops: boolean): Float32Array {
+/**
+ * Min-max normalises a Gram matrix in place, raises it to α and zeroes the diagonal without self-loops.
+ *
+ * @param w Gram matrix `n×n`, overwritten.
+ * @param n Patch count.
+ * @param alpha Exponent.
+ * @param selfLoops Keep the diagonal.
+ * @returns `w`.
+ * @throws {ConstantAffinityError} When every entry is the same.
+ */
+export function finishAffinity(w: Float32Array, n: number, alpha: number, selfLoops: boolean): Float32Array {
   if (minMaxPower(w, alpha) === null) {
-    throw new RangeError("Features are all identical: the affinity is constant and there is nothing to cut");
+    throw new ConstantAffinityError();
   }
   if (!selfLoops) { for (let i = 0; i < n; i++) w[i * n + i] = 0; }
   return w;

@@ -18,6 +18,7 @@
  */
 import type { DeviceFeatureRows, DeviceFeatures, FeatureMap } from "../types.ts";
 import { powInt } from "./affinity.ts";
+import { ConstantAffinityError } from "./constant_affinity_error.ts";
 import { type GpuContext, withErrorScope } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
 import { dispatch, getKernel, groupsFor } from "../gpu/kernel.ts";
@@ -413,9 +414,7 @@ export async function affinityMatrixGpu(
       const keys = new Uint32Array(mm);
       const min = unkey(keys[0]), max = unkey(keys[1]);
       if (!(Math.fround(max - min) > 0)) {
-        throw new RangeError(
-          "Features are all identical: the affinity is constant and there is nothing to cut",
-        );
+        throw new ConstantAffinityError();
       }
       return {
         w: new Float32Array(w),
@@ -593,9 +592,7 @@ export async function affinityFromDeviceGpu(
   const dev = await prepareDeviceAffinity(ctx, source, options);
   try {
     if (!(Math.fround(dev.max - dev.min) > 0)) {
-      throw new RangeError(
-        "Features are all identical: the affinity is constant and there is nothing to cut",
-      );
+      throw new ConstantAffinityError();
     }
     const n = dev.affinity.n;
     const encoder = ctx.device.createCommandEncoder({ label: "affinity.device.read" });

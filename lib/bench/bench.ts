@@ -7,15 +7,12 @@
  *
  * @module
  */
-import { affinityMatrix } from "../affinity/affinity.ts";
+import { affinityMatrix, assignConcepts, buildPartitionTree, refinePamr } from "../stages.ts";
 import { loadEncoder } from "../encoder/load_encoder.ts";
 import { loadImage } from "../image/load_image.ts";
 import { resizeImage } from "../image/resize.ts";
 import { cutTree } from "../ncut/cut_tree.ts";
-import { buildPartitionTree } from "../ncut/partition_tree.ts";
-import { refinePamr } from "../pamr/pamr.ts";
 import type { FeatureMap, ImageRGB } from "../types.ts";
-import { assignConcepts } from "../upsample/assign.ts";
 import { syntheticFeatureMap } from "./synthetic_features.ts";
 
 const PHOTO = new URL("../../docs/examples/chelsea.png", import.meta.url);

@@ -11,16 +11,14 @@
  *
  * @module
  */
-import { affinityMatrix, affinityMatrixSync } from "../affinity/affinity.ts";
+import { affinityMatrixSync } from "../affinity/affinity.ts";
+import { affinityMatrix, assignConcepts, buildPartitionTree, refinePamr } from "../stages.ts";
 import { loadImage } from "../image/load_image.ts";
 import { resizeImage } from "../image/resize.ts";
 import { cutTree } from "../ncut/cut_tree.ts";
-import { buildPartitionTree } from "../ncut/partition_tree.ts";
 import { buildPartitionTreeOnDevice } from "../ncut/partition_tree_gpu.ts";
 import { createAffinityKernels, encodeAffinity } from "../affinity/affinity_gpu.ts";
 import { submit } from "../gpu/device.ts";
-import { refinePamr } from "../pamr/pamr.ts";
-import { assignConcepts } from "../upsample/assign.ts";
 import { assignAndRefineGpu } from "../upsample/assign_refine_gpu.ts";
 import { getGpu, type GpuContext } from "../gpu/device.ts";
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";

@@ -18,10 +18,8 @@ import { prepareEvalSample } from "../eval/protocol.ts";
 import { loadImage } from "../image/load_image.ts";
 import { loadLabelMap } from "../image/load_labels.ts";
 import { cutTreeDetailed } from "../ncut/cut_tree.ts";
-import { buildPartitionTree } from "../ncut/partition_tree.ts";
-import { refinePamr } from "../pamr/pamr.ts";
+import { assignConcepts, buildPartitionTree, refinePamr } from "../stages.ts";
 import type { FeatureMap, ImageRGB } from "../types.ts";
-import { assignConcepts } from "../upsample/assign.ts";
 
 /** labelme-examples' VOC-layout folders (Debian package `labelme-examples`). */
 export const LABELME_VOC_FOLDERS = [

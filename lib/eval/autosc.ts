@@ -18,6 +18,7 @@
  * @module
  */
 import { affinityMatrixSync } from "../affinity/affinity.ts";
+import { ConstantAffinityError } from "../affinity/constant_affinity_error.ts";
 import { jacobiEigen } from "../eigensolve/jacobi.ts";
 import type { FeatureMap } from "../types.ts";
 import {
@@ -110,7 +111,7 @@ export function autoscLabels(features: FeatureMap, options: AutoscOptions = {}):
     try {
       a = affinityMatrixSync(features, { alpha, selfLoops });
     } catch (e) {
-      if (e instanceof RangeError && e.message.startsWith("Features are all identical")) {
+      if (e instanceof ConstantAffinityError) {
         return { labels: new Int32Array(n), alpha, k: 1, gaps: [0] };
       }
       throw e;

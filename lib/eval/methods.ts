@@ -11,7 +11,9 @@
  *
  * @module
  */
-import { buildPartitionTree } from "../ncut/partition_tree.ts";
+import { checkAlpha } from "../affinity/affinity.ts";
+import { checkTau } from "../ncut/partition_tree.ts";
+import { buildPartitionTree } from "../stages.ts";
 import { cutTreeDetailed } from "../ncut/cut_tree.ts";
 import type { FeatureMap } from "../types.ts";
 import { autoscLabels } from "./autosc.ts";

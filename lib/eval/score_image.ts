@@ -8,9 +8,8 @@
 import type { EvalDataset } from "../datasets/eval_dataset.ts";
 import { mapLabels } from "../datasets/eval_dataset.ts";
 import { resizeLabelsNearest } from "../image/resize.ts";
-import { refinePamr } from "../pamr/pamr.ts";
+import { assignConcepts, refinePamr } from "../stages.ts";
 import type { FeatureMap, ImageRGB, LabelMap } from "../types.ts";
-import { assignConcepts } from "../upsample/assign.ts";
 import { hungarianMatch, mergeUnmatchedToBackground } from "./matching.ts";
 import { type EvalSettings, gridVariants, type MethodName, type UpsampleMode } from "./methods.ts";
 

@@ -11,13 +11,11 @@
  *
  * @module
  */
-import { affinityMatrix, affinityMatrixSync, checkAlpha } from "../affinity/affinity.ts";
-import { affinityGpuUnfit } from "../affinity/affinity_gpu.ts";
+import { affinityMatrixSync, checkAlpha } from "../affinity/affinity.ts";
+import { ConstantAffinityError } from "../affinity/constant_affinity_error.ts";
 import { fiedlerVector } from "../eigensolve/fiedler.ts";
 import { subgraph } from "../eigensolve/subgraph.ts";
-import { runStage } from "../gpu/backend.ts";
 import type { Backend, FeatureMap } from "../types.ts";
-import { buildPartitionTreeGpu } from "./partition_tree_gpu.ts";
 import { bestThresholdSplit } from "./split.ts";
 
 /** Options of {@linkcode buildPartitionTree}. */
@@ -125,64 +123,6 @@ export function checkTau(tau: number, name = "tau"): void {
   }
 }
 
-/**
- * Builds the partition tree of DiffCut's recursive normalized cut on a feature map.
- *
- * @param features Feature map `[h, w, c]` (at least 2 patches, finite, non-zero vectors).
- * @param options See {@linkcode PartitionTreeOptions}.
- * @returns The tree; cut it with `cutTree`.
- * @throws {RangeError} On τ ≤ 0, α < 1, a map with one patch, or bad option values.
- * @throws {TypeError} On a malformed feature map (NaN/Inf, zero vectors, length mismatch).
- *
- * @example
- * ```ts
- * import { buildPartitionTree } from "./partition_tree.ts";
- * import { cutTree } from "./cut_tree.ts";
- * // Two clearly different halves of a 2×4 grid.
- * const data = new Float32Array(8 * 2);
- * for (let i = 0; i < 8; i++) data.set(i % 4 < 2 ? [1, 0.1] : [0.1, 1], i * 2);
- * const tree = await buildPartitionTree({ height: 2, width: 4, channels: 2, data }, { tauMax: 0.5 });
- * const labels = cutTree(tree, 0.5);
- * if (labels[0] === labels[3] || labels[0] !== labels[1]) throw new Error("halves not found");
- * ```
- */
-export async function buildPartitionTree(
-  features: FeatureMap,
-  options: PartitionTreeOptions = {},
-): Promise<PartitionTree> {
-  if (options.affinity) return buildPartitionTreeSync(features, options);
-  checkTreeOptions(options);
-  const n = features.height * features.width;
-  return await runStage(options.backend, {
-    stage: "tree",
-    work: n * n,
-    fits: (ctx) => affinityGpuUnfit(ctx, n, features.channels),
-    gpu: (ctx) => buildPartitionTreeGpu(ctx, features, options),
-    cpu: () => buildPartitionTreeCpu(features, options),
-  });
-}
-
-async function buildPartitionTreeCpu(
-  features: FeatureMap,
-  options: PartitionTreeOptions,
-): Promise<PartitionTree> {
-  const t0 = performance.now();
-  let affinity: Float32Array | undefined;
-  try {
-    affinity = await affinityMatrix(features, {
-      alpha: options.alpha,
-      selfLoops: options.selfLoops,
-      backend: options.backend,
-    });
-  } catch (e) {
-    // A constant affinity is handled (one segment, with a note) by the synchronous builder.
-    if (!(e instanceof RangeError && e.message.startsWith("Features are all identical"))) throw e;
-  }
-  const tree = buildPartitionTreeSync(features, { ...options, affinity });
-  tree.timings.affinity = performance.now() - t0;
-  return tree;
-}
-
 /** Resolved options of {@linkcode buildPartitionTree} (defaults applied, values checked). */
 export interface ResolvedTreeOptions {
   /** Affinity exponent. */
@@ -252,7 +192,7 @@ export function buildPartitionTreeSync(
     try {
       w = affinityMatrixSync(features, { alpha, selfLoops });
     } catch (e) {
-      if (!(e instanceof RangeError && e.message.startsWith("Features are all identical"))) throw e;
+      if (!(e instanceof ConstantAffinityError)) throw e;
       notes.push("All patch features are identical: the affinity is constant, so the image is one segment");
     }
   }

@@ -5,7 +5,8 @@
  */
 import type { FeatureMap } from "../types.ts";
 import { cutTree } from "./cut_tree.ts";
-import { buildPartitionTree, checkTau, type PartitionTreeOptions } from "./partition_tree.ts";
+import { checkTau, type PartitionTreeOptions } from "./partition_tree.ts";
+import { buildPartitionTree } from "../stages.ts";
 
 /** Options of {@linkcode recursiveNcut}: those of the tree, with τ instead of tauMax. */
 export interface RecursiveNcutOptions extends Omit<PartitionTreeOptions, "tauMax"> {

@@ -30,8 +30,6 @@
 
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
 import { medianFilter3x3 } from "./median_filter.ts";
-import { checkBackend, runStage } from "../gpu/backend.ts";
-import { refinePamrGpu } from "./pamr_gpu.ts";
 
 /** Options of {@linkcode refinePamr}. */
 export interface PamrOptions {
@@ -493,61 +491,6 @@ function propagateOneHot(
 }
 
 /**
- * Refines a label map with PAMR as DiffCut's evaluation does (REFERENCE.md §4.2):
- *
- * 1. one-hot masks over the distinct labels in ascending order;
- * 2. `iterations` PAMR steps over `dilations` (see {@linkcode propagatePamr});
- * 3. per pixel, the index of the largest mask (the lowest index wins ties);
- * 4. if `median`, a 3×3 median filter with scipy `reflect` borders ({@linkcode medianFilter3x3}).
- *
- * **Output values are renumbered**, as in the reference: a pixel gets the *rank* of its label among the
- * sorted distinct input labels, so the output lies in `0..K'−1` where `K'` is the number of distinct input
- * labels (a rank may end up unused). Input labels `0..K'−1` without gaps keep their values.
- *
- * @example Two flat colour halves repair a mislabelled pixel
- * ```ts
- * import assert from "node:assert/strict";
- * import { refinePamr } from "./pamr.ts";
- * const h = 4, w = 4;
- * const data = new Float32Array(h * w * 3).map((_, i) => (Math.floor(i / 3) % w < 2 ? 0.1 : 0.9));
- * const labels = new Int32Array(h * w).map((_, i) => (i % w < 2 ? 10 : 20));
- * labels[5] = 20; // noise
- * const out = await refinePamr({ data, height: h, width: w }, labels, { median: false });
- * assert.deepEqual([...out], [0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1]);
- * ```
- *
- * @param image RGB image `[height, width, 3]`, finite values, normally in [0, 1] (not mean/std normalised).
- * @param labels `height × width` int32 labels of the same size as the image, row-major.
- * @param options Iterations, dilations, median and backend; see {@linkcode PamrOptions}.
- * @returns `height × width` labels in `0..K'−1` (ranks of the input labels).
- * @throws {TypeError} If `image.data` is not a Float32Array, `labels` is not an Int32Array, or `dilations` is not an array.
- * @throws {RangeError} If `labels` does not have the image's size, the image is empty or not finite, an option is out
- * of range, or `backend` is unknown.
- */
-export function refinePamr(
-  image: ImageRGB,
-  labels: Int32Array,
-  options: PamrOptions = {},
-): Promise<Int32Array> {
-  let backend: Backend;
-  try {
-    backend = checkBackend(options.backend ?? DEFAULT_PAMR_OPTIONS.backend);
-    if (backend === "cpu") return Promise.resolve(refinePamrSync(image, labels, options));
-    checkPamrInput(image, labels, options);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  const iterations = options.iterations ?? DEFAULT_PAMR_OPTIONS.iterations;
-  const dilations = options.dilations ?? DEFAULT_PAMR_OPTIONS.dilations;
-  return runStage(backend, {
-    stage: "pamr",
-    work: labels.length * 8 * dilations.length * Math.max(1, iterations) * new Set(labels).size,
-    cpu: () => Promise.resolve(refinePamrSync(image, labels, options)),
-    gpu: (ctx) => refinePamrGpu(ctx, image, labels, options),
-  });
-}
-
-/**
  * Checks the inputs of {@linkcode refinePamr} (shared by the CPU and WebGPU paths).
  *
  * @param image Image.
@@ -609,8 +552,7 @@ export function checkPamrOptions(
  * @param options Options.
  * @returns Refined labels.
  */
-function refinePamrSync(image: ImageRGB, labels: Int32Array, options: PamrOptions): Int32Array {
-  checkBackend(options.backend ?? DEFAULT_PAMR_OPTIONS.backend);
+export function refinePamrSync(image: ImageRGB, labels: Int32Array, options: PamrOptions): Int32Array {
   const { iterations, dilations, median } = checkPamrInput(image, labels, options);
   const { height: H, width: W } = image;
   const n = H * W;

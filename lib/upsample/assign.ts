@@ -27,8 +27,6 @@
  */
 
 import type { Backend, FeatureMap } from "../types.ts";
-import { checkBackend, runStage } from "../gpu/backend.ts";
-import { assignConceptsGpu } from "./assign_gpu.ts";
 
 /** Options of {@linkcode assignConcepts}. */
 export interface AssignConceptsOptions {
@@ -265,63 +263,6 @@ export function bilinearAxis(inSize: number, outSize: number) {
 }
 
 /**
- * Assigns every pixel of an output grid to a cluster of a patch-grid label map, as DiffCut's
- * `generate_masks` does after the recursive NCut (REFERENCE.md §3).
- *
- * 1. L2-normalise each patch vector: `f̂ = f / max(‖f‖, 1e-12)`.
- * 2. For each distinct grid label, in ascending order, `e_k = Σ_{i∈k} f̂_i / (|k| + 1e-8)`.
- * 3. Score each output pixel by `up(F̂)(x) · e_k`, where `up` is a bilinear resize to `size` with PyTorch's
- *    `align_corners=False` rule; computed as the bilinear resize of the patch scores `F̂ Eᵀ` (see the module
- *    notes: identical in exact arithmetic, float64 here).
- * 4. Take the argmax over clusters; on equal scores the cluster with the smaller label wins.
- *
- * **Output values.** Each pixel receives the grid label value of its winning cluster (not the cluster's
- * index). With grid labels `0..K−1`, as the partition stage produces, this is the same as the reference's
- * argmax index; with other values (gaps, negative labels) the original values are kept. A label may
- * receive no pixel at all.
- *
- * @example A 1×2 grid upsampled to 1×4
- * ```ts
- * import assert from "node:assert/strict";
- * import { assignConcepts } from "./assign.ts";
- * const features = { data: new Float32Array([1, 0, 0, 1]), height: 1, width: 2, channels: 2 };
- * const labels = await assignConcepts(features, new Int32Array([5, 9]), { height: 1, width: 4 });
- * assert.deepEqual([...labels], [5, 5, 9, 9]);
- * ```
- *
- * @param features Patch features `[height, width, channels]`, finite; any norm (they are normalised here).
- * @param gridLabels One int32 label per patch, row-major (`features.height * features.width` of them).
- * @param size Output size in pixels; both positive integers.
- * @param options Backend choice; see {@linkcode AssignConceptsOptions}.
- * @returns `size.height × size.width` labels, row-major, each one of the values in `gridLabels`.
- * @throws {TypeError} If `features.data` is not a Float32Array, `gridLabels` is not an Int32Array, or `size` is not an object.
- * @throws {RangeError} If a size is not a positive integer, `gridLabels` has the wrong length, a feature is not
- * finite, or `backend` is unknown.
- */
-export function assignConcepts(
-  features: FeatureMap,
-  gridLabels: Int32Array,
-  size: { height: number; width: number },
-  options: AssignConceptsOptions = {},
-): Promise<Int32Array> {
-  let backend: Backend;
-  try {
-    backend = checkBackend(options.backend ?? DEFAULT_ASSIGN_OPTIONS.backend);
-    if (backend === "cpu") return Promise.resolve(assignConceptsSync(features, gridLabels, size, options));
-    checkAssignInput(features, gridLabels, size);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  const k = new Set(gridLabels).size;
-  return runStage(backend, {
-    stage: "assign",
-    work: size.height * size.width * k + gridLabels.length * k * features.channels,
-    cpu: () => Promise.resolve(assignConceptsSync(features, gridLabels, size, options)),
-    gpu: (ctx) => assignConceptsGpu(ctx, features, gridLabels, size),
-  });
-}
-
-/**
  * Checks the inputs of {@linkcode assignConcepts} (shared by the CPU and WebGPU paths).
  *
  * @param features Patch features.
@@ -356,13 +297,12 @@ export function checkAssignInput(
  * @param options Options.
  * @returns Output labels.
  */
-function assignConceptsSync(
+export function assignConceptsSync(
   features: FeatureMap,
   gridLabels: Int32Array,
   size: { height: number; width: number },
   options: AssignConceptsOptions,
 ): Int32Array {
-  checkBackend(options.backend ?? DEFAULT_ASSIGN_OPTIONS.backend);
   checkAssignInput(features, gridLabels, size);
   const outH = size.height;
   const outW = size.width;

@@ -87,7 +87,7 @@ export interface TreeChartOptions {
  *
  * @example
  * ```ts
- * import { buildPartitionTree } from "../ncut/partition_tree.ts";
+ * import { buildPartitionTree } from "../stages.ts";
  * import { treeChart } from "./tree_chart.ts";
  * import assert from "node:assert/strict";
  * const data = new Float32Array(8 * 2);

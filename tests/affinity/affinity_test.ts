@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { affinityMatrix, cosineGram, minMaxPower, normalizeRows } from "../../lib/affinity/affinity.ts";
+import { cosineGram, minMaxPower, normalizeRows } from "../../lib/affinity/affinity.ts";
+import { affinityMatrix } from "../../lib/stages.ts";
 import { assertAllClose, seededVector } from "../_helpers.ts";
 
 Deno.test("cosineGram equals plain dot products at awkward sizes", () => {
@@ -76,7 +77,8 @@ Deno.test("ONNX Runtime Gram matches the TypeScript Gram; both affinity paths gi
       msg: `n=${n} c=${c}`,
     });
   }
-  const { affinityMatrixSync, ONNX_GRAM_MIN_WORK } = await import("../../lib/affinity/affinity.ts");
+  const { affinityMatrixSync } = await import("../../lib/affinity/affinity.ts");
+  const { ONNX_GRAM_MIN_WORK } = await import("../../lib/stages.ts");
   const { syntheticFeatureMap } = await import("../../lib/bench/synthetic_features.ts");
   const f = syntheticFeatureMap(32, 32, 64, 6, 3);
   assert.ok(32 ** 4 * 64 >= ONNX_GRAM_MIN_WORK, "this map must take the ONNX path");

@@ -14,7 +14,7 @@ import { loadImage } from "../../lib/image/load_image.ts";
 import { loadLabelMap } from "../../lib/image/load_labels.ts";
 import { resizeLabelsNearest } from "../../lib/image/resize.ts";
 import { compactLabels, createSegmenter } from "../../lib/segmenter.ts";
-import { assignConcepts } from "../../lib/upsample/assign.ts";
+import { assignConcepts } from "../../lib/stages.ts";
 
 const VOC = LABELME_VOC_FOLDERS[0];
 const available = existsSync(VOC);

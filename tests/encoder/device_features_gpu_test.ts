@@ -13,7 +13,7 @@ import { createOnnxEncoder } from "../../lib/encoder/onnx_encoder.ts";
 import { createOrtSession } from "../../lib/encoder/ort_session.ts";
 import { parseSidecar } from "../../lib/encoder/sidecar.ts";
 import { compactLabels, createSegmenter } from "../../lib/segmenter.ts";
-import { assignConcepts } from "../../lib/upsample/assign.ts";
+import { assignConcepts } from "../../lib/stages.ts";
 import { assignConceptsGpu } from "../../lib/upsample/assign_gpu.ts";
 import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
 import { assertAllClose, twoHalvesImage } from "../_helpers.ts";

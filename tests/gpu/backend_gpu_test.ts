@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { autoDecisions, checkBackend, runStage } from "../../lib/gpu/backend.ts";
 import { GpuDeviceLostError, GpuUnavailableError } from "../../lib/gpu/device.ts";
-import { affinityMatrix } from "../../lib/affinity/affinity.ts";
-import { buildPartitionTree } from "../../lib/ncut/partition_tree.ts";
+import { affinityMatrix, buildPartitionTree } from "../../lib/stages.ts";
 import { cutTree } from "../../lib/ncut/cut_tree.ts";
 import { recursiveNcut } from "../../lib/ncut/recursive_ncut.ts";
 import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
@@ -76,8 +75,7 @@ Deno.test({
 
 Deno.test("backend webgpu without an adapter completes on the CPU path with a one-line notice", async () => {
   const code = `
-    import { affinityMatrix } from "./lib/affinity/affinity.ts";
-    import { refinePamr } from "./lib/pamr/pamr.ts";
+    import { affinityMatrix, refinePamr } from "./lib/stages.ts";
     const f = { height: 2, width: 3, channels: 2, data: new Float32Array([1, 0, 0, 1, 1, 1, 2, 0, 0, 3, 1, 2]) };
     const w = await affinityMatrix(f, { backend: "webgpu", alpha: 2 });
     const image = { data: new Float32Array(6 * 3).map((_, i) => (i % 4) / 4), height: 2, width: 3 };

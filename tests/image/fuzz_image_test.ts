@@ -166,7 +166,10 @@ Deno.test(`fuzz: segment on a folder of ${CLI_FILES} mutated files finishes, one
     // Nothing else on stderr: no stack trace, no stray line from a decoder.
     assert.deepEqual(errLines, [...failed, `${failed.length} of ${CLI_FILES} images failed`]);
     const decodeErrors = failed.filter((l) => /: error: Cannot decode (image|PNG|JPEG) "/.test(l));
-    assert.ok(decodeErrors.length > failed.length / 2, `${decodeErrors.length} of ${failed.length} decode errors`);
+    assert.ok(
+      decodeErrors.length > failed.length / 2,
+      `${decodeErrors.length} of ${failed.length} decode errors`,
+    );
     // Exactly three outputs for each image that succeeded; none for the others; no temporary files.
     const good = ok.map((l) => /\] .*\/(f\d{3})\.(png|jpg): /.exec(l)![1]).sort();
     const expected = good.flatMap((s) => [`${s}.json`, `${s}.labels.png`, `${s}.overlay.png`]).sort();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildPartitionTree } from "../../lib/ncut/partition_tree.ts";
+import { buildPartitionTree } from "../../lib/stages.ts";
 import { cutTree, cutTreeDetailed } from "../../lib/ncut/cut_tree.ts";
 import { recursiveNcut } from "../../lib/ncut/recursive_ncut.ts";
 import { blockFeatures, samePartition } from "../_helpers.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { propagatePamr, refinePamr } from "../../lib/pamr/pamr.ts";
+import { propagatePamr } from "../../lib/pamr/pamr.ts";
+import { refinePamr } from "../../lib/stages.ts";
 import { medianFilter3x3 } from "../../lib/pamr/median_filter.ts";
 import { medianFilter3x3Gpu, refinePamrGpu } from "../../lib/pamr/pamr_gpu.ts";
 import type { ImageRGB } from "../../lib/types.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { DEFAULT_PAMR_OPTIONS, pamrAffinity, propagatePamr, refinePamr } from "../../lib/pamr/pamr.ts";
+import { DEFAULT_PAMR_OPTIONS, pamrAffinity, propagatePamr } from "../../lib/pamr/pamr.ts";
+import { refinePamr } from "../../lib/stages.ts";
 import { medianFilter3x3 } from "../../lib/pamr/median_filter.ts";
 import type { ImageRGB } from "../../lib/types.ts";
 

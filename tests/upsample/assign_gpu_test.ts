@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { assignConcepts, bilinearAxis, clusterEmbeddings } from "../../lib/upsample/assign.ts";
+import { bilinearAxis, clusterEmbeddings } from "../../lib/upsample/assign.ts";
+import { assignConcepts } from "../../lib/stages.ts";
 import { assignConceptsGpu } from "../../lib/upsample/assign_gpu.ts";
 import { normalizeRows } from "../../lib/affinity/affinity.ts";
 import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";

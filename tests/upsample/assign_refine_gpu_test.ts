@@ -3,7 +3,7 @@ import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
 import { loadImage } from "../../lib/image/load_image.ts";
 import { resizeImage } from "../../lib/image/resize.ts";
 import { cutTree } from "../../lib/ncut/cut_tree.ts";
-import { buildPartitionTree } from "../../lib/ncut/partition_tree.ts";
+import { buildPartitionTree } from "../../lib/stages.ts";
 import { refinePamrGpu } from "../../lib/pamr/pamr_gpu.ts";
 import { assignAndRefineGpu } from "../../lib/upsample/assign_refine_gpu.ts";
 import { assignConceptsGpu } from "../../lib/upsample/assign_gpu.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { assignConcepts, clusterEmbeddings } from "../../lib/upsample/assign.ts";
+import { clusterEmbeddings } from "../../lib/upsample/assign.ts";
+import { assignConcepts } from "../../lib/stages.ts";
 import type { FeatureMap } from "../../lib/types.ts";
 
 const f32 = Math.fround;

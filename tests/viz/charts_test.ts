@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildPartitionTree } from "../../lib/ncut/partition_tree.ts";
+import { buildPartitionTree } from "../../lib/stages.ts";
 import { Chart, chartGrid } from "../../lib/viz/chart.ts";
 import { heatmapChart } from "../../lib/viz/heatmap_chart.ts";
 import { displayBundle } from "../../lib/viz/jupyter_display.ts";
