@@ -4,7 +4,7 @@
  * @module
  */
 import type { FeatureMap, ImageRGB } from "../lib/types.ts";
-import { seededVector } from "../lib/eigensolve/lanczos.ts";
+import { seededVector } from "../lib/random.ts";
 
 export { seededVector };
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { seededVector } from "../eigensolve/lanczos.ts";
+import { seededVector } from "../random.ts";
 import type { FeatureMap } from "../types.ts";
 
 /**

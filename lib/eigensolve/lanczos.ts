@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { seededVector } from "../random.ts";
 import { tridiagonalEigen } from "./tridiagonal.ts";
 
 /** Options of {@linkcode lanczosTop}. */
@@ -177,25 +178,4 @@ function axpy(y: Float64Array, x: Float64Array, a: number): void {
 
 function scale(x: Float64Array, a: number): void {
   for (let i = 0; i < x.length; i++) x[i] *= a;
-}
-
-/**
- * A deterministic pseudo-random vector with entries in (−0.5, 0.5) (mulberry32 generator), so that results do
- * not depend on `Math.random`.
- *
- * @param n Length.
- * @param seed 32-bit seed.
- * @returns The vector.
- */
-export function seededVector(n: number, seed: number): Float64Array {
-  const v = new Float64Array(n);
-  let a = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    v[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  }
-  return v;
 }

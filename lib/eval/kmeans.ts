@@ -8,6 +8,7 @@
  * @module
  */
 import { normalizeRows } from "../affinity/affinity.ts";
+import { seededRandom } from "../random.ts";
 import type { FeatureMap } from "../types.ts";
 
 /** Options of {@linkcode kmeansLabels}. */
@@ -28,31 +29,6 @@ export interface KmeansResult {
   inertia: number;
   /** K actually used (at most the number of distinct patches). */
   k: number;
-}
-
-/**
- * A small seeded PRNG (mulberry32): uniform numbers in [0, 1).
- *
- * @param seed Any integer.
- * @returns A function returning the next number.
- *
- * @example
- * ```ts
- * import { seededRandom } from "./kmeans.ts";
- * import assert from "node:assert/strict";
- * const a = seededRandom(7), b = seededRandom(7);
- * assert.equal(a(), b());
- * ```
- */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

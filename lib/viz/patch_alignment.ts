@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { seededRandom } from "../random.ts";
 import type { FeatureMap, LabelMap } from "../types.ts";
 
 /** Options of {@linkcode patchLabels}. */
@@ -98,23 +99,6 @@ export interface PatchPairs {
   scores: Float64Array;
   /** 1 when the two patches carry the same class. */
   same: Uint8Array;
-}
-
-/**
- * A small deterministic generator (mulberry32) so that notebooks and tests draw the same pairs every run.
- *
- * @param seed Any integer.
- * @returns A function returning floats in [0, 1).
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function cosine(a: FeatureMap, i: number, b: FeatureMap, j: number): number {

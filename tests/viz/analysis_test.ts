@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cosineMap, patchLabels, samplePatchPairs, seededRandom } from "../../lib/viz/patch_alignment.ts";
+import { cosineMap, patchLabels, samplePatchPairs } from "../../lib/viz/patch_alignment.ts";
 import { rocCurve } from "../../lib/viz/roc.ts";
 
 Deno.test("rocCurve: AUC equals the Mann–Whitney statistic, ties count half", () => {
@@ -95,12 +95,4 @@ Deno.test("cosineMap: 1 at the query patch, symmetric, validated", () => {
   assert.ok(Math.abs(cosineMap(f, 1, f)[0] - m[1]) < 1e-7);
   assert.throws(() => cosineMap(f, 3, f), RangeError);
   assert.throws(() => cosineMap(f, 0, { ...f, channels: 3, data: new Float32Array(9) }), RangeError);
-});
-
-Deno.test("seededRandom: reproducible, in [0, 1)", () => {
-  const r1 = seededRandom(3), r2 = seededRandom(3);
-  const xs = Array.from({ length: 100 }, () => r1());
-  assert.deepEqual(xs, Array.from({ length: 100 }, () => r2()));
-  assert.ok(xs.every((x) => x >= 0 && x < 1));
-  assert.ok(new Set(xs).size > 95);
 });
