@@ -5,31 +5,17 @@
  *
  * @module
  */
-import { loadEncoder, type LoadEncoderOptions } from "./encoder/load_encoder.ts";
-import { resizeImage, resizeLabelsNearestExact } from "./image/resize.ts";
-import { cutTreeDetailed } from "./ncut/cut_tree.ts";
-import {
-  checkTau,
-  checkTreeOptions,
-  type PartitionTree,
-  type PartitionTreeOptions,
-} from "./ncut/partition_tree.ts";
-import { assignConcepts, buildPartitionTree, refinePamr } from "./stages.ts";
-import { buildPartitionTreeOnDevice } from "./ncut/partition_tree_gpu.ts";
-import { type EncodedDeviceAffinity, encodeDeviceAffinity } from "./affinity/affinity_gpu.ts";
-import { assignConceptsGpu } from "./upsample/assign_gpu.ts";
-import { assignAndRefineGpu } from "./upsample/assign_refine_gpu.ts";
-import { getGpu, GpuDeviceLostError, GpuUnavailableError } from "./gpu/device.ts";
-import {
-  checkBackend,
-  noticeCpuFallback,
-  recordStageRun,
-  recordStageRuns,
-  runStage,
-  type StageRun,
-} from "./gpu/backend.ts";
-import type { Backend, Encoder, FeatureMap, ImageRGB } from "./types.ts";
 import { checkAlpha } from "./affinity/affinity.ts";
+import { loadEncoder, type LoadEncoderOptions } from "./encoder/load_encoder.ts";
+import { checkBackend, noticeCpuFallback, recordStageRuns, type StageRun } from "./gpu/backend.ts";
+import { getGpu, GpuDeviceLostError, GpuUnavailableError } from "./gpu/device.ts";
+import { resizeImage, resizeLabelsNearestExact } from "./image/resize.ts";
+import { checkTau, checkTreeOptions, type PartitionTree } from "./ncut/partition_tree.ts";
+import { runDeviceRoute } from "./pipeline/device_route.ts";
+import { runHostRoute } from "./pipeline/host_route.ts";
+import type { RouteInput } from "./pipeline/route.ts";
+import { refinePamr } from "./stages.ts";
+import type { Backend, Encoder, FeatureMap, ImageRGB } from "./types.ts";
 
 /** Options of {@linkcode createSegmenter}. Unset clustering options come from the encoder's sidecar. */
 export interface SegmenterOptions {
@@ -387,124 +373,43 @@ async function segmentStages(
   if (!(image.height >= 2 && image.width >= 2)) {
     throw new RangeError(`Image is ${image.width}×${image.height}; expected at least 2×2 pixels to segment`);
   }
-  const treeOptions: PartitionTreeOptions = {
-    alpha: o.alpha,
-    tauMax: o.tau,
-    selfLoops: o.selfLoops,
-    minSegmentSize: o.minSegmentSize,
-    maxSegments: o.maxSegments,
-    compat: o.compat,
-    backend: o.backend,
-  };
   const work = workingSize(image, o.outputSize);
-  const workImage = () =>
-    work.height === image.height && work.width === image.width
-      ? image
-      : resizeImage(image, work.height, work.width);
-  // With backend "webgpu", assignment and PAMR run in one submission (one host wait instead of two).
-  const fused = o.backend === "webgpu" && o.refine;
-  let refined = false;
-  const t0 = performance.now();
-  let features: FeatureMap | undefined;
-  let tree: PartitionTree;
-  let cut: ReturnType<typeof cutTreeDetailed>;
-  let labels: Int32Array;
-  let t1: number, t2: number, t3: number;
-  let affinityMs: number;
+  let resized: ImageRGB | undefined;
+  const input: RouteInput = {
+    encoder,
+    image,
+    tau: o.tau,
+    tree: {
+      alpha: o.alpha,
+      tauMax: o.tau,
+      selfLoops: o.selfLoops,
+      minSegmentSize: o.minSegmentSize,
+      maxSegments: o.maxSegments,
+      compat: o.compat,
+      backend: o.backend,
+    },
+    work,
+    workImage: () =>
+      resized ??= work.height === image.height && work.width === image.width
+        ? image
+        : resizeImage(image, work.height, work.width),
+    // With backend "webgpu", assignment and PAMR run in one submission (one host wait instead of two).
+    fused: o.backend === "webgpu" && o.refine,
+    hostFeatures: o.hostFeatures,
+  };
+  // The one place the route is chosen: features stay on the GPU only with backend "webgpu" and an encoder that
+  // runs on the shared device.
   const onDevice = o.backend === "webgpu" && encoder.encodeOnDevice !== undefined;
-  if (onDevice) {
-    // One GPUDevice from the encoder to the labels: ONNX Runtime's output buffer → rows → affinity → tree → labels.
-    const ctx = await getGpu();
-    // The encoder's session lives on the device it was created on. Once that device is lost, getGpu() hands out a
-    // fresh one; ONNX Runtime on the dead device fails ("Buffer with '' label is invalid" with Mesa) and might
-    // hang elsewhere, so a known loss is raised here without calling into it.
-    if (ctx.lost || (encoder.device !== undefined && encoder.device !== ctx.device)) {
-      throw new GpuDeviceLostError(`GPU device of encoder '${encoder.id}' was lost`);
-    }
-    const source = await encoder.encodeOnDevice!(image);
-    t1 = performance.now();
-    // The layout and affinity kernels ride with the tree's first submission, whose readback also brings the
-    // per-patch status (NaN / zero patches raise there) and, with hostFeatures, the features.
-    const commands = ctx.device.createCommandEncoder({ label: "segment.device" });
-    let dev: EncodedDeviceAffinity;
-    try {
-      dev = await encodeDeviceAffinity(ctx, source, commands, {
-        alpha: o.alpha,
-        selfLoops: o.selfLoops,
-        readFeatures: o.hostFeatures,
-      });
-    } catch (error) {
-      source.release();
-      throw error;
-    }
-    try {
-      // Counted in `tree`: the affinity runs in the tree's first submission.
-      affinityMs = 0;
-      // The grid size; it also carries the features once read back (the tree's CPU fallback needs them).
-      const { height, width, channels } = source;
-      const grid: FeatureMap = { height, width, channels, data: new Float32Array(0) };
-      tree = await buildPartitionTreeOnDevice(ctx, dev.affinity, grid, treeOptions, {
-        encoder: commands,
-        reads: dev.reads,
-        check: (data) => {
-          features = dev.check(data);
-          if (features) grid.data = features.data;
-        },
-      });
-      t2 = performance.now();
-      cut = cutTreeDetailed(tree, o.tau);
-      t3 = performance.now();
-      for (const stage of ["affinity", "tree"] as const) recordStageRun({ stage, backend: "webgpu" });
-      if (fused && cut.segments > 1) {
-        labels = await assignAndRefineGpu(ctx, dev.rows, cut.labels, workImage());
-        recordStageRun({ stage: "assign", backend: "webgpu" });
-        recordStageRun({ stage: "pamr", backend: "webgpu" });
-        refined = true;
-      } else {
-        labels = await assignConceptsGpu(ctx, dev.rows, cut.labels, work);
-        recordStageRun({ stage: "assign", backend: "webgpu" });
-      }
-    } finally {
-      source.release();
-      dev.destroy();
-    }
-  } else {
-    if (encoder.device !== undefined && lostDevices.has(encoder.device)) {
-      throw new GpuDeviceLostError(`GPU device of encoder '${encoder.id}' was lost`);
-    }
-    features = await encoder.encode(image);
-    t1 = performance.now();
-    tree = await buildPartitionTree(features, treeOptions);
-    affinityMs = tree.timings.affinity;
-    t2 = performance.now();
-    cut = cutTreeDetailed(tree, o.tau);
-    t3 = performance.now();
-    if (fused && cut.segments > 1) {
-      const f = features, grid = cut.labels;
-      // Without an adapter (or after a loss) both stages run on the CPU path, with the usual one-line notice; the
-      // values differ (ranks there, grid labels here) but name the same segments, and are compacted below.
-      labels = await runStage("webgpu", {
-        stage: "assign",
-        work: 0,
-        gpu: async (ctx) => {
-          const refinedLabels = await assignAndRefineGpu(ctx, f, grid, workImage());
-          recordStageRun({ stage: "pamr", backend: "webgpu" }); // runStage records this call as "assign"
-          return refinedLabels;
-        },
-        cpu: async () =>
-          refinePamr(workImage(), await assignConcepts(f, grid, work, { backend: "cpu" }), {
-            backend: "cpu",
-          }),
-      });
-      refined = true;
-    } else {
-      labels = await assignConcepts(features, cut.labels, work, { backend: o.backend });
-    }
+  if (!onDevice && encoder.device !== undefined && lostDevices.has(encoder.device)) {
+    throw new GpuDeviceLostError(`GPU device of encoder '${encoder.id}' was lost`);
   }
-  // Fused assignment + PAMR is reported under `refine` (its assignment share is not timed apart).
-  const t4 = refined ? t3 : performance.now();
-  if (o.refine && cut.segments > 1 && !refined) {
-    labels = await refinePamr(workImage(), labels, { backend: o.backend });
+  const t0 = performance.now();
+  const route = onDevice ? await runDeviceRoute(input) : await runHostRoute(input);
+  const { features, tree, cut, ms } = route;
+  let labels = route.labels;
+  const t4 = performance.now();
+  if (o.refine && cut.segments > 1 && !route.refined) {
+    labels = await refinePamr(input.workImage(), labels, { backend: o.backend });
   }
   const t5 = performance.now();
   if (work.height !== image.height || work.width !== image.width) {
@@ -528,12 +433,13 @@ async function segmentStages(
     settings: o,
     workSize: work,
     timings: {
-      encode: t1 - t0,
-      affinity: affinityMs,
-      tree: onDevice ? t2 - t1 - affinityMs : tree.timings.tree,
-      cut: t3 - t2,
-      assign: t4 - t3,
-      refine: t5 - t4,
+      encode: ms.encode,
+      affinity: ms.affinity,
+      tree: ms.tree,
+      cut: ms.cut,
+      // Fused assignment + PAMR is reported under `refine` (its assignment share is not timed apart).
+      assign: route.refined ? 0 : ms.assign,
+      refine: (route.refined ? ms.assign : 0) + t5 - t4,
       total: t6 - t0,
     },
     notes: [...tree.notes, ...cut.notes],

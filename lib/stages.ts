@@ -8,7 +8,6 @@
  * @module
  */
 import {
-  affinityMatrixSync,
   type AffinityOptions,
   checkAffinityInput,
   cosineGram,
@@ -28,7 +27,7 @@ import {
 import { buildPartitionTreeGpu } from "./ncut/partition_tree_gpu.ts";
 import { checkPamrInput, DEFAULT_PAMR_OPTIONS, type PamrOptions, refinePamrSync } from "./pamr/pamr.ts";
 import { refinePamrGpu } from "./pamr/pamr_gpu.ts";
-import type { FeatureMap, ImageRGB } from "./types.ts";
+import type { Backend, FeatureMap, ImageRGB } from "./types.ts";
 import {
   type AssignConceptsOptions,
   assignConceptsSync,
@@ -36,6 +35,7 @@ import {
   DEFAULT_ASSIGN_OPTIONS,
 } from "./upsample/assign.ts";
 import { assignConceptsGpu } from "./upsample/assign_gpu.ts";
+import { assignAndRefineGpu } from "./upsample/assign_refine_gpu.ts";
 
 /**
  * Builds DiffCut's patch affinity `W = minmax(cos)^α` (`n×n`, `n = h·w`, row-major float32).
@@ -246,5 +246,52 @@ export function refinePamr(
     work: labels.length * 8 * dilations.length * Math.max(1, iterations) * new Set(labels).size,
     cpu: () => Promise.resolve(refinePamrSync(image, labels, options)),
     gpu: (ctx) => refinePamrGpu(ctx, image, labels, options),
+  });
+}
+
+/**
+ * Concept assignment followed by PAMR + median at the image's size, as one stage: on WebGPU both run in one
+ * submission (one host wait instead of two, the assigned cluster indices are PAMR's ranks on the device); on the
+ * CPU it is {@linkcode assignConcepts} then {@linkcode refinePamr}. The output values differ between the two
+ * paths (ranks there, grid labels here) but name the same segments.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assignAndRefine } from "./stages.ts";
+ * const features = { data: new Float32Array([1, 0, 0, 1]), height: 1, width: 2, channels: 2 };
+ * const image = { data: new Float32Array(4 * 4 * 3).map((_, i) => (Math.floor(i / 3) % 4 < 2 ? 0.1 : 0.9)), height: 4, width: 4 };
+ * const labels = await assignAndRefine(features, new Int32Array([0, 1]), image, { backend: "cpu" });
+ * assert.deepEqual([...labels.subarray(0, 4)], [0, 0, 1, 1]);
+ * ```
+ *
+ * @param features Patch features.
+ * @param gridLabels One label per patch.
+ * @param image The image at the output size (PAMR's guide).
+ * @param options Backend choice.
+ * @returns Labels at the image's size.
+ * @throws {RangeError} Like {@linkcode assignConcepts} and {@linkcode refinePamr}.
+ */
+export function assignAndRefine(
+  features: FeatureMap,
+  gridLabels: Int32Array,
+  image: ImageRGB,
+  options: { backend?: Backend } = {},
+): Promise<Int32Array> {
+  const size = { height: image.height, width: image.width };
+  try {
+    checkAssignInput(features, gridLabels, size);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const k = new Set(gridLabels).size;
+  const pixels = size.height * size.width;
+  const pamrWork = pixels * 8 * DEFAULT_PAMR_OPTIONS.dilations.length * DEFAULT_PAMR_OPTIONS.iterations * k;
+  return runStage(options.backend, {
+    stage: "assign",
+    alsoRuns: ["pamr"],
+    work: pixels * k + gridLabels.length * k * features.channels + pamrWork,
+    gpu: (ctx) => assignAndRefineGpu(ctx, features, gridLabels, image),
+    cpu: () => Promise.resolve(refinePamrSync(image, assignConceptsSync(features, gridLabels, size, {}), {})),
   });
 }

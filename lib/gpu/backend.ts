@@ -74,9 +74,15 @@ export function recordStageRun(run: StageRun): void {
   stageRuns.getStore()?.push(run);
 }
 
+function recordRuns(runners: StageRunners<unknown>, backend: "cpu" | "webgpu", fallback?: string): void {
+  for (const stage of [runners.stage, ...(runners.alsoRuns ?? [])]) {
+    recordStageRun({ stage, backend, ...(fallback ? { fallback } : {}) });
+  }
+}
+
 async function onCpu<T>(runners: StageRunners<T>, fallback?: string): Promise<T> {
   const value = await runners.cpu();
-  recordStageRun({ stage: runners.stage, backend: "cpu", ...(fallback ? { fallback } : {}) });
+  recordRuns(runners, "cpu", fallback);
   return value;
 }
 
@@ -125,6 +131,8 @@ export interface StageRunners<T> {
   /** Returns why the input does not fit the device (e.g. a binding limit), or null. `"auto"` then runs on the
    * CPU; `"webgpu"` throws a RangeError with that reason. */
   fits?: (ctx: GpuContext) => string | null;
+  /** Later stages that the same call also runs (fused assignment + PAMR), recorded with the same backend. */
+  alsoRuns?: GpuStage[];
 }
 
 /**
@@ -172,7 +180,7 @@ export async function runStage<T>(backend: Backend | undefined, runners: StageRu
     noticeCpuFallback(runners.stage, e.message);
     return onCpu(runners, e.message.split("\n")[0]);
   }
-  recordStageRun({ stage: runners.stage, backend: "webgpu" });
+  recordRuns(runners, "webgpu");
   return value;
 }
 
@@ -191,6 +199,6 @@ async function measure<T>(key: string, ctx: GpuContext, runners: StageRunners<T>
   const result = await runners.cpu();
   const cpuMs = performance.now() - t1;
   decisions.set(key, gpuMs < cpuMs ? "webgpu" : "cpu");
-  recordStageRun({ stage: runners.stage, backend: "cpu" }); // the result returned is the CPU run's
+  recordRuns(runners, "cpu"); // the result returned is the CPU run's
   return result;
 }

@@ -1,0 +1,46 @@
+/**
+ * The host route of one image: the encoder returns features on the host, and each stage runs through the
+ * dispatcher (`lib/stages.ts`) on the backend asked for.
+ *
+ * @module
+ */
+import { cutTreeDetailed } from "../ncut/cut_tree.ts";
+import { assignAndRefine, assignConcepts, buildPartitionTree } from "../stages.ts";
+import type { RouteInput, RouteOutput } from "./route.ts";
+
+/**
+ * Encodes the image on the host, builds and cuts the tree, and assigns pixels (with PAMR in the same step when
+ * `input.fused`).
+ *
+ * @param input The encoder, image and settings.
+ * @returns Labels at the working resolution and per-stage milliseconds.
+ * @throws {Error} Whatever the encoder or a stage throws.
+ */
+export async function runHostRoute(input: RouteInput): Promise<RouteOutput> {
+  const t0 = performance.now();
+  const features = await input.encoder.encode(input.image);
+  const t1 = performance.now();
+  const tree = await buildPartitionTree(features, input.tree);
+  const t2 = performance.now();
+  const cut = cutTreeDetailed(tree, input.tau);
+  const t3 = performance.now();
+  const refined = input.fused && cut.segments > 1;
+  const labels = refined
+    ? await assignAndRefine(features, cut.labels, input.workImage(), { backend: input.tree.backend })
+    : await assignConcepts(features, cut.labels, input.work, { backend: input.tree.backend });
+  const t4 = performance.now();
+  return {
+    features,
+    tree,
+    cut,
+    labels,
+    refined,
+    ms: {
+      encode: t1 - t0,
+      affinity: tree.timings.affinity,
+      tree: tree.timings.tree,
+      cut: t3 - t2,
+      assign: t4 - t3,
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * What the two routes of one image share: the host route (features on the host, each stage dispatched by
+ * `lib/stages.ts`) and the device route (features stay on the GPU from the encoder to the labels). The segmenter
+ * picks one route per image; both return labels at the working resolution and the stages' times.
+ *
+ * @module
+ */
+import type { TreeCut } from "../ncut/cut_tree.ts";
+import type { PartitionTree, PartitionTreeOptions } from "../ncut/partition_tree.ts";
+import type { Encoder, FeatureMap, ImageRGB } from "../types.ts";
+
+/** What a route needs besides the encoder. */
+export interface RouteInput {
+  /** The encoder. */
+  encoder: Encoder;
+  /** The input image. */
+  image: ImageRGB;
+  /** τ at which the tree is cut. */
+  tau: number;
+  /** Tree options (α, self-loops, guards, backend). */
+  tree: PartitionTreeOptions;
+  /** Working resolution of assignment and PAMR. */
+  work: { height: number; width: number };
+  /** The image at the working resolution (resized on first call). */
+  workImage: () => ImageRGB;
+  /** Run assignment and PAMR in one submission (backend "webgpu" with refinement on). */
+  fused: boolean;
+  /** Copy device-resident features back to the host (device route only). */
+  hostFeatures: boolean;
+}
+
+/** What a route returns. */
+export interface RouteOutput {
+  /** The features, when they are on the host. */
+  features: FeatureMap | undefined;
+  /** The partition tree. */
+  tree: PartitionTree;
+  /** The tree cut at τ. */
+  cut: TreeCut;
+  /** Labels at the working resolution (PAMR applied when `refined`). */
+  labels: Int32Array;
+  /** Whether PAMR already ran (fused with the assignment). */
+  refined: boolean;
+  /** Milliseconds: encoder, affinity (0 when counted in the tree), tree, cut, assignment (or assignment + PAMR). */
+  ms: { encode: number; affinity: number; tree: number; cut: number; assign: number };
+}
