@@ -65,7 +65,7 @@ export {
 export { centerCropImage, centerCropLabels, type CropBox, evalCropBox } from "./lib/image/crop.ts";
 export { loadEncoder, type LoadEncoderOptions } from "./lib/encoder/load_encoder.ts";
 export type { DiffusionEncoderOptions } from "./lib/encoder/diffusion_encoder.ts";
-export { ORT_RUNNERS, type OrtRunner } from "./lib/encoder/ort_session.ts";
+export { ORT_RUNNERS, type OrtRunner } from "./lib/onnx/ort_session.ts";
 export {
   createSegmenter,
   type ResolvedSegmenterOptions,

@@ -1,5 +1,5 @@
 /**
- * Tiny ONNX models for the encoder tests, built with onnx-proto (private to tests/encoder).
+ * Tiny ONNX models for the ONNX, encoder and CLI tests, built with onnx-proto (private to tests/).
  *
  * @module
  */

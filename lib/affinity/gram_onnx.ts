@@ -9,7 +9,7 @@
  * @module
  */
 import p from "onnx-proto";
-import { createOrtSession, type OrtSession } from "../encoder/ort_session.ts";
+import { createOrtSession, type OrtSession } from "../onnx/ort_session.ts";
 
 const { onnx } = p;
 

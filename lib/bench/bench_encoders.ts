@@ -15,7 +15,7 @@
  * @module
  */
 import { loadEncoder } from "../encoder/load_encoder.ts";
-import { ORT_RUNNERS, type OrtRunner } from "../encoder/ort_session.ts";
+import { ORT_RUNNERS, type OrtRunner } from "../onnx/ort_session.ts";
 import { loadImage } from "../image/load_image.ts";
 import type { Encoder, ImageRGB } from "../types.ts";
 import { prepareTestDiffusionEncoder } from "../../tests/encoder/_diffusion_models.ts";

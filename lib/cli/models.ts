@@ -18,7 +18,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DownloadUnreachableError } from "../encoder/download.ts";
-import { resolveRunner } from "../encoder/ort_session.ts";
+import { resolveRunner } from "../onnx/ort_session.ts";
 import {
   DEFAULT_HUB_URL,
   fetchEncoder,

@@ -16,7 +16,7 @@ import { encodeLabelPng, encodeRgbPng } from "../image/encode_png.ts";
 import { writeFilesAtomic } from "../io/write_file_atomic.ts";
 import { checkSegmenterOptions, createSegmenter, type SegmentationResult } from "../segmenter.ts";
 import { planSegmentation, printable } from "./segment_inputs.ts";
-import { type OrtRunner, resolveRunner } from "../encoder/ort_session.ts";
+import { type OrtRunner, resolveRunner } from "../onnx/ort_session.ts";
 import type { Backend, Encoder } from "../types.ts";
 import { overlaySegments } from "../viz/overlay.ts";
 import { segmentPalette } from "../viz/palette.ts";

@@ -35,9 +35,9 @@ import p from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { sha256File } from "./model_cache.ts";
-import { findScopeOutput, moduleScope, pruneModel } from "./onnx_graph.ts";
-import { loadExternalData, readOnnxModel, writeOnnxModel } from "./onnx_files.ts";
-import { createOrtSession, type FloatTensor, type OrtRunner } from "./ort_session.ts";
+import { findScopeOutput, moduleScope, pruneModel } from "../onnx/onnx_graph.ts";
+import { loadExternalData, readOnnxModel, writeOnnxModel } from "../onnx/onnx_files.ts";
+import { createOrtSession, type FloatTensor, type OrtRunner } from "../onnx/ort_session.ts";
 import type { DiffusionConfig, EncoderSidecar, InstalledFile, UnetInputs } from "./sidecar.ts";
 
 const { onnx } = p;

@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pruneToOutputs } from "./onnx_graph.ts";
+import { pruneToOutputs } from "../onnx/onnx_graph.ts";
 import { readVerified, resolveCacheDir, sha256Hex, writeVerified } from "./model_cache.ts";
 import { type EncoderSidecar, type NpmModelSource, readSidecar } from "./sidecar.ts";
 

@@ -12,7 +12,7 @@ import {
   type ExternalDataFile,
   type FloatTensor,
   type OrtRunner,
-} from "./ort_session.ts";
+} from "../onnx/ort_session.ts";
 import { preprocessImage } from "./preprocess.ts";
 import type { EncoderSidecar, SidecarOutput } from "./sidecar.ts";
 

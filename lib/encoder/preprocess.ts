@@ -9,7 +9,7 @@
 import type { ImageRGB } from "../types.ts";
 import { resizeBilinear } from "../image/resize.ts";
 import type { SidecarInput } from "./sidecar.ts";
-import type { FloatTensor } from "./ort_session.ts";
+import type { FloatTensor } from "../onnx/ort_session.ts";
 
 /**
  * Checks that an image has positive integer sizes and `height * width * 3` float values.

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { downloadFile, type DownloadResult, DownloadUnreachableError } from "./download.ts";
 import { exportModelFiles, prepareDiffusionEncoder } from "./diffusion_prepare.ts";
 import { resolveCacheDir, sha256File } from "./model_cache.ts";
-import type { OrtRunner } from "./ort_session.ts";
+import type { OrtRunner } from "../onnx/ort_session.ts";
 import { type EncoderSidecar, type HubFile, type InstalledFile, parseSidecar } from "./sidecar.ts";
 
 /** The registry folder, `models/`. */

@@ -5,7 +5,7 @@ import { main as segmentMain } from "../../lib/cli/segment.ts";
 import { loadEncoder } from "../../lib/encoder/load_encoder.ts";
 import { SDXL_EXPORT, writeDiffusionExport } from "../encoder/_diffusion_models.ts";
 import { vitModel } from "../encoder/_vit_models.ts";
-import { createOrtSession } from "../../lib/encoder/ort_session.ts";
+import { createOrtSession } from "../../lib/onnx/ort_session.ts";
 import { sha256Hex } from "../../lib/encoder/model_cache.ts";
 import { gpu } from "../_gpu.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { floatTensor, int64Tensor, ints, modelBytes, valueInfo } from "./_onnx_models.ts";
+import { floatTensor, int64Tensor, ints, modelBytes, valueInfo } from "../_onnx_models.ts";
 
 /** Builds the model. */
 export function vitModel(patch: number, prefix: number, channels: number): Uint8Array {

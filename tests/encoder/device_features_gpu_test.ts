@@ -10,7 +10,7 @@ import { affinityFromDeviceGpu, prepareDeviceAffinity } from "../../lib/affinity
 import { featureRows } from "../../lib/encoder/feature_rows.ts";
 import { featureRowsGpu } from "../../lib/encoder/feature_rows_gpu.ts";
 import { createOnnxEncoder } from "../../lib/encoder/onnx_encoder.ts";
-import { createOrtSession } from "../../lib/encoder/ort_session.ts";
+import { createOrtSession } from "../../lib/onnx/ort_session.ts";
 import { parseSidecar } from "../../lib/encoder/sidecar.ts";
 import { compactLabels, createSegmenter } from "../../lib/segmenter.ts";
 import { assignConcepts } from "../../lib/stages.ts";
@@ -18,7 +18,7 @@ import { assignConceptsGpu } from "../../lib/upsample/assign_gpu.ts";
 import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
 import { assertAllClose, twoHalvesImage } from "../_helpers.ts";
 import { gpu, testGpu } from "../_gpu.ts";
-import { cellConvModel, FLOAT16, int, modelBytes, valueInfo } from "./_onnx_models.ts";
+import { cellConvModel, FLOAT16, int, modelBytes, valueInfo } from "../_onnx_models.ts";
 import { vitModel } from "./_vit_models.ts";
 
 const NORM = { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] };

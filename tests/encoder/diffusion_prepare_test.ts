@@ -10,8 +10,8 @@ import {
   prepareDiffusionEncoder,
 } from "../../lib/encoder/diffusion_prepare.ts";
 import { sha256File } from "../../lib/encoder/model_cache.ts";
-import { externalLocationsOf } from "../../lib/encoder/onnx_files.ts";
-import { createOrtSession } from "../../lib/encoder/ort_session.ts";
+import { externalLocationsOf } from "../../lib/onnx/onnx_files.ts";
+import { createOrtSession } from "../../lib/onnx/ort_session.ts";
 import { preprocessImage } from "../../lib/encoder/preprocess.ts";
 import { parseSidecar, readSidecar } from "../../lib/encoder/sidecar.ts";
 import type { ImageRGB } from "../../lib/types.ts";

@@ -8,7 +8,7 @@ import {
   ROW_ZERO,
 } from "../../lib/encoder/feature_rows.ts";
 import { featureRowsGpu } from "../../lib/encoder/feature_rows_gpu.ts";
-import { float16ToFloat32, float32ToFloat16 } from "../../lib/encoder/float16.ts";
+import { float16ToFloat32, float32ToFloat16 } from "../../lib/onnx/float16.ts";
 import { uploadBuffer } from "../../lib/gpu/buffers.ts";
 import type { GpuContext } from "../../lib/gpu/device.ts";
 import type { DeviceFeatures } from "../../lib/types.ts";

@@ -13,7 +13,7 @@ import { loadEncoder } from "../../lib/encoder/load_encoder.ts";
 import { readVerified, sha256Hex, writeVerified } from "../../lib/encoder/model_cache.ts";
 import type { NpmModelSource } from "../../lib/encoder/sidecar.ts";
 import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
-import { ints, modelBytes, valueInfo } from "./_onnx_models.ts";
+import { ints, modelBytes, valueInfo } from "../_onnx_models.ts";
 
 const { onnx } = p;
 const VOC_IMAGE =

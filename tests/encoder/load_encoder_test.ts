@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { loadEncoder } from "../../lib/encoder/load_encoder.ts";
-import { cellConvModel } from "./_onnx_models.ts";
+import { cellConvModel } from "../_onnx_models.ts";
 
 const MODEL = cellConvModel([[1 / 16, 0, 0], [0, 0, 1 / 16]], [0, 1]);
 

@@ -3,7 +3,7 @@ import { createOnnxEncoder } from "../../lib/encoder/onnx_encoder.ts";
 import { type EncoderSidecar, parseSidecar } from "../../lib/encoder/sidecar.ts";
 import { resizeBilinear } from "../../lib/image/resize.ts";
 import type { ImageRGB } from "../../lib/types.ts";
-import { cellConvModel, floatTensor, int64Tensor, ints, modelBytes, valueInfo } from "./_onnx_models.ts";
+import { cellConvModel, floatTensor, int64Tensor, ints, modelBytes, valueInfo } from "../_onnx_models.ts";
 
 const WEIGHTS = [[1 / 16, 0, 0], [0, 1 / 16, 0], [0, 0, 1 / 16], [1 / 16, -1 / 16, 0]];
 const BIAS = [0, 0, 0, 0.5];

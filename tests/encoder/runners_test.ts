@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createDiffusionEncoder } from "../../lib/encoder/diffusion_encoder.ts";
 import { createOnnxEncoder } from "../../lib/encoder/onnx_encoder.ts";
-import { createOrtSession, type OrtRunner, resolveRunner } from "../../lib/encoder/ort_session.ts";
+import { createOrtSession, type OrtRunner, resolveRunner } from "../../lib/onnx/ort_session.ts";
 import { parseSidecar, readSidecar } from "../../lib/encoder/sidecar.ts";
 import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
 import { gpu } from "../_gpu.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { float16ToFloat32, float32ToFloat16 } from "../../lib/encoder/float16.ts";
+import { float16ToFloat32, float32ToFloat16 } from "../../lib/onnx/float16.ts";
 
 Deno.test("float16ToFloat32 decodes known bit patterns", () => {
   const bits = new Uint16Array([

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import p from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
-import { pruneToOutputs } from "../../lib/encoder/onnx_graph.ts";
-import { createOrtSession } from "../../lib/encoder/ort_session.ts";
-import { decodeGraph, floatTensor, modelBytes, valueInfo } from "./_onnx_models.ts";
+import { pruneToOutputs } from "../../lib/onnx/onnx_graph.ts";
+import { createOrtSession } from "../../lib/onnx/ort_session.ts";
+import { decodeGraph, floatTensor, modelBytes, valueInfo } from "../_onnx_models.ts";
 
 const { onnx } = p;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { createOrtSession, tensorDataToFloat32 } from "../../lib/encoder/ort_session.ts";
-import { FLOAT16, int, modelBytes, valueInfo } from "./_onnx_models.ts";
+import { createOrtSession, tensorDataToFloat32 } from "../../lib/onnx/ort_session.ts";
+import { FLOAT16, int, modelBytes, valueInfo } from "../_onnx_models.ts";
 
 /** x (float32) -> Cast to fp16 -> "half"; Cast back -> "full"; also an fp16 input passed through. */
 function castModel(): Uint8Array {
