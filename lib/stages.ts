@@ -7,13 +7,8 @@
  *
  * @module
  */
-import {
-  type AffinityOptions,
-  checkAffinityInput,
-  cosineGram,
-  finishAffinity,
-  normalizeRows,
-} from "./affinity/affinity.ts";
+import { type AffinityOptions, checkAffinityInput, cosineGram, finishAffinity } from "./affinity/affinity.ts";
+import { normalizeRows } from "./features/normalize_rows.ts";
 import { affinityGpuUnfit, affinityMatrixGpu } from "./affinity/affinity_gpu.ts";
 import { ConstantAffinityError } from "./affinity/constant_affinity_error.ts";
 import { cosineGramOnnx } from "./affinity/gram_onnx.ts";

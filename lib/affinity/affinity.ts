@@ -10,7 +10,8 @@
  * @module
  */
 import type { Backend, FeatureMap } from "../types.ts";
-import { validateFeatureMap } from "./validate_features.ts";
+import { validateFeatureMap } from "../features/validate_features.ts";
+import { normalizeRows } from "../features/normalize_rows.ts";
 import { ConstantAffinityError } from "./constant_affinity_error.ts";
 
 /** Options of an affinity build (`affinityMatrix` in `lib/stages.ts`, {@linkcode affinityMatrixSync}). */
@@ -22,26 +23,6 @@ export interface AffinityOptions {
   /** Where to compute: `"cpu"`, `"webgpu"` (affinity_gpu.ts; CPU fallback with a notice when no adapter exists;
    * a RangeError above the device's binding limit) or `"auto"` (measured per adapter). @default "auto" */
   backend?: Backend;
-}
-
-/**
- * L2-normalises every patch vector like `F.normalize(dim=channels, eps=1e-12)` in float32.
- *
- * @param features Feature map `[h, w, c]`.
- * @returns Unit rows, `Float32Array` of `h·w·c` values.
- */
-export function normalizeRows(features: FeatureMap): Float32Array {
-  const { data, channels: c } = features;
-  const n = features.height * features.width;
-  const out = new Float32Array(n * c);
-  for (let i = 0; i < n; i++) {
-    const o = i * c;
-    let s = 0;
-    for (let k = 0; k < c; k++) s += data[o + k] * data[o + k];
-    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-    for (let k = 0; k < c; k++) out[o + k] = data[o + k] * inv;
-  }
-  return out;
 }
 
 /**

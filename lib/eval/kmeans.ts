@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { normalizeRows } from "../affinity/affinity.ts";
+import { normalizeRows } from "../features/normalize_rows.ts";
 import { seededRandom } from "../random.ts";
 import type { FeatureMap } from "../types.ts";
 

@@ -24,7 +24,8 @@
  *
  * @module
  */
-import { cosineGram, normalizeRows } from "../affinity/affinity.ts";
+import { cosineGram } from "../affinity/affinity.ts";
+import { normalizeRows } from "../features/normalize_rows.ts";
 import { fiedlerVector } from "../eigensolve/fiedler.ts";
 import type { FeatureMap } from "../types.ts";
 

@@ -29,7 +29,7 @@ import {
   encodeAffinity,
   unkey,
 } from "../affinity/affinity_gpu.ts";
-import { validateFeatureMap } from "../affinity/validate_features.ts";
+import { validateFeatureMap } from "../features/validate_features.ts";
 import {
   createBatchWorkspace,
   createLanczosBatchedKernel,

@@ -27,6 +27,7 @@
  */
 
 import type { Backend, FeatureMap } from "../types.ts";
+import { normalizeRows } from "../features/normalize_rows.ts";
 
 /** Options of {@linkcode assignConcepts}. */
 export interface AssignConceptsOptions {
@@ -54,36 +55,27 @@ export interface ClusterEmbeddings {
   channels: number;
 }
 
-/** Smallest norm `F.normalize` divides by (`eps` of `torch.nn.functional.normalize`). */
-const NORMALIZE_EPS = 1e-12;
 /** Added to a cluster's size before dividing its feature sum (`MaskPooling` in the reference). */
 const POOL_EPS = Math.fround(1e-8);
 
 /**
- * Divides every patch vector by `max(‖v‖₂, 1e-12)` (`F.normalize(dim=channels)`), in float32 storage.
+ * The shared unit rows ({@linkcode normalizeRows}), after checking that every value is finite (the assignment
+ * takes features from any caller, not only from a validated feature map).
  *
  * @param features The patch features.
  * @returns A new `height × width × channels` array of unit (or zero) vectors.
  * @throws {RangeError} If a feature value is not finite.
  */
-function normalizeRows(features: FeatureMap): Float32Array {
-  const { data, channels } = features;
-  const n = features.height * features.width;
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < n; i++) {
-    const o = i * channels;
-    let ss = 0;
-    for (let c = 0; c < channels; c++) ss += data[o + c] * data[o + c];
-    // float32 squares cannot overflow float64, so a non-finite sum means a non-finite input.
-    if (!Number.isFinite(ss)) throwNonFinite(data, o, channels);
-    const norm = Math.max(Math.fround(Math.sqrt(ss)), NORMALIZE_EPS);
-    for (let c = 0; c < channels; c++) out[o + c] = data[o + c] / norm;
+function unitRows(features: FeatureMap): Float32Array {
+  const { data } = features;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throwNonFinite(data, i, 1);
   }
-  return out;
+  return normalizeRows(features);
 }
 
 /**
- * Checks that `features` is a well-formed feature map (finiteness is checked by `normalizeRows`).
+ * Checks that `features` is a well-formed feature map (finiteness is checked by `unitRows`).
  *
  * @param features The value to check.
  * @throws {TypeError} If `data` is not a Float32Array.
@@ -184,7 +176,7 @@ function typeName(v: unknown): string {
 export function clusterEmbeddings(features: FeatureMap, gridLabels: Int32Array): ClusterEmbeddings {
   validateFeatures(features);
   validateGridLabels(features, gridLabels);
-  const unit = normalizeRows(features);
+  const unit = unitRows(features);
   const { labels, index } = sortedUnique(gridLabels);
   const embeddings = poolClusters(unit, features.channels, index, labels.length);
   return { labels, embeddings, channels: features.channels };
@@ -307,7 +299,7 @@ export function assignConceptsSync(
   const outH = size.height;
   const outW = size.width;
   const { height: inH, width: inW, channels } = features;
-  const unit = normalizeRows(features);
+  const unit = unitRows(features);
   const { labels, index } = sortedUnique(gridLabels);
   const K = labels.length;
   const embeddings = poolClusters(unit, channels, index, K);

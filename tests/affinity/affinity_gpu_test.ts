@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { affinityMatrixSync, normalizeRows } from "../../lib/affinity/affinity.ts";
+import { affinityMatrixSync } from "../../lib/affinity/affinity.ts";
+import { normalizeRows } from "../../lib/features/normalize_rows.ts";
 import { affinityMatrixGpu, GRAM_TILE_ROWS, gramTiles, zeroBelow } from "../../lib/affinity/affinity_gpu.ts";
 import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
 import { buildPartitionTreeSync } from "../../lib/ncut/partition_tree.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { cosineGram, minMaxPower, normalizeRows } from "../../lib/affinity/affinity.ts";
+import { cosineGram, minMaxPower } from "../../lib/affinity/affinity.ts";
+import { normalizeRows } from "../../lib/features/normalize_rows.ts";
 import { affinityMatrix } from "../../lib/stages.ts";
 import { assertAllClose, seededVector } from "../_helpers.ts";
 

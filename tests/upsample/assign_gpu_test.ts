@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { bilinearAxis, clusterEmbeddings } from "../../lib/upsample/assign.ts";
 import { assignConcepts } from "../../lib/stages.ts";
 import { assignConceptsGpu } from "../../lib/upsample/assign_gpu.ts";
-import { normalizeRows } from "../../lib/affinity/affinity.ts";
+import { normalizeRows } from "../../lib/features/normalize_rows.ts";
 import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
 import { recursiveNcut } from "../../lib/ncut/recursive_ncut.ts";
 import type { FeatureMap } from "../../lib/types.ts";
