@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DownloadUnreachableError } from "../encoder/download.ts";
+import { DownloadUnreachableError } from "../install/download.ts";
 import { resolveRunner } from "../onnx/ort_session.ts";
 import {
   DEFAULT_HUB_URL,
@@ -28,7 +28,7 @@ import {
   prepareEncoder,
   REGISTRY_URL,
   verifyEncoder,
-} from "../encoder/registry.ts";
+} from "../install/registry.ts";
 
 const USAGE = `Usage: deno task models <command> [options]
 

@@ -84,7 +84,7 @@ function product(dims: readonly number[]): number {
  *
  * @example
  * ```ts ignore
- * // See tests/encoder/diffusion_prepare_test.ts (generated SDXL- and SD1-layout models).
+ * // See tests/install/diffusion_prepare_test.ts (generated SDXL- and SD1-layout models).
  * import { createDiffusionEncoder } from "./diffusion_encoder.ts";
  * ```
  */

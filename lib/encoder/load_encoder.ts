@@ -15,7 +15,7 @@ import { createMobileNetEncoder } from "./mobilenet_encoder.ts";
 import { createOnnxEncoder, resizeSidecar } from "./onnx_encoder.ts";
 import { type EncoderSidecar, readSidecar } from "./sidecar.ts";
 import { createDiffusionEncoder, type DiffusionEncoderOptions } from "./diffusion_encoder.ts";
-import { installedSidecarPath, isRegistryId } from "./registry.ts";
+import { installedSidecarPath, isRegistryId } from "../install/registry.ts";
 
 /** Ids {@linkcode loadEncoder} knows without a sidecar path. */
 export const BUILTIN_ENCODERS: readonly string[] = Object.freeze(["isnet", "mobilenet-v2", "rgb-grid"]);

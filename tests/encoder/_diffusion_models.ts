@@ -19,7 +19,7 @@ import { join } from "node:path";
 import p from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
 import { seededVector } from "../_helpers.ts";
-import { prepareDiffusionEncoder } from "../../lib/encoder/diffusion_prepare.ts";
+import { prepareDiffusionEncoder } from "../../lib/install/diffusion_prepare.ts";
 import { parseSidecar } from "../../lib/encoder/sidecar.ts";
 
 const { onnx } = p;

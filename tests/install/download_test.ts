@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { downloadFile, DownloadUnreachableError } from "../../lib/encoder/download.ts";
+import { downloadFile, DownloadUnreachableError } from "../../lib/install/download.ts";
 
 const BODY = new Uint8Array(300_000).map((_, i) => (i * 31 + (i >> 8)) & 255);
 const SHA = createHash("sha256").update(BODY).digest("hex");

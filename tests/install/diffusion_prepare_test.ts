@@ -8,7 +8,7 @@ import {
   CLIP_EOS,
   emptyPromptIds,
   prepareDiffusionEncoder,
-} from "../../lib/encoder/diffusion_prepare.ts";
+} from "../../lib/install/diffusion_prepare.ts";
 import { sha256File } from "../../lib/encoder/model_cache.ts";
 import { externalLocationsOf } from "../../lib/onnx/onnx_files.ts";
 import { createOrtSession } from "../../lib/onnx/ort_session.ts";
@@ -22,7 +22,7 @@ import {
   unetWithHookOutput,
   vaeModel,
   writeDiffusionExport,
-} from "./_diffusion_models.ts";
+} from "../encoder/_diffusion_models.ts";
 
 const { onnx } = p;
 const MODELS = new URL("../../models/", import.meta.url);

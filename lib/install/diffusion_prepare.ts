@@ -34,11 +34,11 @@ import { join, resolve } from "node:path";
 import p from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
-import { sha256File } from "./model_cache.ts";
+import { sha256File } from "../encoder/model_cache.ts";
 import { findScopeOutput, moduleScope, pruneModel } from "../onnx/onnx_graph.ts";
 import { loadExternalData, readOnnxModel, writeOnnxModel } from "../onnx/onnx_files.ts";
 import { createOrtSession, type FloatTensor, type OrtRunner } from "../onnx/ort_session.ts";
-import type { DiffusionConfig, EncoderSidecar, InstalledFile, UnetInputs } from "./sidecar.ts";
+import type { DiffusionConfig, EncoderSidecar, InstalledFile, UnetInputs } from "../encoder/sidecar.ts";
 
 const { onnx } = p;
 
@@ -426,7 +426,7 @@ export async function missingExportFiles(
  *
  * @example
  * ```ts ignore
- * // See tests/encoder/diffusion_prepare_test.ts, which prepares generated SDXL- and SD1-layout exports.
+ * // See tests/install/diffusion_prepare_test.ts, which prepares generated SDXL- and SD1-layout exports.
  * ```
  */
 export async function prepareDiffusionEncoder(

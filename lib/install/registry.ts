@@ -1,9 +1,9 @@
 /**
  * The model registry: one sidecar per encoder in `models/` (`models/<id>.json`), and the install folders where
- * `deno task models fetch|prepare` put their files: `<cache>/<id>/` (the cache folder of `model_cache.ts`:
- * `$DIFFCUT_CACHE_DIR`, else `<repository>/.cache/models`). An installed encoder is a folder with an `encoder.json`
- * sidecar (the registry sidecar plus file names and every file's SHA-256) beside its files; `loadEncoder(id)` loads
- * it, and without it fails with a message that lists what to download or prepare.
+ * `deno task models fetch|prepare` put their files: `<cache>/<id>/` (the cache folder of
+ * `lib/encoder/model_cache.ts`: `$DIFFCUT_CACHE_DIR`, else `<repository>/.cache/models`). An installed encoder is a
+ * folder with an `encoder.json` sidecar (the registry sidecar plus file names and every file's SHA-256) beside its
+ * files; `loadEncoder(id)` loads it, and without it fails with a message that lists what to download or prepare.
  *
  * @module
  */
@@ -12,9 +12,9 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { downloadFile, type DownloadResult, DownloadUnreachableError } from "./download.ts";
 import { exportModelFiles, prepareDiffusionEncoder } from "./diffusion_prepare.ts";
-import { resolveCacheDir, sha256File } from "./model_cache.ts";
+import { resolveCacheDir, sha256File } from "../encoder/model_cache.ts";
 import type { OrtRunner } from "../onnx/ort_session.ts";
-import { type EncoderSidecar, type HubFile, type InstalledFile, parseSidecar } from "./sidecar.ts";
+import { type EncoderSidecar, type HubFile, type InstalledFile, parseSidecar } from "../encoder/sidecar.ts";
 
 /** The registry folder, `models/`. */
 export const REGISTRY_URL: URL = new URL("../../models/", import.meta.url);
