@@ -14,7 +14,7 @@ them directly:
 
 Usage (needs internet for the weights, `pip install torch diffusers transformers onnx`):
 
-    python3 models/export_diffusion_encoder.py ssd-1b                 # -> .cache/models/ssd-1b
+    python3 models/export_diffusion_encoder.py ssd-1b                 # -> ~/.cache/diffcut/ssd-1b
     python3 models/export_diffusion_encoder.py sd1.4 --out DIR --unet-dtype float32
 """
 
@@ -71,11 +71,24 @@ class UnetToHook(torch.nn.Module):
         return self.captured
 
 
+def user_cache_dir():
+    """The model cache of lib/encoder/model_cache.ts: $DIFFCUT_CACHE_DIR, else the platform's user cache folder."""
+    if os.environ.get("DIFFCUT_CACHE_DIR"):
+        return os.environ["DIFFCUT_CACHE_DIR"]
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
+        return os.path.join(base, "diffcut")
+    if sys.platform == "darwin":
+        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "diffcut")
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return os.path.join(xdg if os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache"), "diffcut")
+
+
 def main():
     registry = {f[:-5] for f in os.listdir(os.path.join(ROOT, "models")) if f.endswith(".json")}
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("id", help="encoder id in models/ (ssd-1b, ssd-vega, sd1.4)")
-    parser.add_argument("--out", help="output folder (default: .cache/models/<id>)")
+    parser.add_argument("--out", help="output folder (default: <cache>/<id>, the cache folder deno task segment reads)")
     parser.add_argument("--size", type=int, default=1024, help="input side used for tracing (default 1024)")
     parser.add_argument("--unet-dtype", choices=["float16", "float32"], default="float16")
     parser.add_argument("--opset", type=int, default=17)
@@ -88,7 +101,7 @@ def main():
     if d is None:
         sys.exit(f"error: encoder '{args.id}' is not a diffusion encoder; expected ssd-1b, ssd-vega or sd1.4")
     sdxl = d["family"] == "sdxl"
-    out = os.path.abspath(args.out or os.path.join(ROOT, ".cache", "models", args.id))
+    out = os.path.abspath(args.out or os.path.join(user_cache_dir(), args.id))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     s = args.size
 

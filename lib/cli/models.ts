@@ -43,7 +43,8 @@ Options:
   --from DIR        export folder for prepare (unet/, vae_encoder/, text_encoder/, text_encoder_2/)
   --runner R        ONNX Runtime for prepare's text encoders: wasm (default), webgpu, node (needs
                     --allow-ffi, which this task does not grant; faster, and not bound by wasm's 4 GB)
-  --cache-dir DIR   where encoders are installed (default: $DIFFCUT_CACHE_DIR, else .cache/models)
+  --cache-dir DIR   where encoders are installed (default: $DIFFCUT_CACHE_DIR, else ~/.cache/diffcut or the
+                    platform's user cache folder)
   --hub-url URL     model hub or mirror for fetch (default: ${DEFAULT_HUB_URL})
   --registry DIR    folder of encoder sidecars (default: models/)
   --accept-unpinned verify: register files downloaded by hand that the registry pins no SHA-256 for

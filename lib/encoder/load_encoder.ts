@@ -27,7 +27,7 @@ export const BUILTIN_ENCODERS: readonly string[] = Object.freeze(["isnet", "mobi
 export interface LoadEncoderOptions extends DiffusionEncoderOptions {
   /**
    * Folder for models built from npm packages (ISNet).
-   * @default {`$DIFFCUT_CACHE_DIR`, else `<repository>/.cache/models`}
+   * @default {`$DIFFCUT_CACHE_DIR`, else the platform's user cache folder, e.g. `~/.cache/diffcut`}
    */
   cacheDir?: string;
   /**

@@ -3,15 +3,16 @@
  * `sha256sum -c isnet-….onnx.sha256` checks it by hand). Files are written atomically: to a temporary file in the
  * same folder, then renamed, so a reader never sees half a model.
  *
- * Cache location, first that applies: the `cacheDir` option, the `DIFFCUT_CACHE_DIR` environment variable,
- * `<repository>/.cache/models/` (the repository this module lives in).
+ * Cache location, first that applies: the `cacheDir` option, the `DIFFCUT_CACHE_DIR` environment variable, the
+ * platform's user cache folder (see {@linkcode userCacheDir}): `$XDG_CACHE_HOME/diffcut` or `~/.cache/diffcut` on
+ * Linux, `~/Library/Caches/diffcut` on macOS, `%LOCALAPPDATA%\diffcut` on Windows. Nothing is written next to the
+ * module, so it works when imported from a read-only place or a registry.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
-import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, dirname, isAbsolute, join, win32 } from "node:path";
 
 /** Environment variable that overrides the default cache folder. */
 export const CACHE_DIR_ENV = "DIFFCUT_CACHE_DIR";
@@ -33,20 +34,60 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-function envCacheDir(): string | undefined {
+/** Reads an environment variable; `undefined` when unset, empty or not permitted (no `--allow-env`). */
+function readEnv(name: string): string | undefined {
   try {
-    return Deno.env.get(CACHE_DIR_ENV) || undefined;
+    return Deno.env.get(name) || undefined;
   } catch {
-    return undefined; // no --allow-env: fall back to the default
+    return undefined;
   }
 }
 
 /**
- * The folder where built models are cached.
+ * The platform's user-level cache folder for DiffCut, the default model cache.
+ *
+ * @param os The operating system, as in `Deno.build.os`.
+ * @param getEnv Reads an environment variable (`undefined` when unset).
+ * @returns `%LOCALAPPDATA%\diffcut` on Windows (else `%USERPROFILE%\AppData\Local\diffcut`),
+ * `$HOME/Library/Caches/diffcut` on macOS, `$XDG_CACHE_HOME/diffcut` elsewhere when that is an absolute path, else
+ * `$HOME/.cache/diffcut`; `undefined` when the variables it needs are unset or cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { userCacheDir } from "./model_cache.ts";
+ * import assert from "node:assert/strict";
+ * const env = (vars: Record<string, string>) => (name: string) => vars[name];
+ * assert.equal(userCacheDir("linux", env({ HOME: "/home/ada" })), "/home/ada/.cache/diffcut");
+ * assert.equal(userCacheDir("linux", env({ HOME: "/home/ada", XDG_CACHE_HOME: "/xdg" })), "/xdg/diffcut");
+ * assert.equal(userCacheDir("darwin", env({ HOME: "/Users/ada" })), "/Users/ada/Library/Caches/diffcut");
+ * assert.equal(userCacheDir("windows", env({ LOCALAPPDATA: "C:\\Users\\ada\\AppData\\Local" })), "C:\\Users\\ada\\AppData\\Local\\diffcut");
+ * assert.equal(userCacheDir("linux", env({})), undefined);
+ * ```
+ */
+export function userCacheDir(
+  os: typeof Deno.build.os = Deno.build.os,
+  getEnv: (name: string) => string | undefined = readEnv,
+): string | undefined {
+  if (os === "windows") {
+    const local = getEnv("LOCALAPPDATA");
+    if (local) return win32.join(local, "diffcut");
+    const profile = getEnv("USERPROFILE");
+    return profile ? win32.join(profile, "AppData", "Local", "diffcut") : undefined;
+  }
+  const home = getEnv("HOME");
+  if (os === "darwin") return home ? join(home, "Library", "Caches", "diffcut") : undefined;
+  const xdg = getEnv("XDG_CACHE_HOME");
+  if (xdg && isAbsolute(xdg)) return join(xdg, "diffcut"); // the XDG spec ignores relative values
+  return home ? join(home, ".cache", "diffcut") : undefined;
+}
+
+/**
+ * The folder where built and installed models are cached.
  *
  * @param cacheDir An explicit folder, which wins over everything else.
- * @returns `cacheDir`, else `$DIFFCUT_CACHE_DIR`, else `<repository>/.cache/models`.
- * @throws {TypeError} If no folder is given and this module is not loaded from a local file.
+ * @returns `cacheDir`, else `$DIFFCUT_CACHE_DIR`, else the platform's user cache folder ({@linkcode userCacheDir}).
+ * @throws {TypeError} If no folder is given and the platform's cache folder cannot be found (no `HOME`, or no
+ * `--allow-env` to read it).
  *
  * @example An explicit folder wins
  * ```ts
@@ -57,15 +98,13 @@ function envCacheDir(): string | undefined {
  */
 export function resolveCacheDir(cacheDir?: string): string {
   if (cacheDir) return cacheDir;
-  const fromEnv = envCacheDir();
-  if (fromEnv) return fromEnv;
-  const repoRoot = new URL("../../", import.meta.url);
-  if (repoRoot.protocol !== "file:") {
+  const dir = readEnv(CACHE_DIR_ENV) ?? userCacheDir();
+  if (dir === undefined) {
     throw new TypeError(
-      `Cannot place the model cache next to ${repoRoot.href}; expected a cacheDir option or ${CACHE_DIR_ENV} to be set`,
+      `Cannot find a user cache folder (HOME, XDG_CACHE_HOME or LOCALAPPDATA unset or not readable without --allow-env); expected a cacheDir option or ${CACHE_DIR_ENV} to be set`,
     );
   }
-  return join(fileURLToPath(repoRoot), ".cache", "models");
+  return dir;
 }
 
 /**

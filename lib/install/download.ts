@@ -96,7 +96,7 @@ async function hashExisting(path: string, hash: Hash): Promise<number> {
  * @example
  * ```ts ignore
  * import { downloadFile } from "./download.ts";
- * await downloadFile("https://huggingface.co/Xenova/dinov2-large/resolve/main/onnx/model.onnx", ".cache/models/dinov2-large/onnx/model.onnx");
+ * await downloadFile("https://huggingface.co/Xenova/dinov2-large/resolve/main/onnx/model.onnx", "/tmp/diffcut/dinov2-large/onnx/model.onnx");
  * ```
  */
 export async function downloadFile(

@@ -1,9 +1,10 @@
 /**
  * The model registry: one sidecar per encoder in `models/` (`models/<id>.json`), and the install folders where
  * `deno task models fetch|prepare` put their files: `<cache>/<id>/` (the cache folder of
- * `lib/encoder/model_cache.ts`: `$DIFFCUT_CACHE_DIR`, else `<repository>/.cache/models`). An installed encoder is a
- * folder with an `encoder.json` sidecar (the registry sidecar plus file names and every file's SHA-256) beside its
- * files; `loadEncoder(id)` loads it, and without it fails with a message that lists what to download or prepare.
+ * `lib/encoder/model_cache.ts`: `$DIFFCUT_CACHE_DIR`, else the user cache folder, e.g. `~/.cache/diffcut`). An
+ * installed encoder is a folder with an `encoder.json` sidecar (the registry sidecar plus file names and every
+ * file's SHA-256) beside its files; `loadEncoder(id)` loads it, and without it fails with a message that lists what
+ * to download or prepare.
  *
  * @module
  */

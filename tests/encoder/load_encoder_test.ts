@@ -169,8 +169,15 @@ Deno.test("loadNpmModel: an unwritable cache folder costs a warning, not the mod
     assert.equal(warnings.length, 1);
     assert.match(
       warnings[0],
-      /^Cannot cache the model at .*small-[0-9a-f]{16}\.onnx \(.*\); it will be rebuilt on next load$/,
+      /^Cannot cache the model at .*small-[0-9a-f]{16}\.onnx \(.*\); built in memory, it will be rebuilt on next load \(set DIFFCUT_CACHE_DIR or the cacheDir option to a writable folder\)$/,
     );
+    // A second load rebuilds in memory again, without repeating the warning.
+    const again = await loadNpmModel(source, "output", {
+      cacheDir: join(blocker, "models"),
+      cacheName: "small",
+    });
+    assert.equal(again.sha256, model.sha256);
+    assert.equal(warnings.length, 1);
   } finally {
     console.warn = warn;
     await Deno.remove(dir, { recursive: true });
