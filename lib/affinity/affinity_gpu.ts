@@ -21,7 +21,7 @@ import { powInt } from "./affinity.ts";
 import { ConstantAffinityError } from "./constant_affinity_error.ts";
 import { type GpuContext, withErrorScope } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
-import { dispatch, getKernel, groupsFor } from "../gpu/kernel.ts";
+import { dispatch, getKernel, grid2d, groupsFor } from "../gpu/kernel.ts";
 import { checkFeatureRowStatus } from "../encoder/feature_rows.ts";
 import {
   createFeatureRowsKernel,
@@ -243,14 +243,6 @@ export function zeroBelow(alpha: number): number {
   }
   bits[0] = lo;
   return f[0];
-}
-
-/** A 2-D dispatch covering `groups` workgroups in x-major order (the kernels linearise it). */
-function grid2d(groups: number, ctx: GpuContext): [number, number] {
-  const max = ctx.device.limits.maxComputeWorkgroupsPerDimension;
-  if (groups <= max) return [groups, 1];
-  const y = Math.ceil(groups / max);
-  return [Math.ceil(groups / y), y];
 }
 
 function padded(c: number): number {

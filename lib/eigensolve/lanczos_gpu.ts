@@ -13,14 +13,17 @@
  * index-list gather) and `orthonormalize`, one workgroup per node (both Gram–Schmidt passes, β, the next basis
  * vector and the convergence check, with fixed-order workgroup reductions).
  *
- * This module also owns the level workspace shared with the split search (`lib/ncut/split_gpu.ts`): one bind
- * group layout (bindings 0–2 read-only storage, 3–6 storage, 7 uniform) for both shader files.
+ * This module also owns the level workspace shared with the split search (`lib/ncut/split_gpu.ts`) and the
+ * next-level builder: one bind group layout, derived from the WGSL bindings (0–2 read-only storage, 3–6 storage,
+ * 7 the `TreeParams` uniform of `shaders/common/tree_params.wgsl`, packed from `TREE_PARAMS` in
+ * lib/gpu/uniforms.ts), for all their shader files.
  *
  * @module
  */
 import { type GpuContext, submit, withErrorScope } from "../gpu/device.ts";
-import { destroyAll, packUniforms, storageBuffer, submitAndRead, uploadBuffer } from "../gpu/buffers.ts";
-import { groupsFor, loadShader } from "../gpu/kernel.ts";
+import { destroyAll, storageBuffer, submitAndRead, uploadBuffer } from "../gpu/buffers.ts";
+import { getKernel, groupsFor, kernelBindings, kernelLayout, layoutKey } from "../gpu/kernel.ts";
+import { packStruct, TREE_PARAMS } from "../gpu/uniforms.ts";
 
 /** Lanczos steps per level (the Krylov basis size; the CPU solver needed at most 32 on the bench maps). */
 export const LANCZOS_GPU_STEPS = 64;
@@ -34,37 +37,21 @@ export function nodeRecordFloats(maxSteps: number): number {
   return 8 + (maxSteps + 2) + 5 * maxSteps;
 }
 
-const layouts = new WeakMap<GPUDevice, GPUBindGroupLayout>();
-
 /**
- * The bind group layout shared by the batched Lanczos and split-search kernels.
+ * The bind group layout shared by the tree's kernels (batched Lanczos, split search, next-level builder), derived
+ * from the bindings `shaders/eigensolve/lanczos_batched.wgsl` declares (0–2 read-only storage, 3–6 storage, 7 the
+ * `TreeParams` uniform).
  *
  * @param device Device.
- * @returns The layout (cached per device).
+ * @returns The layout (cached per device in lib/gpu/kernel.ts).
  */
 export function batchBindGroupLayout(device: GPUDevice): GPUBindGroupLayout {
-  let layout = layouts.get(device);
-  if (!layout) {
-    const entries: GPUBindGroupLayoutEntry[] = [];
-    for (let b = 0; b < 7; b++) {
-      entries.push({
-        binding: b,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: b < 3 ? "read-only-storage" : "storage" },
-      });
-    }
-    entries.push({ binding: 7, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } });
-    layout = device.createBindGroupLayout({ label: "tree.batch.layout", entries });
-    layouts.set(device, layout);
-  }
-  return layout;
+  return kernelLayout(device, "eigensolve", "lanczos_batched");
 }
 
-const pipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
-
 /**
- * Compiles (once per device, file, entry and overrides) one entry point of a batched tree kernel with the shared
- * layout.
+ * One entry point of a tree kernel, from the pipeline cache of lib/gpu/kernel.ts (once per device, file, entry
+ * and overrides), checked to bind the shared layout.
  *
  * @param device Device.
  * @param stage Shader folder.
@@ -72,44 +59,24 @@ const pipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>
  * @param entry Entry point.
  * @param overrides `override` constants.
  * @returns The pipeline.
- * @throws {Error} When the WGSL fails to compile.
+ * @throws {Error} When the WGSL fails to compile, or its bindings differ from `lanczos_batched.wgsl`'s.
  */
-export function batchPipeline(
+export async function batchPipeline(
   device: GPUDevice,
   stage: string,
   file: string,
   entry: string,
   overrides: Record<string, number>,
 ): Promise<GPUComputePipeline> {
-  let cache = pipelines.get(device);
-  if (!cache) pipelines.set(device, cache = new Map());
-  const key = `${stage}/${file}:${entry}:${
-    Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(",")
-  }`;
-  let p = cache.get(key);
-  if (!p) {
-    p = (async () => {
-      const code = await loadShader(stage, file);
-      const label = `${stage}.${file}.${entry}`;
-      device.pushErrorScope("validation");
-      const module = device.createShaderModule({ label, code });
-      const pipeline = device.createComputePipeline({
-        label,
-        layout: device.createPipelineLayout({ label, bindGroupLayouts: [batchBindGroupLayout(device)] }),
-        compute: { module, entryPoint: entry, constants: overrides },
-      });
-      const error = await device.popErrorScope();
-      if (error) {
-        throw new Error(
-          `WGSL kernel ${label} failed to compile: ${error.message.split("\n").slice(0, 3).join(" | ")}`,
-        );
-      }
-      return pipeline;
-    })();
-    cache.set(key, p);
-    p.catch(() => cache.delete(key));
+  const kernel = await getKernel(device, { stage, kernel: file, entry, overrides });
+  if (kernel.layout !== batchBindGroupLayout(device)) {
+    throw new Error(
+      `Tree kernel ${kernel.label} must declare the bindings of eigensolve/lanczos_batched.wgsl (${
+        layoutKey(kernelBindings("eigensolve", "lanczos_batched"))
+      }), received ${kernel.layoutKey}`,
+    );
   }
-  return p;
+  return kernel.pipeline;
 }
 
 /** Sizes of one level. */
@@ -259,7 +226,7 @@ export function createBatchWorkspace(
   const lists = storageBuffer(ctx, "tree.split.lists", 2 * slotCapacity * 4);
   const params = ctx.device.createBuffer({
     label: "tree.batch.params",
-    size: 32,
+    size: TREE_PARAMS.size,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
   });
   const group = ctx.device.createBindGroup({
@@ -303,16 +270,16 @@ export function createBatchWorkspace(
       q.writeBuffer(
         params,
         0,
-        packUniforms([
-          ["u32", n],
-          ["u32", total],
-          ["u32", level.length],
-          ["u32", p.checkEvery],
-          ["f32", p.tol],
-          ["u32", thresholds],
-          ["u32", p.minSide],
-          ["u32", globalBase],
-        ]),
+        packStruct(TREE_PARAMS, {
+          n,
+          slots: total,
+          nodes: level.length,
+          check_every: p.checkEvery,
+          tol: p.tol,
+          thresholds,
+          min_side: p.minSide,
+          global_base: globalBase,
+        }),
       );
       return { slots: total, nodes: level.length, n, disjoint };
     },

@@ -10,6 +10,7 @@
  */
 import type { GpuContext } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, uploadBuffer } from "../gpu/buffers.ts";
+import { TREE_PARAMS } from "../gpu/uniforms.ts";
 import { batchBindGroupLayout, batchPipeline, type BatchWorkspace } from "../eigensolve/lanczos_gpu.ts";
 
 /** Builds a level's successor on the device. */
@@ -71,7 +72,9 @@ export async function createNextLevelBuilder(
   });
   const nodeWords = 4 * (ws.nodeCapacity + 1);
   const slotWords = 4 * ws.slotCapacity;
-  const tables = storageBuffer(ctx, "tree.next_level.tables", (8 + nodeWords + slotWords) * 4);
+  // The parameters (TreeParams), then the node and slot tables.
+  const head = TREE_PARAMS.size;
+  const tables = storageBuffer(ctx, "tree.next_level.tables", head + (nodeWords + slotWords) * 4);
   const chain = new Uint32Array(4 + options.n);
   new Float32Array(chain.buffer, 0, 1)[0] = float32AtOrAbove(options.tauMax);
   chain[1] = ws.nodeCapacity;
@@ -91,9 +94,9 @@ export async function createNextLevelBuilder(
       pass.dispatchWorkgroups(1);
     },
     adopt(encoder) {
-      encoder.copyBufferToBuffer(tables, 0, ws.params, 0, 32);
-      encoder.copyBufferToBuffer(tables, 32, ws.nodes, 0, nodeWords * 4);
-      encoder.copyBufferToBuffer(tables, (8 + nodeWords) * 4, ws.slots, 0, slotWords * 4);
+      encoder.copyBufferToBuffer(tables, 0, ws.params, 0, head);
+      encoder.copyBufferToBuffer(tables, head, ws.nodes, 0, nodeWords * 4);
+      encoder.copyBufferToBuffer(tables, head + nodeWords * 4, ws.slots, 0, slotWords * 4);
     },
     exclude(encoder, flags) {
       ctx.device.queue.writeBuffer(chainBuffer, 12, new Uint32Array([1]));

@@ -40,6 +40,7 @@ import {
 } from "../eigensolve/lanczos_gpu.ts";
 import { type GpuContext, withErrorScope } from "../gpu/device.ts";
 import { type ReadRequest, storageBuffer, submitAndRead } from "../gpu/buffers.ts";
+import { readStruct, TREE_PARAMS } from "../gpu/uniforms.ts";
 import type { FeatureMap } from "../types.ts";
 import {
   buildPartitionTreeSync,
@@ -94,7 +95,7 @@ function chainLayout(nodes: number, slots: number, j: number, keep: boolean, out
     nodeF: nodes * rec * 4,
     nodeU: (4 + 4 * nodes) * 4,
     ys: keep ? slots * 4 : 0,
-    params: 32,
+    params: TREE_PARAMS.size,
     slots: j > 0 ? slots * 8 : 0,
   };
   const at = {} as Record<keyof typeof sizes, number>;
@@ -259,7 +260,7 @@ export async function buildPartitionTreeOnDevice(
           copy(ws.nodeF, at.nodeF, p.nodes * rec * 4);
           copy(ws.nodeU, at.nodeU, (4 + 4 * p.nodes) * 4);
           copy(ws.vecs, at.ys, keep ? sizes.slots * 4 : 0);
-          copy(ws.params, at.params, 32);
+          copy(ws.params, at.params, TREE_PARAMS.size);
           copy(ws.slots, at.slots, j > 0 ? sizes.slots * 8 : 0);
           if (!last) builder.adopt(enc);
           base += p.layout.bytes;
@@ -305,9 +306,9 @@ export async function buildPartitionTreeOnDevice(
               break;
             }
             // The device built this level's tables: they must be the host's.
-            const params = words(at.params, 8);
+            const params = readStruct(TREE_PARAMS, got[0], start + at.params);
             const table = words(at.slots, 2 * sizes.slots);
-            let same = params[1] === slots && params[2] === nodes.length;
+            let same = params.slots === slots && params.nodes === nodes.length;
             let s = 0;
             for (const l of nodeLists) {
               for (let i = 0; same && i < l.length; i++, s++) same = table[2 * s] === l[i];

@@ -13,8 +13,7 @@
 import type { ImageRGB } from "../types.ts";
 import { type GpuContext, withErrorScope } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
-import { dispatch, getKernel, groupsFor, type Kernel } from "../gpu/kernel.ts";
-import { grid2d } from "../upsample/assign_gpu.ts";
+import { dispatch, getKernel, grid2d, groupsFor, type Kernel } from "../gpu/kernel.ts";
 import { checkPamrInput, type PamrOptions } from "./pamr.ts";
 
 const WG = 64;

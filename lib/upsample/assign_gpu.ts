@@ -240,11 +240,3 @@ function checkDeviceAssignInput(
     );
   }
 }
-
-/** A 2-D dispatch covering `groups` workgroups (kernels linearise it as x + y·groupsX). */
-export function grid2d(groups: number, ctx: GpuContext): [number, number] {
-  const max = ctx.device.limits.maxComputeWorkgroupsPerDimension;
-  if (groups <= max) return [groups, 1];
-  const y = Math.ceil(groups / max);
-  return [Math.ceil(groups / y), y];
-}

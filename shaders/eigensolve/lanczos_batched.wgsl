@@ -13,16 +13,8 @@
 // one invocation per slot; `orthonormalize` runs one workgroup per node (reductions over its slots are split
 // across the workgroup and added in a fixed order).
 
-struct Params {
-  n: u32,            // order of W (patches)
-  slots: u32,        // slots of this level (sum of node sizes)
-  nodes: u32,        // nodes of this level
-  check_every: u32,  // convergence check period (steps)
-  tol: f32,          // residual tolerance |β_k s_k|
-  thresholds: u32,   // (split search) candidate thresholds per node
-  min_side: u32,     // (split search) smallest admissible side
-  global_base: u32,  // start of the global sections of `vecs` (a multiple of 4)
-}
+// The level's parameters: struct TreeParams.
+#include "common/tree_params.wgsl"
 
 // The affinity, n·n row-major.
 @group(0) @binding(0) var<storage, read> w: array<f32>;
@@ -42,7 +34,7 @@ struct Params {
 // [0, 4) unused; node k at 4 + 4k: (done, steps m, breakdown, zero degree).
 @group(0) @binding(6) var<storage, read_write> node_u: array<u32>;
 // Sizes and tolerances.
-@group(0) @binding(7) var<uniform> params: Params;
+@group(0) @binding(7) var<uniform> params: TreeParams;
 
 override WORKGROUP_SIZE: u32 = 64;
 override MAX_STEPS: u32 = 64;

@@ -11,16 +11,8 @@
 // (vec4 columns of W holding one of its patches, listed by the host or next_level.wgsl), so a level costs about Σ m_k·m_k/4 vec4
 // loads. On llvmpipe this is ~3× faster than the gathers of `matvec` at level 0.
 
-struct Params {
-  n: u32,            // order of W (patches), a multiple of 4 here
-  slots: u32,        // slots of this level (sum of node sizes)
-  nodes: u32,        // nodes of this level
-  check_every: u32,  // (unused here) convergence check period
-  tol: f32,          // (unused here) residual tolerance
-  thresholds: u32,   // (unused here) split search thresholds
-  min_side: u32,     // (unused here) split search smallest side
-  global_base: u32,  // start of the global sections of `vecs` (a multiple of 4)
-}
+// The level's parameters: struct TreeParams (n and global_base are multiples of 4 here).
+#include "common/tree_params.wgsl"
 
 // The affinity, n·n row-major, as vec4 (n/4 per row).
 @group(0) @binding(0) var<storage, read> w: array<vec4<f32>>;
@@ -38,7 +30,7 @@ struct Params {
 // Step counter, then per node (done, steps, breakdown, zero degree) at 4 + 4k.
 @group(0) @binding(6) var<storage, read_write> node_u: array<u32>;
 // Sizes.
-@group(0) @binding(7) var<uniform> params: Params;
+@group(0) @binding(7) var<uniform> params: TreeParams;
 
 override WORKGROUP_SIZE: u32 = 64;
 

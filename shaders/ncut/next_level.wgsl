@@ -10,16 +10,8 @@
 // which only the root solves), kept when at least 2 slots remain (smaller ones are leaves). One invocation does it
 // all in order (O(n + slots) steps): the tables must come out exactly as the host builds them.
 
-struct Params {
-  n: u32,            // order of W (patches)
-  slots: u32,        // slots of this level
-  nodes: u32,        // nodes of this level
-  check_every: u32,  // (Lanczos) convergence check period
-  tol: f32,          // (Lanczos) residual tolerance
-  thresholds: u32,   // (split search) candidate thresholds
-  min_side: u32,     // (split search) smallest side
-  global_base: u32,  // start of the per-patch sections of `vecs`
-}
+// The level's parameters: struct TreeParams.
+#include "common/tree_params.wgsl"
 
 // This level's slots: (global index, node).
 @group(0) @binding(0) var<storage, read> slots: array<vec2<u32>>;
@@ -31,13 +23,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> lists: array<u32>;
 // Per-slot and per-patch vectors; the node-of-patch section starts at global_base + n_padded.
 @group(0) @binding(4) var<storage, read_write> vecs: array<f32>;
-// The next level's tables: [0, 8) parameters, then node_capacity + 1 node entries (4 u32 each), then the slot
-// entries (2 u32 each: slots, then chunks). The host copies them over the workspace's tables.
+// The next level's tables: [0, TREE_PARAMS_WORDS) parameters, then node_capacity + 1 node entries (4 u32 each),
+// then the slot entries (2 u32 each: slots, then chunks). The host copies them over the workspace's tables.
 @group(0) @binding(5) var<storage, read_write> next: array<u32>;
 // [τ as float32 bits, node capacity, n_padded, 1 to drop excluded patches], then per patch its exclusion flag.
 @group(0) @binding(6) var<storage, read_write> chain: array<u32>;
 // This level's sizes.
-@group(0) @binding(7) var<uniform> params: Params;
+@group(0) @binding(7) var<uniform> params: TreeParams;
 
 override MAX_STEPS: u32 = 64;
 override THRESHOLDS: u32 = 100;
@@ -50,7 +42,7 @@ fn excluded(g: u32) -> bool {
 @compute @workgroup_size(1)
 fn next_level() {
   let tau = bitcast<f32>(chain[0]);
-  let nodes_base = 8u;
+  let nodes_base = TREE_PARAMS_WORDS;
   let slots_base = nodes_base + 4u * (chain[1] + 1u);
   let node_of = params.global_base + chain[2];
   for (var g = 0u; g < params.n; g++) {
@@ -113,12 +105,11 @@ fn next_level() {
     }
   }
   next[nodes_base + 4u * count + 3u] = chunks;
-  next[0] = params.n;
-  next[1] = total;
-  next[2] = count;
-  next[3] = params.check_every;
-  next[4] = bitcast<u32>(params.tol);
-  next[5] = params.thresholds;
-  next[6] = params.min_side;
-  next[7] = params.global_base;
+  var p = params;
+  p.slots = total;
+  p.nodes = count;
+  let head = tree_params_words(p);
+  for (var i = 0u; i < TREE_PARAMS_WORDS; i++) {
+    next[i] = head[i];
+  }
 }

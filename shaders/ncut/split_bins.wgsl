@@ -6,16 +6,8 @@
 // patch), so the sums equal those of `bins`. The histogram is built in invocation memory (MAX_BUCKETS floats,
 // THRESHOLDS + 1 used) rather than in `partial`: on llvmpipe the scattered adds are much cheaper there.
 
-struct Params {
-  n: u32,            // order of W (patches), a multiple of 4 here
-  slots: u32,        // slots of this level
-  nodes: u32,        // nodes of this level
-  check_every: u32,  // (unused here)
-  tol: f32,          // (unused here)
-  thresholds: u32,   // T (equal to the THRESHOLDS override)
-  min_side: u32,     // (unused here)
-  global_base: u32,  // start of the per-patch sections of `vecs` (a multiple of 4)
-}
+// The level's parameters: struct TreeParams (n and global_base are multiples of 4 here).
+#include "common/tree_params.wgsl"
 
 // The affinity, n·n row-major, as vec4 (n/4 per row).
 @group(0) @binding(0) var<storage, read> w: array<vec4<f32>>;
@@ -32,7 +24,7 @@ struct Params {
 // [slots, 2·slots): bucket b_s per slot.
 @group(0) @binding(6) var<storage, read_write> lists: array<u32>;
 // Sizes.
-@group(0) @binding(7) var<uniform> params: Params;
+@group(0) @binding(7) var<uniform> params: TreeParams;
 
 override WORKGROUP_SIZE: u32 = 64;
 override THRESHOLDS: u32 = 100;

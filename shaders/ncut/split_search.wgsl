@@ -8,16 +8,8 @@
 // Σ_{u : b_u ≤ i} W[s, u] to cut(S_i) for every i < b_s; these prefix sums come from a per-row histogram of W over
 // buckets , so every sum is of non-negative terms (no cancellation in vol − assoc).
 
-struct Params {
-  n: u32,            // order of W (patches)
-  slots: u32,        // slots of this level
-  nodes: u32,        // nodes of this level
-  check_every: u32,  // (Lanczos) convergence check period
-  tol: f32,          // (Lanczos) residual tolerance
-  thresholds: u32,   // T: candidate thresholds per node (equal to the THRESHOLDS override)
-  min_side: u32,     // smallest admissible side
-  global_base: u32,  // start of the per-patch sections of `vecs` (lanczos_batched.wgsl)
-}
+// The level's parameters: struct TreeParams.
+#include "common/tree_params.wgsl"
 
 // The affinity, n·n row-major.
 @group(0) @binding(0) var<storage, read> w: array<f32>;
@@ -38,7 +30,7 @@ struct Params {
 // [slots, 2·slots): bucket b_s per slot.
 @group(0) @binding(6) var<storage, read_write> lists: array<u32>;
 // Sizes.
-@group(0) @binding(7) var<uniform> params: Params;
+@group(0) @binding(7) var<uniform> params: TreeParams;
 
 override WORKGROUP_SIZE: u32 = 64;
 override THRESHOLDS: u32 = 100;
