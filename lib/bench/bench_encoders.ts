@@ -3,7 +3,7 @@
  * a Markdown table.
  *
  * Two encoders: ISNet (the built-in stand-in, fp16 weights, 1024² input) and the largest generated test model, the
- * SDXL-layout diffusion export of `tests/encoder/_diffusion_models.ts` put through `prepare` (VAE mean, noise at
+ * SDXL-layout diffusion export of `synthetic_diffusion_export.ts` put through `prepare` (VAE mean, noise at
  * t = 50, UNet cut at the hooked `attn1`), at its test size 128² and at the real input size 1024². Each cell is
  * the median of `BENCH_RUNS` (default 3) `encode` calls after one warm-up call; the warm-up call (which pays for
  * WebGPU shader compilation) and session creation are reported apart. A runner that cannot start here (no WebGPU adapter, no `--allow-ffi`) gets one line saying why.
@@ -18,7 +18,7 @@ import { loadEncoder } from "../encoder/load_encoder.ts";
 import { ORT_RUNNERS, type OrtRunner } from "../onnx/ort_session.ts";
 import { loadImage } from "../image/load_image.ts";
 import type { Encoder, ImageRGB } from "../types.ts";
-import { prepareTestDiffusionEncoder } from "../../tests/encoder/_diffusion_models.ts";
+import { prepareTestDiffusionEncoder } from "./synthetic_diffusion_export.ts";
 
 const PHOTO = new URL("../../docs/examples/chelsea.png", import.meta.url);
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { main } from "../../lib/cli/models.ts";
 import { main as segmentMain } from "../../lib/cli/segment.ts";
 import { loadEncoder } from "../../lib/encoder/load_encoder.ts";
-import { SDXL_EXPORT, writeDiffusionExport } from "../encoder/_diffusion_models.ts";
+import { SDXL_EXPORT, writeDiffusionExport } from "../../lib/bench/synthetic_diffusion_export.ts";
 import { vitModel } from "../encoder/_vit_models.ts";
 import { createOrtSession } from "../../lib/onnx/ort_session.ts";
 import { sha256Hex } from "../../lib/encoder/model_cache.ts";

@@ -5,7 +5,7 @@ import { createOrtSession, type OrtRunner, resolveRunner } from "../../lib/onnx/
 import { parseSidecar, readSidecar } from "../../lib/encoder/sidecar.ts";
 import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
 import { gpu } from "../_gpu.ts";
-import { prepareTestDiffusionEncoder } from "./_diffusion_models.ts";
+import { prepareTestDiffusionEncoder } from "../../lib/bench/synthetic_diffusion_export.ts";
 import { vitModel } from "./_vit_models.ts";
 
 /** Whether onnxruntime-node loads here (it is fetched from npm on first use and needs --allow-ffi). */

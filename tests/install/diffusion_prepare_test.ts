@@ -22,7 +22,7 @@ import {
   unetWithHookOutput,
   vaeModel,
   writeDiffusionExport,
-} from "../encoder/_diffusion_models.ts";
+} from "../../lib/bench/synthetic_diffusion_export.ts";
 
 const { onnx } = p;
 const MODELS = new URL("../../models/", import.meta.url);

@@ -1,5 +1,6 @@
 /**
- * Tiny ONNX Stable-Diffusion export folders for the diffusion tests (private to tests/encoder).
+ * Tiny generated ONNX Stable-Diffusion export folders, for the diffusion tests and the encoder benchmark
+ * (`bench_encoders.ts`); no weights are downloaded.
  *
  * They mimic what the TorchScript exporter writes for diffusers models (Optimum's `optimum-cli export onnx --task
  * text-to-image` and diffusers' old `convert_stable_diffusion_checkpoint_to_onnx.py`): the folder layout, input and
@@ -18,9 +19,9 @@
 import { join } from "node:path";
 import p from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
-import { seededVector } from "../_helpers.ts";
-import { prepareDiffusionEncoder } from "../../lib/install/diffusion_prepare.ts";
-import { parseSidecar } from "../../lib/encoder/sidecar.ts";
+import { parseSidecar } from "../encoder/sidecar.ts";
+import { prepareDiffusionEncoder } from "../install/diffusion_prepare.ts";
+import { seededVector } from "../random.ts";
 
 const { onnx } = p;
 const FLOAT = 1;
