@@ -20,6 +20,7 @@ import { openCocoStuff27 } from "./coco_stuff.ts";
 import type { EvalDataset } from "./eval_dataset.ts";
 import { openPascalContext59 } from "./pascal_context.ts";
 import { openPascalVoc20 } from "./pascal_voc.ts";
+import type { SkippedImage } from "./voc_folder.ts";
 import { openVocFolderDataset } from "./voc_folder_dataset.ts";
 
 /** Dataset names {@linkcode openDataset} knows. */
@@ -32,6 +33,12 @@ export const DATASET_NAMES: readonly string[] = Object.freeze([
   "ade20k",
   "voc-folder",
 ]);
+
+/** A dataset as {@linkcode openDataset} returns it. */
+export interface OpenedDataset extends EvalDataset {
+  /** Files of the image folder that were left out (only `voc-folder` skips files; the benchmarks fail instead). */
+  skipped: SkippedImage[];
+}
 
 /** Options of {@linkcode openDataset}. */
 export interface OpenDatasetOptions {
@@ -49,15 +56,20 @@ export interface OpenDatasetOptions {
  * @param name One of {@linkcode DATASET_NAMES}.
  * @param root Its root folder.
  * @param options Split, COCO list path, ADE20K labels.
- * @returns The dataset.
+ * @returns The dataset, and the files it left out.
  * @throws {RangeError} On an unknown name.
  * @throws {Deno.errors.NotFound} Naming a missing folder or file.
  */
-export function openDataset(
+export async function openDataset(
   name: string,
   root: string,
   options: OpenDatasetOptions = {},
-): Promise<EvalDataset> {
+): Promise<OpenedDataset> {
+  if (name === "voc-folder") return await openVocFolderDataset(root);
+  return { ...(await openBenchmark(name, root, options)), skipped: [] };
+}
+
+function openBenchmark(name: string, root: string, options: OpenDatasetOptions): Promise<EvalDataset> {
   const split = options.split;
   switch (name) {
     case "voc20":
@@ -72,8 +84,6 @@ export function openDataset(
       return openCityscapes27(root, { split });
     case "ade20k":
       return openAde20k(root, { split, labels: options.adeLabels });
-    case "voc-folder":
-      return openVocFolderDataset(root);
   }
   return Promise.reject(
     new RangeError(`Unknown dataset "${name}": expected one of ${DATASET_NAMES.join(", ")}`),

@@ -12,7 +12,7 @@
  */
 import { loadLabelMap } from "../image/load_labels.ts";
 import { type EvalDataset, makeLut } from "./eval_dataset.ts";
-import { readVocFolder } from "./voc_folder.ts";
+import { readVocFolder, type SkippedImage } from "./voc_folder.ts";
 
 const BACKGROUND_NAMES = new Set(["_background_", "background", "__background__"]);
 
@@ -20,11 +20,13 @@ const BACKGROUND_NAMES = new Set(["_background_", "background", "__background__"
  * Opens a VOC-format folder for evaluation.
  *
  * @param root Folder with `JPEGImages/` and `SegmentationClassPNG/` (or `SegmentationClass/`).
- * @returns The dataset.
+ * @returns The dataset, with the files of `JPEGImages/` that were left out (no annotation, not an image).
  * @throws {Deno.errors.NotFound} Naming the missing folder.
  * @throws {RangeError} When no class is found.
  */
-export async function openVocFolderDataset(root: string): Promise<EvalDataset> {
+export async function openVocFolderDataset(
+  root: string,
+): Promise<EvalDataset & { skipped: SkippedImage[] }> {
   const folder = await readVocFolder(root);
   let names = folder.classNames;
   if (!names) {
@@ -48,6 +50,7 @@ export async function openVocFolderDataset(root: string): Promise<EvalDataset> {
       lut: makeLut(256, (v) => (v >= 1 && v <= fg.length ? v - 1 : undefined)),
       options: { classes: names.length, background: "many-to-one" },
       notes: [`VOC folder: '${names[0]}' and 255 are −1, scored as one background class (many-to-one)`],
+      skipped: folder.skipped,
     };
   }
   return {
@@ -60,5 +63,6 @@ export async function openVocFolderDataset(root: string): Promise<EvalDataset> {
     lut: makeLut(256, (v) => (v < names.length ? v : undefined)),
     options: { classes: names.length, background: "none" },
     notes: [],
+    skipped: folder.skipped,
   };
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { printable } from "./report.ts";
 import type { ImageRowResult } from "./score_image.ts";
 
 /** One image's line in the log. */
@@ -67,10 +68,14 @@ export async function readRecords(
     try {
       rec = JSON.parse(line);
     } catch {
-      throw new SyntaxError(`Invalid record at ${path}:${k + 1}: expected one JSON object per line`);
+      throw new SyntaxError(
+        `Invalid record at ${printable(path)}:${k + 1}: expected one JSON object per line`,
+      );
     }
     if (typeof rec?.id !== "string" || typeof rec.results !== "object" || rec.results === null) {
-      throw new SyntaxError(`Invalid record at ${path}:${k + 1}: expected an object with "id" and "results"`);
+      throw new SyntaxError(
+        `Invalid record at ${printable(path)}:${k + 1}: expected an object with "id" and "results"`,
+      );
     }
     records.push(rec);
   }

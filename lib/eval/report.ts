@@ -11,6 +11,7 @@ import type { ImageRecord } from "./records.ts";
 import { readRecords } from "./records.ts";
 import { rowKey, type RowSpec } from "./score_image.ts";
 import type { EvalSettings } from "./methods.ts";
+import type { SkippedImage } from "../datasets/voc_folder.ts";
 
 /** The configuration of a run, written to `run.json` (everything that decides its numbers). */
 export interface RunConfig {
@@ -101,7 +102,11 @@ export function aggregate(config: RunConfig, records: Iterable<ImageRecord>): Re
   for (const rec of records) {
     keys.forEach((key, r) => {
       const res = rec.results[key];
-      if (!res) throw new RangeError(`Record '${rec.id}' has no result for row '${key}'; expected every row`);
+      if (!res) {
+        throw new RangeError(
+          `Record '${printable(rec.id)}' has no result for row '${printable(key)}'; expected every row`,
+        );
+      }
       const tp = new Float64Array(n), fp = new Float64Array(n), fn = new Float64Array(n);
       for (const [i, a, b, c] of res.c) {
         tp[i] = a;
@@ -151,7 +156,9 @@ export function markdownTable(res: EvalResults): string {
   const c = res.config;
   const s = c.settings;
   const lines = [
-    `**${c.dataset.name}** (${c.dataset.root}): ${res.images}/${res.expectedImages} images, N = ${c.dataset.nClasses}${
+    `**${c.dataset.name}** (${
+      printable(c.dataset.root)
+    }): ${res.images}/${res.expectedImages} images, N = ${c.dataset.nClasses}${
       c.dataset.manyToOne ? " (many-to-one background)" : ""
     }; encoder \`${c.encoder.id}\`${c.encoder.sha256 ? ` (sha256 ${c.encoder.sha256.slice(0, 12)}…)` : ""}${
       c.encoder.standIn ? " — stand-in features" : ""
@@ -260,9 +267,11 @@ export async function readRunConfig(dir: string): Promise<RunConfig> {
     return JSON.parse(await Deno.readTextFile(path)) as RunConfig;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new Deno.errors.NotFound(`Missing '${path}': expected a folder written by 'deno task eval'`);
+      throw new Deno.errors.NotFound(
+        `Missing '${printable(path)}': expected a folder written by 'deno task eval'`,
+      );
     }
-    throw new SyntaxError(`Invalid '${path}': ${(e as Error).message.split("\n")[0]}`);
+    throw new SyntaxError(`Invalid '${printable(path)}': ${printable((e as Error).message)}`);
   }
 }
 
@@ -316,11 +325,15 @@ export async function mergeRuns(dirs: string[]): Promise<EvalResults> {
     const diff = configMismatch(config, cfg);
     if (diff) {
       throw new RangeError(
-        `Cannot merge '${dir}' with '${dirs[0]}': their ${diff} differ; expected shards of the same run`,
+        `Cannot merge '${printable(dir)}' with '${
+          printable(dirs[0])
+        }': their ${diff} differ; expected shards of the same run`,
       );
     }
     const paths = await recordFiles(dir);
-    if (paths.length === 0) throw new Deno.errors.NotFound(`Run folder '${dir}' has no records*.jsonl file`);
+    if (paths.length === 0) {
+      throw new Deno.errors.NotFound(`Run folder '${printable(dir)}' has no records*.jsonl file`);
+    }
     for (const path of paths) {
       files++;
       for (const rec of (await readRecords(path)).records) {
@@ -328,7 +341,9 @@ export async function mergeRuns(dirs: string[]): Promise<EvalResults> {
         if (seen) {
           if (JSON.stringify(seen.rec.results) !== JSON.stringify(rec.results)) {
             throw new RangeError(
-              `Image '${rec.id}' has different results in '${seen.from}' and '${path}'; expected one result per image`,
+              `Image '${printable(rec.id)}' has different results in '${printable(seen.from)}' and '${
+                printable(path)
+              }'; expected one result per image`,
             );
           }
           continue;
@@ -346,4 +361,55 @@ export async function mergeRuns(dirs: string[]): Promise<EvalResults> {
     shards: files,
     timing: { imagesThisSession: 0, wallSeconds: 0, imagesPerSecond: null, meanMs: meanStageMs(records) },
   };
+}
+
+/**
+ * Control characters (newlines, tabs, escape sequences …) of a name, written as escapes, so that a name
+ * printed in a log line keeps the line one line: `\n`, `\r`, `\t`, otherwise `\xNN` or `\uNNNN`.
+ *
+ * @param text A file name, id or path.
+ * @returns The text with every C0/C1 control character, DEL and U+2028/U+2029 escaped.
+ *
+ * @example
+ * ```ts
+ * import { printable } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(printable("a\nb\u001b[2J.jpg"), "a\\nb\\x1b[2J.jpg");
+ * ```
+ */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => {
+    if (ch === "\n") return "\\n";
+    if (ch === "\r") return "\\r";
+    if (ch === "\t") return "\\t";
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`;
+  });
+}
+
+/**
+ * The log lines that report skipped files: one line per file, or, beyond `max` files, one line with the
+ * count and the first `max` of them. Names are passed through {@linkcode printable}.
+ *
+ * @param skipped Skipped files (from `readVocFolder`).
+ * @param max Most files named. @default 5
+ * @returns Lines without a trailing newline (none when nothing was skipped).
+ *
+ * @example
+ * ```ts
+ * import { skippedLines } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * const reason = "no annotation in SegmentationClassPNG/";
+ * assert.deepEqual(skippedLines([{ path: "JPEGImages/x.jpg", reason }]), [
+ *   "skipped: JPEGImages/x.jpg (no annotation in SegmentationClassPNG/)",
+ * ]);
+ * ```
+ */
+export function skippedLines(skipped: readonly SkippedImage[], max = 5): string[] {
+  const item = (s: SkippedImage) => `${printable(s.path)} (${printable(s.reason)})`;
+  if (skipped.length <= max) return skipped.map((s) => `skipped: ${item(s)}`);
+  return [
+    `skipped: ${skipped.length} files of JPEGImages/, e.g. ${skipped.slice(0, max).map(item).join(", ")}, …`,
+  ];
 }

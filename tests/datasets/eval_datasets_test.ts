@@ -186,7 +186,10 @@ Deno.test("openDataset: unknown names and missing folders give one-line errors n
   );
   await assert.rejects(() => openDataset("ade20k", "/nowhere"), /Missing ADE20K image folder/);
   await assert.rejects(() => openDataset("cityscapes", "/nowhere"), /Missing Cityscapes image folder/);
-  await assert.rejects(() => openDataset("voc-folder", "/nowhere"), /no JPEGImages\/ folder/);
+  await assert.rejects(
+    () => openDataset("voc-folder", "/nowhere"),
+    /^NotFound: VOC folder '\/nowhere' does not exist; expected a folder with JPEGImages\/ and SegmentationClassPNG\/$/,
+  );
   await withTempDir(async (root) => {
     await writePair(root, "context", V);
     await Deno.remove(join(root, "annotations_ctx59", "val", "img_b.png"));

@@ -77,6 +77,11 @@ Deno.test("readVocFolder: pairs images with annotations, sorted by id, skipping 
       },
     ]);
     assert.equal(voc.classNames, undefined);
+    // What was left out is listed (a folder named like an image is not a file and is not listed).
+    assert.deepEqual(voc.skipped, [
+      { path: "JPEGImages/orphan.jpg", reason: "no annotation in SegmentationClassPNG/" },
+      { path: "JPEGImages/readme.txt", reason: "not a .jpg, .jpeg or .png image" },
+    ]);
     // The paths load: the JPEG as an RGB image, the palette PNG as raw class indices.
     const image = await loadImage(voc.samples[0].imagePath);
     assert.deepEqual([image.height, image.width], [4, 6]);
@@ -95,14 +100,21 @@ Deno.test("readVocFolder: reads class_names.txt, one name per line, blank lines 
     const voc = await readVocFolder(root);
     assert.deepEqual(voc.classNames, ["_background_", "aeroplane", "potted plant", "tv/monitor"]);
     assert.equal(voc.samples.length, 1);
+    assert.deepEqual(voc.skipped, []);
   });
 });
 
 Deno.test("readVocFolder: falls back to SegmentationClass/ and ignores one without PNGs", async () => {
   await withTempDir(async (root) => {
     await makeVoc(root, ["a.jpg"], ["a"], "SegmentationClass");
+    await Deno.writeFile(join(root, "JPEGImages", "b.jpg"), jpegBytes(6, 4, 0));
     const voc = await readVocFolder(root);
     assert.deepEqual(voc.samples.map((s) => s.labelPath), [join(root, "SegmentationClass", "a.png")]);
+    // The reason names the annotation folder in use.
+    assert.deepEqual(voc.skipped, [{
+      path: "JPEGImages/b.jpg",
+      reason: "no annotation in SegmentationClass/",
+    }]);
   });
   await withTempDir(async (root) => {
     // labelme's layout: .npy files in SegmentationClass/, PNGs in SegmentationClassPNG/.
@@ -121,7 +133,8 @@ Deno.test("readVocFolder: missing folders and empty pairings are errors naming t
       () => readVocFolder(missing),
       (e: Error) =>
         e instanceof Deno.errors.NotFound &&
-        e.message === `VOC folder '${missing}' has no JPEGImages/ folder`,
+        e.message ===
+          `VOC folder '${missing}' does not exist; expected a folder with JPEGImages/ and SegmentationClassPNG/`,
     );
     await Deno.mkdir(join(root, "JPEGImages"));
     await Deno.writeFile(join(root, "JPEGImages", "a.jpg"), jpegBytes(2, 2, 0));
