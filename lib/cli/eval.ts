@@ -16,10 +16,12 @@
  */
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
-import { DATASET_NAMES, openDataset } from "../datasets/open_dataset.ts";
+import { DATASET_NAMES, openDataset, type OpenedDataset } from "../datasets/open_dataset.ts";
 import { loadEncoder } from "../encoder/load_encoder.ts";
 import { encoderIdentity } from "../eval/encoder_identity.ts";
 import {
+  checkEvalSettings,
+  EVAL_OPTION_NAMES,
   type EvalSettings,
   METHOD_NAMES,
   type MethodName,
@@ -27,8 +29,9 @@ import {
   type UpsampleMode,
 } from "../eval/methods.ts";
 import { ProgressBar } from "../eval/progress.ts";
-import { markdownTable, mergeRuns, writeResults } from "../eval/report.ts";
-import { parseShard, runEval } from "../eval/run_eval.ts";
+import { markdownTable, mergeRuns, printable, skippedLines, writeResults } from "../eval/report.ts";
+import { type FolderLock, lockRunFolder, parseShard, runEval } from "../eval/run_eval.ts";
+import type { Encoder } from "../types.ts";
 
 const USAGE = `Usage:
   deno task eval --dataset NAME --root DIR [options]
@@ -37,48 +40,49 @@ const USAGE = `Usage:
 Datasets: ${DATASET_NAMES.join(", ")}
 Options:
   --encoder ID          isnet (default), mobilenet-v2, rgb-grid, a prepared registry id, or a sidecar JSON path
-  --tau LIST            DiffCut τ values, e.g. 0.1,0.2,0.3 (default: the encoder's)
-  --alpha A             affinity exponent (default: the encoder's)
+  --tau LIST            DiffCut τ values > 0, e.g. 0.1,0.2,0.3 (default: the encoder's)
+  --alpha A             affinity exponent >= 1 (default: the encoder's)
   --refine              PAMR + median on every row; --refine-both adds rows with and without
   --method LIST         ${METHOD_NAMES.join(",")} (default diffcut)
-  --upsample LIST       concept,nearest (default concept)
+  --upsample LIST       ${UPSAMPLE_MODES.join(",")} (default concept)
   --k LIST              k-means K (default 6)
-  --maskcut-k LIST      MaskCut objects k (default 5); --maskcut-tau T graph threshold (default 0.2)
-  --seed N              k-means RNG seed (default 0)
+  --maskcut-k LIST      MaskCut objects k (default 5); --maskcut-tau T graph threshold in [-1, 1) (default 0.2)
+  --seed N              k-means RNG seed, 0 to 4294967295 (default 0)
   --limit N             first N images only
   --shard i/n           images with index mod n = i (merge the shard folders with 'eval merge')
-  --out DIR             output folder (default out/eval/<dataset>-<encoder>-<settings hash>)
+  --out DIR             output folder (default out/eval/<dataset>-<encoder>-<settings hash>); one eval at a time
   --split S, --list FILE (COCO 2,175-image list), --ade-labels reference|shifted, --compat reference
   --no-progress         no progress bar`;
 
+/** Parses a comma-separated list of numbers; every entry must be a number. */
 function numbers(value: string | undefined, name: string): number[] | undefined {
   if (value === undefined) return undefined;
-  const out = value.split(",").map((s) => Number(s.trim()));
-  if (out.length === 0 || out.some((v) => !Number.isFinite(v))) {
-    throw new RangeError(`Invalid --${name} "${value}": expected numbers separated by commas`);
+  const parts = value.split(",").map((s) => s.trim());
+  const out = parts.map(Number);
+  if (parts.some((p) => p === "") || out.some((v) => !Number.isFinite(v))) {
+    throw new RangeError(`Invalid --${name} "${printable(value)}": expected numbers separated by commas`);
   }
   return out;
 }
 
-function integers(value: string | undefined, name: string, fallback: number[]): number[] {
-  const out = numbers(value, name) ?? fallback;
-  if (out.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new RangeError(`Invalid --${name} "${value}": expected positive integers separated by commas`);
-  }
-  return out;
+/** Parses an option that takes one number. */
+function number(value: string | undefined, name: string): number | undefined {
+  const out = numbers(value, name);
+  if (out === undefined) return undefined;
+  if (out.length !== 1) throw new RangeError(`Invalid --${name} "${printable(value!)}": expected one number`);
+  return out[0];
 }
 
 function choices<T extends string>(
   value: string | undefined,
   name: string,
   allowed: readonly T[],
-  fallback: T[],
-): T[] {
-  if (value === undefined) return fallback;
+): T[] | undefined {
+  if (value === undefined) return undefined;
   const out = value.split(",").map((s) => s.trim());
   for (const v of out) {
     if (!allowed.includes(v as T)) {
-      throw new RangeError(`Invalid --${name} "${v}": expected one of ${allowed.join(", ")}`);
+      throw new RangeError(`Invalid --${name} "${printable(v)}": expected one of ${allowed.join(", ")}`);
     }
   }
   return [...new Set(out)] as T[];
@@ -89,30 +93,50 @@ async function shortHash(value: unknown): Promise<string> {
   return [...new Uint8Array(digest)].slice(0, 4).map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function merge(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { out: { type: "string" } },
-  });
-  if (positionals.length === 0) throw new RangeError("Nothing to merge: expected one or more run folders");
-  const results = await mergeRuns(positionals);
-  const out = values.out ?? positionals[0];
-  await Deno.mkdir(out, { recursive: true });
-  await writeResults(out, "results", results);
-  console.log(markdownTable(results));
-  console.error(
-    `merged ${results.images}/${results.expectedImages} images from ${results.shards} record file(s) → ${
-      join(out, "results.{md,csv,json}")
-    }`,
-  );
-  if (results.images < results.expectedImages) {
-    console.error(`warning: ${results.expectedImages - results.images} image(s) have no record yet`);
-  }
+/** `deno task eval` options, parsed and checked (the encoder's defaults fill what is left out). */
+export interface EvalArgs {
+  /** Dataset name (one of `DATASET_NAMES`). */
+  dataset: string;
+  /** Dataset root. */
+  root: string;
+  /** Encoder id or sidecar path. */
+  encoder: string;
+  /** Settings given on the command line (checked); the rest come from the encoder and the defaults. */
+  given: Partial<EvalSettings>;
+  /** `--limit`. */
+  limit?: number;
+  /** `--shard`. */
+  shard?: { index: number; count: number };
+  /** `--out`. */
+  out?: string;
+  /** Dataset loader options. */
+  split?: string;
+  listPath?: string;
+  adeLabels?: "reference" | "shifted";
+  /** Show the progress bar. */
+  progress: boolean;
 }
 
-async function main(args: string[]): Promise<void> {
-  if (args[0] === "merge") return await merge(args.slice(1));
+/**
+ * Parses and checks every `deno task eval` option, without reading or writing anything: α, τ, K, MaskCut k and
+ * threshold, seed, methods and upsampling modes through `checkEvalSettings` (the table in methods.ts),
+ * `--limit`, `--shard`, `--ade-labels`, `--compat` and the dataset name.
+ *
+ * @param args Command-line arguments (without `merge`).
+ * @returns The options, or `"help"` for `--help`.
+ * @throws {RangeError} Naming the option, the value received and what was expected.
+ * @throws {TypeError} On an unknown option or a missing value (from `parseArgs`).
+ *
+ * @example
+ * ```ts
+ * import { parseEvalArgs } from "./eval.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => parseEvalArgs(["--dataset", "voc20", "--root", "x", "--alpha", "0"]), {
+ *   message: "Invalid --alpha 0: expected a finite number >= 1",
+ * });
+ * ```
+ */
+export function parseEvalArgs(args: string[]): EvalArgs | "help" {
   const { values } = parseArgs({
     args,
     options: {
@@ -140,99 +164,235 @@ async function main(args: string[]): Promise<void> {
       help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) return "help";
+  if (!values.dataset || !values.root) throw new RangeError("Missing --dataset or --root; see --help");
+  if (!DATASET_NAMES.includes(values.dataset)) {
+    throw new RangeError(
+      `Unknown dataset "${printable(values.dataset)}": expected one of ${DATASET_NAMES.join(", ")}`,
+    );
+  }
+  const adeLabels = values["ade-labels"];
+  if (adeLabels !== undefined && adeLabels !== "reference" && adeLabels !== "shifted") {
+    throw new RangeError(`Invalid --ade-labels "${printable(adeLabels)}": expected reference or shifted`);
+  }
+  const given: Partial<EvalSettings> = {};
+  const set = <K extends keyof EvalSettings>(key: K, value: EvalSettings[K] | undefined) => {
+    if (value !== undefined) given[key] = value;
+  };
+  set("methods", choices<MethodName>(values.method, "method", METHOD_NAMES));
+  set("taus", numbers(values.tau, "tau"));
+  set("alpha", number(values.alpha, "alpha"));
+  set("compat", values.compat as EvalSettings["compat"] | undefined);
+  set("kmeansK", numbers(values.k, "k"));
+  set("seed", number(values.seed, "seed"));
+  set("maskcutK", numbers(values["maskcut-k"], "maskcut-k"));
+  set("maskcutTau", number(values["maskcut-tau"], "maskcut-tau"));
+  set("upsample", choices<UpsampleMode>(values.upsample, "upsample", UPSAMPLE_MODES));
+  if (values["refine-both"]) given.refine = [false, true];
+  else if (values.refine) given.refine = [true];
+  checkEvalSettings(given, EVAL_OPTION_NAMES);
+  const limit = number(values.limit, "limit");
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new RangeError(`Invalid --limit ${limit}: expected an integer >= 1`);
+  }
+  return {
+    dataset: values.dataset,
+    root: values.root,
+    encoder: values.encoder ?? "isnet",
+    given,
+    limit,
+    shard: values.shard === undefined ? undefined : parseShard(values.shard),
+    out: values.out,
+    split: values.split,
+    listPath: values.list,
+    adeLabels,
+    progress: !values["no-progress"],
+  };
+}
+
+async function merge(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
   if (values.help) {
     console.log(USAGE);
     return;
   }
-  if (!values.dataset || !values.root) throw new RangeError("Missing --dataset or --root; see --help");
-  const adeLabels = values["ade-labels"];
-  if (adeLabels !== undefined && adeLabels !== "reference" && adeLabels !== "shifted") {
-    throw new RangeError(`Invalid --ade-labels "${adeLabels}": expected reference or shifted`);
-  }
-  if (values.compat !== undefined && values.compat !== "reference" && values.compat !== "default") {
-    throw new RangeError(`Invalid --compat "${values.compat}": expected reference or default`);
-  }
-  const limit = values.limit === undefined ? undefined : integers(values.limit, "limit", [])[0];
-  const shard = values.shard === undefined ? undefined : parseShard(values.shard);
-  const dataset = await openDataset(values.dataset, values.root, {
-    split: values.split,
-    listPath: values.list,
-    adeLabels,
-  });
-  const encoder = await loadEncoder(values.encoder ?? "isnet");
+  if (positionals.length === 0) throw new RangeError("Nothing to merge: expected one or more run folders");
+  const out = values.out ?? positionals[0];
+  // Reading the inputs needs no lock (records are appended whole lines); writing into `out` does.
+  const lock = await lockOutput(out);
   try {
-    const d = encoder.defaults;
-    const taus = numbers(values.tau, "tau") ?? [d.tau];
-    if (taus.some((t) => t <= 0)) throw new RangeError(`Invalid --tau "${values.tau}": expected values > 0`);
-    const seed = numbers(values.seed, "seed")?.[0] ?? 0;
-    const settings: EvalSettings = {
-      methods: choices<MethodName>(values.method, "method", METHOD_NAMES, ["diffcut"]),
-      taus,
-      alpha: numbers(values.alpha, "alpha")?.[0] ?? d.alpha,
-      selfLoops: d.selfLoops ?? true,
-      minSegmentSize: d.minSegmentSize ?? 1,
-      maxSegments: d.maxSegments ?? null,
-      compat: (values.compat as "default" | "reference" | undefined) ?? "default",
-      kmeansK: integers(values.k, "k", [6]),
-      seed,
-      maskcutK: integers(values["maskcut-k"], "maskcut-k", [5]),
-      maskcutTau: numbers(values["maskcut-tau"], "maskcut-tau")?.[0] ?? 0.2,
-      autoscAlphas: [1, 5, 10, 15],
-      upsample: choices<UpsampleMode>(values.upsample, "upsample", UPSAMPLE_MODES, ["concept"]),
-      refine: values["refine-both"] ? [false, true] : [values.refine ?? false],
-      encoderSize: d.inputSize ?? 1024,
-      scoringSize: 128,
-    };
-    const encoderInfo = await encoderIdentity(encoder);
-    const hash = await shortHash({
-      dataset: dataset.name,
-      root: resolve(dataset.root),
-      options: dataset.options,
-      encoder: encoderInfo,
-      settings,
-      limit: limit ?? null,
-    });
-    const outDir = values.out ?? join("out", "eval", `${dataset.name}-${encoder.id}-${hash}`);
-    const total = Math.min(limit ?? Infinity, dataset.samples.length);
-    console.error(
-      `eval ${dataset.name}: ${total} image(s)${
-        shard ? `, shard ${shard.index}/${shard.count}` : ""
-      }, encoder ${encoder.id}, methods ${settings.methods.join(",")} → ${outDir}`,
-    );
-    for (const note of dataset.notes) console.error(`note: ${note}`);
-    const progress = values["no-progress"] ? undefined : new ProgressBar(`eval ${dataset.name}`);
-    const results = await runEval({
-      dataset,
-      encoder,
-      encoderInfo,
-      settings,
-      outDir,
-      limit,
-      shard,
-      progress,
-    });
+    const results = await mergeRuns(positionals);
+    await writeResults(out, "results", results);
     console.log(markdownTable(results));
-    const skipped = results.images - results.timing.imagesThisSession;
-    if (skipped > 0) {
-      console.error(
-        `resumed: ${skipped} image(s) were already recorded in ${outDir}, ${results.timing.imagesThisSession} computed now`,
-      );
-    }
     console.error(
-      `results → ${
-        join(outDir, shard ? `results-${shard.index}of${shard.count}.*` : "results.{md,csv,json}")
+      `merged ${results.images}/${results.expectedImages} images from ${results.shards} record file(s) → ${
+        printable(join(out, "results.{md,csv,json}"))
       }`,
     );
+    if (results.images < results.expectedImages) {
+      console.error(`warning: ${results.expectedImages - results.images} image(s) have no record yet`);
+    }
   } finally {
-    await encoder.dispose();
+    await lock.release();
   }
 }
 
-if (import.meta.main) {
+/** A locked output folder; `release()` also removes the folder when this call created it and it stayed empty. */
+async function lockOutput(dir: string): Promise<FolderLock> {
+  let created = false;
   try {
-    await main(Deno.args);
+    await Deno.lstat(dir);
   } catch (e) {
-    console.error(`error: ${(e as Error).message.split("\n")[0]}`);
-    Deno.exit(1);
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    created = true;
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  const removeIfEmpty = async () => {
+    if (created) await Deno.remove(dir).catch(() => {}); // fails, as wanted, unless empty
+  };
+  let lock: FolderLock;
+  try {
+    lock = await lockRunFolder(dir);
+  } catch (e) {
+    await removeIfEmpty();
+    throw e;
+  }
+  return {
+    path: lock.path,
+    async release() {
+      await lock.release();
+      await removeIfEmpty();
+    },
+  };
+}
+
+async function evaluate(a: EvalArgs): Promise<void> {
+  const dataset = await openDataset(a.dataset, a.root, {
+    split: a.split,
+    listPath: a.listPath,
+    adeLabels: a.adeLabels,
+  });
+  // With --out, the folder is locked before the encoder loads, so that a busy folder fails at once; the
+  // default folder is named after the encoder's identity, so it is locked once that is known.
+  let lock = a.out === undefined ? undefined : await lockOutput(a.out);
+  try {
+    for (const line of skippedLines(dataset.skipped)) console.error(line);
+    const encoder = await loadEncoder(a.encoder);
+    try {
+      await evaluateWith(a, dataset, encoder, async (outDir) => lock ??= await lockOutput(outDir));
+    } finally {
+      await encoder.dispose();
+    }
+  } finally {
+    await lock?.release();
   }
 }
+
+async function evaluateWith(
+  a: EvalArgs,
+  dataset: OpenedDataset,
+  encoder: Encoder,
+  lockFolder: (outDir: string) => Promise<FolderLock>,
+): Promise<void> {
+  const d = encoder.defaults;
+  const g = a.given;
+  const settings: EvalSettings = {
+    methods: g.methods ?? ["diffcut"],
+    taus: g.taus ?? [d.tau],
+    alpha: g.alpha ?? d.alpha,
+    selfLoops: d.selfLoops ?? true,
+    minSegmentSize: d.minSegmentSize ?? 1,
+    maxSegments: d.maxSegments ?? null,
+    compat: g.compat ?? "default",
+    kmeansK: g.kmeansK ?? [6],
+    seed: g.seed ?? 0,
+    maskcutK: g.maskcutK ?? [5],
+    maskcutTau: g.maskcutTau ?? 0.2,
+    autoscAlphas: [1, 5, 10, 15],
+    upsample: g.upsample ?? ["concept"],
+    refine: g.refine ?? [false],
+    encoderSize: d.inputSize ?? 1024,
+    scoringSize: 128,
+  };
+  // The encoder's defaults are checked too, before anything is encoded or written.
+  checkEvalSettings(settings);
+  const encoderInfo = await encoderIdentity(encoder);
+  const hash = await shortHash({
+    dataset: dataset.name,
+    root: resolve(dataset.root),
+    options: dataset.options,
+    encoder: encoderInfo,
+    settings,
+    limit: a.limit ?? null,
+  });
+  const outDir = a.out ?? join("out", "eval", `${dataset.name}-${encoder.id}-${hash}`);
+  const lock = await lockFolder(outDir);
+  const total = Math.min(a.limit ?? Infinity, dataset.samples.length);
+  console.error(
+    `eval ${dataset.name}: ${total} image(s)${
+      a.shard ? `, shard ${a.shard.index}/${a.shard.count}` : ""
+    }, encoder ${printable(encoder.id)}, methods ${settings.methods.join(",")} → ${printable(outDir)}`,
+  );
+  for (const note of dataset.notes) console.error(`note: ${printable(note)}`);
+  const progress = a.progress ? new ProgressBar(`eval ${dataset.name}`) : undefined;
+  const results = await runEval({
+    dataset,
+    encoder,
+    encoderInfo,
+    settings,
+    outDir,
+    limit: a.limit,
+    shard: a.shard,
+    progress,
+    lock,
+    note: (message) => console.error(`note: ${printable(message)}`),
+  });
+  console.log(markdownTable(results));
+  const skipped = results.images - results.timing.imagesThisSession;
+  if (skipped > 0) {
+    console.error(
+      `resumed: ${skipped} image(s) were already recorded in ${
+        printable(outDir)
+      }, ${results.timing.imagesThisSession} computed now`,
+    );
+  }
+  console.error(
+    `results → ${
+      printable(
+        join(outDir, a.shard ? `results-${a.shard.index}of${a.shard.count}.*` : "results.{md,csv,json}"),
+      )
+    }`,
+  );
+}
+
+/**
+ * Runs `deno task eval` (or `deno task eval merge`): every option is checked before the dataset is read or
+ * the encoder loaded; errors are one line on stderr.
+ *
+ * @param args Command-line arguments.
+ * @returns The exit code: 0 on success, 1 on an error (printed as `error: …`).
+ */
+export async function main(args: string[]): Promise<number> {
+  try {
+    if (args[0] === "merge") {
+      await merge(args.slice(1));
+      return 0;
+    }
+    const parsed = parseEvalArgs(args);
+    if (parsed === "help") {
+      console.log(USAGE);
+      return 0;
+    }
+    await evaluate(parsed);
+    return 0;
+  } catch (e) {
+    console.error(`error: ${printable((e as Error)?.message ?? String(e))}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -65,6 +65,152 @@ export interface EvalSettings {
   scoringSize: number;
 }
 
+/** How a setting is named in messages (`--tau` for the CLI); the field name when absent. */
+export type EvalSettingNames = Partial<Record<keyof EvalSettings, string>>;
+
+/** The `deno task eval` option of each setting, for messages that name what the user typed. */
+export const EVAL_OPTION_NAMES: Readonly<EvalSettingNames> = Object.freeze({
+  methods: "--method",
+  taus: "--tau",
+  alpha: "--alpha",
+  compat: "--compat",
+  kmeansK: "--k",
+  seed: "--seed",
+  maskcutK: "--maskcut-k",
+  maskcutTau: "--maskcut-tau",
+  upsample: "--upsample",
+});
+
+const isPositiveInteger = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+
+/** Checks one value; throws a RangeError message tail "expected …" via `fail`. */
+type Rule = (value: unknown, fail: (expected: string) => never) => void;
+
+/** Calls a shared check (`checkAlpha`, `checkTau`) and keeps its "expected …" part. */
+function shared(check: (v: number) => void): Rule {
+  return (value, fail) => {
+    try {
+      check(value as number);
+    } catch (e) {
+      const m = /: (expected .*)$/.exec((e as Error).message);
+      fail(m ? m[1] : (e as Error).message);
+    }
+  };
+}
+
+function scalar(rule: Rule): { list: false; rule: Rule } {
+  return { list: false, rule };
+}
+
+function list(rule: Rule): { list: true; rule: Rule } {
+  return { list: true, rule };
+}
+
+/**
+ * The constraints of every setting, in one table: `list` settings must be non-empty arrays of distinct values
+ * that each pass `rule`. α and τ use the checks of the affinity and of the partition tree.
+ */
+const EVAL_SETTING_RULES: { readonly [K in keyof EvalSettings]: { list: boolean; rule: Rule } } = {
+  methods: list((v, fail) => {
+    if (!METHOD_NAMES.includes(v as MethodName)) fail(`expected one of ${METHOD_NAMES.join(", ")}`);
+  }),
+  taus: list(shared((t) => checkTau(t))),
+  alpha: scalar(shared(checkAlpha)),
+  selfLoops: scalar((v, fail) => {
+    if (typeof v !== "boolean") fail("expected true or false");
+  }),
+  minSegmentSize: scalar((v, fail) => {
+    if (!isPositiveInteger(v)) fail("expected an integer >= 1");
+  }),
+  maxSegments: scalar((v, fail) => {
+    if (v !== null && !isPositiveInteger(v)) fail("expected null or an integer >= 1");
+  }),
+  compat: scalar((v, fail) => {
+    if (v !== "default" && v !== "reference") fail("expected default or reference");
+  }),
+  kmeansK: list((v, fail) => {
+    if (!isPositiveInteger(v)) fail("expected an integer >= 1");
+  }),
+  seed: scalar((v, fail) => {
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) {
+      fail("expected an integer from 0 to 4294967295");
+    }
+  }),
+  maskcutK: list((v, fail) => {
+    if (!isPositiveInteger(v)) fail("expected an integer >= 1");
+  }),
+  maskcutTau: scalar((v, fail) => {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < -1 || v >= 1) {
+      fail("expected a finite cosine threshold in [-1, 1)");
+    }
+  }),
+  autoscAlphas: list(shared(checkAlpha)),
+  upsample: list((v, fail) => {
+    if (!UPSAMPLE_MODES.includes(v as UpsampleMode)) fail(`expected one of ${UPSAMPLE_MODES.join(", ")}`);
+  }),
+  refine: list((v, fail) => {
+    if (typeof v !== "boolean") fail("expected true or false");
+  }),
+  encoderSize: scalar((v, fail) => {
+    if (!isPositiveInteger(v)) fail("expected an integer >= 1");
+  }),
+  scoringSize: scalar((v, fail) => {
+    if (!isPositiveInteger(v)) fail("expected an integer >= 1");
+  }),
+};
+
+/**
+ * Checks evaluation settings against one table of constraints, before anything is read or written: α ≥ 1
+ * and every τ > 0 (finite, as the affinity and the partition tree require), positive integer K and MaskCut k,
+ * a 32-bit seed, a cosine MaskCut threshold, known methods and upsampling modes; list settings are non-empty
+ * and without repeats (a repeat would give two table rows with one key). Only the fields present are checked,
+ * so a caller can check what a user typed before the encoder supplies the defaults.
+ *
+ * @param settings Settings, complete or partial.
+ * @param names How to name each setting in messages (e.g. {@linkcode EVAL_OPTION_NAMES}).
+ * @throws {RangeError} Naming the first bad setting, the value received and what was expected.
+ *
+ * @example
+ * ```ts
+ * import { checkEvalSettings, EVAL_OPTION_NAMES } from "./methods.ts";
+ * import assert from "node:assert/strict";
+ * checkEvalSettings({ taus: [0.2, 0.3], alpha: 5 });
+ * assert.throws(
+ *   () => checkEvalSettings({ alpha: 0 }, EVAL_OPTION_NAMES),
+ *   { name: "RangeError", message: "Invalid --alpha 0: expected a finite number >= 1" },
+ * );
+ * ```
+ */
+export function checkEvalSettings(settings: Partial<EvalSettings>, names: EvalSettingNames = {}): void {
+  for (const key of Object.keys(EVAL_SETTING_RULES) as (keyof EvalSettings)[]) {
+    if (!(key in settings)) continue;
+    const value: unknown = settings[key];
+    const { list, rule } = EVAL_SETTING_RULES[key];
+    const name = names[key] ?? key;
+    const shown = (v: unknown) => (typeof v === "string" ? `"${v}"` : String(v));
+    if (!list) {
+      rule(value, (expected) => {
+        throw new RangeError(`Invalid ${name} ${shown(value)}: ${expected}`);
+      });
+      continue;
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+      throw new RangeError(`Invalid ${name} ${JSON.stringify(value)}: expected a non-empty list`);
+    }
+    const all = value.map(shown).join(",");
+    const seen = new Set<unknown>();
+    for (const v of value) {
+      rule(v, (expected) => {
+        throw new RangeError(`Invalid ${name} value ${shown(v)} in ${all}: ${expected}`);
+      });
+      if (seen.has(v)) {
+        throw new RangeError(`Invalid ${name} ${all}: ${shown(v)} is repeated; expected distinct values`);
+      }
+      seen.add(v);
+    }
+  }
+}
+
 /** One grid labelling of an image by one method and parameter. */
 export interface GridVariant {
   /** Method. */

@@ -3,11 +3,16 @@
  * method, one durable record per image, resuming where a previous session stopped, and the final table.
  *
  * Folder layout (`outDir`):
+ * - `.lock`: held (an advisory exclusive file lock, `FsFile.tryLock`) by the one session writing the folder;
+ *   it holds that session's pid, is removed when the session ends, and is released by the system when the
+ *   process dies, so a killed run never blocks the next one;
  * - `run.json`: the configuration; a later session must match it (otherwise it refuses to mix results);
  * - `records.jsonl`, or `records-<i>of<n>.jsonl` for shard i of n: one JSON line per finished image;
  * - `results.{json,csv,md}` (`results-<i>of<n>.*` for a shard): the table over the records present.
  *
  * Shards take the images whose index `k` (in the dataset's sorted order, after `limit`) has `k mod n = i`.
+ * Shards that run at the same time need their own folders (the lock is per folder); merge them with
+ * `mergeRuns`.
  *
  * @module
  */
@@ -18,16 +23,18 @@ import { loadLabelMap } from "../image/load_labels.ts";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import type { Encoder } from "../types.ts";
 import { readCodeVersion } from "./code_version.ts";
-import { type EvalSettings, methodParams } from "./methods.ts";
+import { checkEvalSettings, type EvalSettings, methodParams } from "./methods.ts";
 import type { ProgressBar } from "./progress.ts";
 import { prepareEvalSample } from "./protocol.ts";
-import { type ImageRecord, openRecordLog } from "./records.ts";
+import { type ImageRecord, openRecordLog, readRecords } from "./records.ts";
 import {
   aggregate,
   configMismatch,
   type EvalResults,
   meanStageMs,
+  printable,
   readRunConfig,
+  recordFiles,
   type RunConfig,
   writeResults,
 } from "./report.ts";
@@ -53,6 +60,126 @@ export interface RunEvalOptions {
   progress?: ProgressBar;
   /** Stop after this many images computed in this session, as if killed (for tests). */
   stopAfter?: number;
+  /** Receives one-line notices (a dropped incomplete record, a replaced run.json). */
+  note?: (message: string) => void;
+  /** The lock of `outDir`, when the caller already holds it (then runEval neither takes nor releases it). */
+  lock?: FolderLock;
+}
+
+/** Thrown when another session holds a folder's lock (see {@linkcode lockRunFolder}). */
+export class FolderBusyError extends Error {
+  /** Process id written by the holder (null when it could not be read). */
+  readonly pid: number | null;
+  /** The folder. */
+  readonly dir: string;
+
+  /**
+   * @param dir The busy folder.
+   * @param pid The holder's process id, when known.
+   */
+  constructor(dir: string, pid: number | null) {
+    super(
+      `Output folder '${printable(dir)}' is busy: another eval (pid ${
+        pid ?? "unknown"
+      }) is writing to it; wait for it to end or use another --out`,
+    );
+    this.name = "FolderBusyError";
+    this.dir = dir;
+    this.pid = pid;
+  }
+}
+
+/** The exclusive lock of a run folder, from {@linkcode lockRunFolder}. */
+export interface FolderLock {
+  /** Path of the lock file. */
+  path: string;
+  /** Removes the lock file and releases the lock. */
+  release(): Promise<void>;
+}
+
+async function readLockPid(path: string): Promise<number | null> {
+  // The holder writes its pid right after locking; give it a moment.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      const m = /^(\d+)\n/.exec(await Deno.readTextFile(path));
+      if (m) return Number(m[1]);
+    } catch { /* removed meanwhile */ }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return null;
+}
+
+/**
+ * Takes the exclusive lock of a run folder (`<dir>/.lock`, an advisory lock through `FsFile.tryLock`), without
+ * waiting: a folder that another process (or another call in this one) holds is an error at once. The
+ * operating system releases the lock when the holding process exits or is killed, so a stale `.lock` file
+ * left by a killed run does not block.
+ *
+ * @param dir An existing folder.
+ * @returns The lock; call `release()` when done.
+ * @throws {FolderBusyError} Naming the folder and the holder's pid when the folder is locked.
+ */
+export async function lockRunFolder(dir: string): Promise<FolderLock> {
+  const path = join(dir, ".lock");
+  for (let attempt = 0;; attempt++) {
+    const file = await Deno.open(path, { read: true, write: true, create: true });
+    let locked = false;
+    try {
+      locked = await file.tryLock(true);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    if (!locked) {
+      file.close();
+      throw new FolderBusyError(dir, await readLockPid(path));
+    }
+    // A holder removes the file before it unlocks: make sure the locked file is still the one at `path`.
+    const held = await file.stat();
+    const current = await Deno.stat(path).catch(() => null);
+    if (current === null || (held.ino !== null && current.ino !== held.ino)) {
+      file.close();
+      if (attempt < 100) continue;
+      throw new Error(
+        `Cannot lock output folder '${printable(dir)}': '${printable(path)}' keeps being replaced`,
+      );
+    }
+    await file.truncate(0);
+    const bytes = new TextEncoder().encode(`${Deno.pid}\n`);
+    for (let written = 0; written < bytes.length;) written += await file.write(bytes.subarray(written));
+    let released = false;
+    return {
+      path,
+      async release() {
+        if (released) return;
+        released = true;
+        try {
+          await Deno.remove(path);
+        } catch { /* already gone */ }
+        file.close();
+      },
+    };
+  }
+}
+
+/**
+ * Checks the run options that are not {@linkcode EvalSettings}: `limit` and `shard`.
+ *
+ * @param limit Image limit (undefined: none).
+ * @param shard Shard (undefined: none).
+ * @throws {RangeError} Naming the option and the value received.
+ */
+export function checkRunOptions(limit?: number, shard?: { index: number; count: number }): void {
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new RangeError(`Invalid limit ${limit}: expected an integer >= 1`);
+  }
+  if (
+    shard !== undefined &&
+    (!Number.isInteger(shard.count) || shard.count < 1 || !Number.isInteger(shard.index) || shard.index < 0 ||
+      shard.index >= shard.count)
+  ) {
+    throw new RangeError(`Invalid shard ${shard.index}/${shard.count}: expected i/n with 0 ≤ i < n`);
+  }
 }
 
 /** Rows of a configuration in table order: methods × parameters × upsampling × PAMR. */
@@ -94,14 +221,22 @@ export function parseShard(text: string): { index: number; count: number } {
 /**
  * Runs (or resumes) an evaluation and writes its table.
  *
+ * Every setting is checked ({@linkcode checkEvalSettings}, {@linkcode checkRunOptions}) before the folder is
+ * created; the folder is then locked ({@linkcode lockRunFolder}) for the whole session, so two sessions never
+ * write the same folder.
+ *
  * @param o See {@linkcode RunEvalOptions}.
  * @returns The results over every record of this run (or shard).
- * @throws {RangeError} When `outDir` holds a run with a different configuration.
+ * @throws {RangeError} On a bad setting (nothing written), or when `outDir` holds a run with a different
+ *   configuration.
+ * @throws {FolderBusyError} When another session holds `outDir` (nothing written).
  * @throws {Error} Naming the image when one cannot be loaded or scored (finished images stay recorded).
  */
 export async function runEval(o: RunEvalOptions): Promise<EvalResults> {
   const t0 = performance.now();
   const { dataset, settings } = o;
+  checkEvalSettings(settings);
+  checkRunOptions(o.limit, o.shard);
   const samples = dataset.samples.slice(0, o.limit ?? dataset.samples.length).map((s, index) => ({
     ...s,
     index,
@@ -124,7 +259,30 @@ export async function runEval(o: RunEvalOptions): Promise<EvalResults> {
     limit: o.limit ?? null,
     codeVersion: readCodeVersion().commit,
   };
+  if (o.lock) {
+    if (resolve(o.lock.path) !== resolve(o.outDir, ".lock")) {
+      throw new RangeError(
+        `Invalid lock '${printable(o.lock.path)}': expected the lock of '${printable(o.outDir)}'`,
+      );
+    }
+    return await runLocked(o, samples, config, t0);
+  }
   await Deno.mkdir(o.outDir, { recursive: true });
+  const lock = await lockRunFolder(o.outDir);
+  try {
+    return await runLocked(o, samples, config, t0);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The part of {@linkcode runEval} that runs while the folder is locked. */
+async function runLocked(
+  o: RunEvalOptions,
+  samples: { id: string; imagePath: string; labelPath: string; index: number }[],
+  config: RunConfig,
+  t0: number,
+): Promise<EvalResults> {
   const runPath = join(o.outDir, "run.json");
   let existing: RunConfig | undefined;
   try {
@@ -135,16 +293,33 @@ export async function runEval(o: RunEvalOptions): Promise<EvalResults> {
   if (existing) {
     const diff = configMismatch(existing, config);
     if (diff) {
-      throw new RangeError(
-        `Output folder '${o.outDir}' holds a run with a different ${diff}; expected the same settings to resume, or use another --out`,
+      const invalid = await invalidUnusedSettings(o.outDir, existing);
+      if (invalid === null) {
+        throw new RangeError(
+          `Output folder '${
+            printable(o.outDir)
+          }' holds a run with a different ${diff}; expected the same settings to resume, or use another --out`,
+        );
+      }
+      o.note?.(
+        `replaced '${
+          printable(runPath)
+        }': its settings were invalid (${invalid}) and no image was recorded with them`,
       );
+      existing = undefined;
     }
-  } else {
-    await writeFileAtomic(runPath, JSON.stringify(config, null, 1) + "\n");
   }
+  if (!existing) await writeFileAtomic(runPath, JSON.stringify(config, null, 1) + "\n");
   const mine = o.shard ? samples.filter((s) => s.index % o.shard!.count === o.shard!.index) : samples;
   const suffix = o.shard ? `-${o.shard.index}of${o.shard.count}` : "";
   const log = await openRecordLog(join(o.outDir, `records${suffix}.jsonl`));
+  if (log.droppedBytes > 0) {
+    o.note?.(
+      `dropped an incomplete last record (${log.droppedBytes} bytes) from '${
+        printable(log.path)
+      }'; that image is computed again`,
+    );
+  }
   let processed = 0;
   try {
     const todo = mine.filter((s) => !log.records.has(s.id));
@@ -180,6 +355,24 @@ export async function runEval(o: RunEvalOptions): Promise<EvalResults> {
   };
   await writeResults(o.outDir, `results${suffix}`, results);
   return results;
+}
+
+/**
+ * Why a folder's existing configuration is invalid, when no record was made with it (a run.json written by a
+ * version that checked settings only at the first image); null when it is valid or has records.
+ */
+async function invalidUnusedSettings(dir: string, existing: RunConfig): Promise<string | null> {
+  let reason: string;
+  try {
+    checkEvalSettings(existing.settings ?? {});
+    return null;
+  } catch (e) {
+    reason = (e as Error).message;
+  }
+  for (const path of await recordFiles(dir)) {
+    if ((await readRecords(path)).records.length > 0) return null;
+  }
+  return reason;
 }
 
 async function evaluateSample(
@@ -220,9 +413,9 @@ async function evaluateSample(
     };
   } catch (e) {
     throw new Error(
-      `Cannot evaluate image '${s.id}' ('${s.imagePath}', '${s.labelPath}'): ${
-        (e as Error).message.split("\n")[0]
-      }`,
+      `Cannot evaluate image '${printable(s.id)}' ('${printable(s.imagePath)}', '${
+        printable(s.labelPath)
+      }'): ${printable((e as Error).message)}`,
       { cause: e },
     );
   }
