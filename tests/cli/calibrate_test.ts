@@ -1,12 +1,19 @@
 /**
  * `deno task calibrate` building blocks on a tiny synthetic VOC folder (two JPEGs of two hue blocks with palette
  * annotations) and the `"rgb-grid"` encoder: `loadCalibrationImages` (protocol, class remapping, ignore label)
- * and `scoreGrid` (one row per setting, per-image and dataset mIoU).
+ * and `scoreGrid` (one row per setting, per-image and dataset mIoU); the command itself as a subprocess: `--help`,
+ * one-line errors for bad options and folders (options checked first), skipped images reported.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import jpeg from "jpeg-js";
-import { type CalibrationImage, loadCalibrationImages, scoreGrid } from "../../lib/cli/calibrate.ts";
+import {
+  type CalibrationImage,
+  DEFAULT_TAUS,
+  loadCalibrationImages,
+  parseCalibrateArgs,
+  scoreGrid,
+} from "../../lib/cli/calibrate.ts";
 import { loadEncoder } from "../../lib/encoder/load_encoder.ts";
 import { encodeLabelPng } from "../../lib/image/encode_png.ts";
 
@@ -190,5 +197,106 @@ Deno.test("scoreGrid: a featureless image scores 0.25 and is averaged per image 
       cap: 2,
     });
     assert.equal(capped[0].capped, 1);
+  });
+});
+
+const CALIBRATE = new URL("../../lib/cli/calibrate.ts", import.meta.url).pathname;
+
+async function calibrate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", CALIBRATE, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("calibrate CLI: --help prints the usage; a missing folder is one error line, no stack trace", async () => {
+  const help = await calibrate(["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.equal(help.stderr, "");
+  assert.ok(help.stdout.startsWith("Usage:\n  deno task calibrate [VOC folder]... [options]\n"), help.stdout);
+  assert.match(help.stdout, /--alphas LIST {4}affinity exponents >= 1 \(default 1,2,3,5,10\)/);
+  const missing = await calibrate(["/nonexistent"]);
+  assert.equal(missing.code, 1);
+  assert.equal(
+    missing.stderr,
+    "error: VOC folder '/nonexistent' does not exist; expected a folder with JPEGImages/ and SegmentationClassPNG/\n",
+  );
+  assert.equal(missing.stdout, "");
+});
+
+Deno.test("calibrate CLI: options are checked before any folder is read, one line each", async () => {
+  const cases: [string[], string][] = [
+    [["--alphas", "0"], "error: Invalid --alphas value 0 in 0: expected a finite number >= 1"],
+    [["--alphas", "2,x"], 'error: Invalid --alphas "2,x": expected finite numbers separated by commas'],
+    [["--alphas", "5,5"], "error: Invalid --alphas 5,5: 5 is repeated; expected distinct values"],
+    [["--taus", "0.1,0"], "error: Invalid --taus value 0 in 0.1,0: expected a finite number > 0"],
+    [
+      ["--taus", "0.85,0.9,0.85"],
+      "error: Invalid --taus 0.85,0.9,0.85: 0.85 is repeated; expected distinct values",
+    ],
+    [["--cap", "0"], 'error: Invalid --cap "0": expected an integer >= 1'],
+    [["--cap", "1.5"], 'error: Invalid --cap "1.5": expected an integer >= 1'],
+    [["--top", "many"], 'error: Invalid --top "many": expected an integer >= 1'],
+  ];
+  for (const [args, line] of cases) {
+    // The folder does not exist: had it been read first, the error would name it.
+    const r = await calibrate(["/nonexistent", ...args]);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.equal(r.stderr, `${line}\n`, args.join(" "));
+  }
+  const unknown = await calibrate(["--alpha", "5"]);
+  assert.equal(unknown.code, 1);
+  assert.equal(unknown.stderr.split("\n").length, 2, unknown.stderr);
+  assert.match(unknown.stderr, /^error: Unknown option '--alpha'/);
+});
+
+Deno.test("calibrate: the default τ list is 0.05 … 0.95, each value distinct and exactly its decimal", () => {
+  const a = parseCalibrateArgs([]);
+  assert.ok(a !== "help");
+  assert.deepEqual(a.taus, [...DEFAULT_TAUS]);
+  assert.equal(new Set(DEFAULT_TAUS).size, 19);
+  for (const [k, t] of DEFAULT_TAUS.entries()) {
+    // The double nearest to the two-decimal number (k + 1) · 0.05, spelled as such.
+    const decimal = ((k + 1) * 5 / 100).toFixed(2);
+    assert.equal(t, Number(decimal));
+    assert.equal(String(t), decimal.replace(/0$/, ""));
+  }
+});
+
+Deno.test("calibrate CLI: a folder with an unlabelled image is scored and the image reported", async () => {
+  await withVoc(async (root) => {
+    const png = await Deno.readFile(join(root, "JPEGImages", "img_a.jpg"));
+    await Deno.writeFile(join(root, "JPEGImages", "unlabelled.jpg"), png);
+    const r = await calibrate([
+      root,
+      "--encoder",
+      "rgb-grid",
+      "--alphas",
+      "5",
+      "--taus",
+      "0.5",
+      "--cap",
+      "16",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(
+      lines[0],
+      `skipped: JPEGImages/unlabelled.jpg (no annotation in SegmentationClassPNG/) in '${root}'`,
+    );
+    assert.match(lines[1], /^encoded img_a in /);
+    assert.match(lines[2], /^encoded img_b in /);
+    assert.equal(lines.length, 3);
+    assert.match(r.stdout, /^2 images from 1 folder\(s\), encoder 'rgb-grid'/);
+    // One α × self-loops on/off × one τ: two rows, both perfect on the hue blocks (see scoreGrid above).
+    const rows = r.stdout.split("\n").filter((l) => /^\| 5 \|/.test(l));
+    assert.deepEqual(rows, [
+      "| 5 | true | 0.5 | false | 100.0 | 100.0 | 2.0 | 0 |",
+      "| 5 | false | 0.5 | false | 100.0 | 100.0 | 2.0 | 0 |",
+    ]);
   });
 });
