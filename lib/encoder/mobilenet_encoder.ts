@@ -5,6 +5,8 @@
  * starts from ImageNet weights and was fine-tuned by the nsfwjs authors on a 5-class image classifier; only the
  * convolutional backbone is used here, the classifier head is dropped. It runs with TensorFlow.js
  * (`@tensorflow/tfjs` layers, WebAssembly backend, one thread; the plain-JS CPU backend is ~13× slower).
+ * TensorFlow.js and nsfwjs are optional: they are loaded (and, the first time, downloaded from npm, ~300 MB) only
+ * when {@linkcode createMobileNetEncoder} runs, never by importing this module.
  *
  * Choices (measured on the 8 labelled photos of Debian's `labelme-examples`, see `docs/guide.md`):
  * - **Input**: the image stretched to 512×512 (PyTorch-style bilinear), RGB in [0, 1] as nsfwjs feeds it. The
@@ -19,9 +21,6 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { MobileNetV2Model } from "nsfwjs/models/mobilenet_v2";
 import { Buffer } from "node:buffer";
 import { resizeImage } from "../image/resize.ts";
 import type { Encoder, EncoderDefaults, FeatureMap, ImageRGB } from "../types.ts";
@@ -66,10 +65,80 @@ export const MOBILENET_ENCODER_DEFAULTS: EncoderDefaults = Object.freeze({
   inputSize: 512,
 });
 
+/**
+ * The optional engine, loaded only when a MobileNetV2 encoder is created. The specifiers are not literals in an
+ * `import()`, so that Deno's module graph (and a fresh install for the default ISNet path) does not include
+ * TensorFlow.js and nsfwjs (~300 MB).
+ */
+const TFJS = "npm:@tensorflow/tfjs@4.22.0";
+const TFJS_WASM = "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
+const NSFWJS_MOBILENET = "npm:nsfwjs@4.4.0/models/mobilenet_v2";
+
+/** The few TensorFlow.js types used here, declared locally: even a type-only import would put it in the graph. */
+declare namespace Tf {
+  interface Tensor {
+    readonly shape: number[];
+    data(): Promise<ArrayLike<number>>;
+    dispose(): void;
+  }
+  interface LayersModel {
+    predict(input: Tensor): Tensor | Tensor[];
+    dispose(): void;
+  }
+  interface WeightsManifestEntry {
+    name: string;
+    shape: number[];
+    dtype: string;
+  }
+  interface IOHandler {
+    load(): Promise<unknown>;
+  }
+  interface Module {
+    env(): { set(flag: string, value: boolean): void };
+    setBackend(name: string): Promise<boolean>;
+    ready(): Promise<void>;
+    tidy<T>(fn: () => T): T;
+    tensor4d(values: Float32Array, shape: [number, number, number, number]): Tensor;
+    loadLayersModel(handler: IOHandler, options: { strict: boolean }): Promise<LayersModel>;
+    io: {
+      fromMemory(
+        artifacts: { modelTopology: unknown; weightSpecs: WeightsManifestEntry[]; weightData: ArrayBuffer },
+      ): IOHandler;
+    };
+  }
+}
+
+interface Engine {
+  tf: Tf.Module;
+  MobileNetV2Model: {
+    modelJson(): Promise<unknown>;
+    weightBundles: (() => Promise<unknown>)[];
+  };
+}
+
+let engine: Promise<Engine> | undefined;
+
+function loadEngine(): Promise<Engine> {
+  engine ??= (async () => {
+    const tf = await import(TFJS) as Tf.Module;
+    const { MobileNetV2Model } = await import(NSFWJS_MOBILENET) as Pick<Engine, "MobileNetV2Model">;
+    return { tf, MobileNetV2Model };
+  })().catch((error) => {
+    engine = undefined;
+    throw new Error(
+      `Encoder "mobilenet-v2" needs the npm packages @tensorflow/tfjs@4.22.0 and nsfwjs@4.4.0, loaded on first use: ${
+        (error as Error).message.split("\n")[0]
+      }`,
+      { cause: error },
+    );
+  });
+  return engine;
+}
+
 let backendReady: Promise<void> | undefined;
 let backendName: string | undefined;
 
-async function ensureBackend(name: "wasm" | "cpu"): Promise<void> {
+async function ensureBackend(tf: Tf.Module, name: "wasm" | "cpu"): Promise<void> {
   if (backendName !== undefined && backendName !== name) {
     throw new RangeError(
       `TensorFlow.js backend '${backendName}' is already active in this process; got a request for '${name}'`,
@@ -80,7 +149,8 @@ async function ensureBackend(name: "wasm" | "cpu"): Promise<void> {
     backendReady = (async () => {
       if (name === "wasm") {
         // The .wasm files sit next to the package's entry point; Deno fetches file: URLs.
-        const entry = import.meta.resolve("@tensorflow/tfjs-backend-wasm");
+        const { setWasmPaths } = await import(TFJS_WASM) as { setWasmPaths(prefix: string): void };
+        const entry = import.meta.resolve(TFJS_WASM);
         setWasmPaths(new URL("./", entry).href);
         tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
       }
@@ -97,7 +167,7 @@ type ModelJson = {
   modelTopology: {
     model_config: { config: { layers: { name: string; config: Record<string, unknown> }[] } };
   };
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  weightsManifest: { paths: string[]; weights: Tf.WeightsManifestEntry[] }[];
 };
 
 /**
@@ -107,7 +177,8 @@ type ModelJson = {
  * @param size Input side.
  * @returns A TensorFlow.js layers model mapping `[1, size, size, 3]` to `[1, size/stride, size/stride, C]`.
  */
-async function loadTruncatedModel(layer: string, size: number): Promise<tf.LayersModel> {
+async function loadTruncatedModel(layer: string, size: number): Promise<Tf.LayersModel> {
+  const { tf, MobileNetV2Model } = await loadEngine();
   const jsonModule = await MobileNetV2Model.modelJson() as { default: ModelJson };
   const json: ModelJson = structuredClone(jsonModule.default);
   const config = json.modelTopology.model_config.config as {
@@ -197,8 +268,9 @@ export async function createMobileNetEncoder(options: MobileNetEncoderOptions = 
       `Invalid MobileNetV2 input size ${size}: expected a positive multiple of ${info.stride} (layer ${layer})`,
     );
   }
-  await ensureBackend(options.backend ?? "wasm");
-  let model: tf.LayersModel | undefined = await loadTruncatedModel(layer, size);
+  const { tf } = await loadEngine();
+  await ensureBackend(tf, options.backend ?? "wasm");
+  let model: Tf.LayersModel | undefined = await loadTruncatedModel(layer, size);
   const isDefault = layer === "block_13_expand_relu" && size === 512;
   const grid = size / info.stride;
   return {
@@ -211,7 +283,7 @@ export async function createMobileNetEncoder(options: MobileNetEncoderOptions = 
         const resized = image.height === size && image.width === size
           ? image
           : resizeImage(image, size, size);
-        const out = tf.tidy(() => model!.predict(tf.tensor4d(resized.data, [1, size, size, 3])) as tf.Tensor);
+        const out = tf.tidy(() => model!.predict(tf.tensor4d(resized.data, [1, size, size, 3])) as Tf.Tensor);
         try {
           const [, h, w, c] = out.shape;
           if (h !== grid || w !== grid || c !== info.channels) {
