@@ -74,6 +74,7 @@ export {
   type SegmenterOptions,
   type SegmentTimings,
 } from "./lib/segmenter.ts";
+export type { GpuStage, StageRun } from "./lib/gpu/backend.ts";
 export { type OverlayOptions, overlaySegments } from "./lib/viz/overlay.ts";
 export { loadLabelMap } from "./lib/image/load_labels.ts";
 export { type EvalSample, prepareEvalSample } from "./lib/eval/protocol.ts";

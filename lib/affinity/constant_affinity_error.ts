@@ -20,6 +20,8 @@
  */
 export class ConstantAffinityError extends RangeError {
   /**
+   * Creates the error.
+   *
    * @param message The one-line explanation.
    * @param options The cause, if any.
    */
