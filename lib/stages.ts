@@ -140,7 +140,7 @@ async function buildPartitionTreeCpu(
 
 /**
  * Assigns every pixel of an output grid to a cluster of a patch-grid label map, as DiffCut's
- * `generate_masks` does after the recursive NCut (REFERENCE.md §3).
+ * `generate_masks` does after the recursive NCut (the reference's `diffcut/recursive_normalized_cut.py`).
  *
  * 1. L2-normalise each patch vector: `f̂ = f / max(‖f‖, 1e-12)`.
  * 2. For each distinct grid label, in ascending order, `e_k = Σ_{i∈k} f̂_i / (|k| + 1e-8)`.
@@ -193,7 +193,7 @@ export function assignConcepts(
 }
 
 /**
- * Refines a label map with PAMR as DiffCut's evaluation does (REFERENCE.md §4.2):
+ * Refines a label map with PAMR as DiffCut's evaluation does (the reference's `eval_diffcut.py`):
  *
  * 1. one-hot masks over the distinct labels in ascending order;
  * 2. `iterations` PAMR steps over `dilations` (see {@linkcode propagatePamr});

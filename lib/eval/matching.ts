@@ -245,7 +245,7 @@ export interface SegmentationScoreJson {
 /**
  * Dataset-level accumulator of per-image matches: sums TP, FP, FN per class and the pixel count
  * ALL, then reports `IoU = TP / (TP + FP + FN)` per class, `mIoU = nanmean(IoU)` and pixel
- * accuracy `ΣTP / ALL` (REFERENCE.md §5.4).
+ * accuracy `ΣTP / ALL` (the reference's `tools/utils.py`).
  *
  * @example
  * ```ts
