@@ -127,4 +127,4 @@ export {
 } from "./lib/viz/segmentation_view.ts";
 export { featurePcaImage, principalComponents } from "./lib/viz/feature_pca.ts";
 export { colormapImage, type ColormapOptions, viridis } from "./lib/viz/colormap.ts";
-export { figuresDir, saveFigure } from "./lib/viz/save_figure.ts";
+export { figuresDir, saveFigure, type SaveFigureOptions } from "./lib/viz/save_figure.ts";

@@ -49,4 +49,4 @@ export {
 } from "./segmentation_view.ts";
 export { featurePcaImage, principalComponents } from "./feature_pca.ts";
 export { colormapImage, type ColormapOptions, viridis } from "./colormap.ts";
-export { figuresDir, saveFigure } from "./save_figure.ts";
+export { figuresDir, saveFigure, type SaveFigureOptions } from "./save_figure.ts";

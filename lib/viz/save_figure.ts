@@ -1,43 +1,82 @@
 /**
- * Where notebooks and scripts put their figures: `$DIFFCUT_FIGURES_DIR` (set by `deno task notebooks` to
- * `docs/figures/<notebook>`), else `docs/figures` under the current folder.
+ * Where notebooks and scripts put their figures: the folder the caller names (`dir`), else
+ * `$DIFFCUT_FIGURES_DIR` (set by `deno task notebooks` to `docs/figures/<notebook>`), else nowhere: with neither,
+ * {@linkcode saveFigure} writes nothing and says so once, instead of guessing a folder relative to the current
+ * one (a notebook opened from `notebooks/` would otherwise write a stray `notebooks/docs/figures/`).
  *
  * @module
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { ImageRGB } from "../types.ts";
 import { Chart } from "./chart.ts";
 import { ImageView } from "./image_view.ts";
 
 /**
- * The figure folder.
+ * The figure folder named by the environment.
  *
- * @returns `$DIFFCUT_FIGURES_DIR`, else `docs/figures`.
+ * @returns `$DIFFCUT_FIGURES_DIR`, else `undefined` (also without `--allow-env`).
  */
-export function figuresDir(): string {
-  return Deno.env.get("DIFFCUT_FIGURES_DIR") || "docs/figures";
+export function figuresDir(): string | undefined {
+  try {
+    return Deno.env.get("DIFFCUT_FIGURES_DIR") || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
+/** Options of {@linkcode saveFigure}. */
+export interface SaveFigureOptions {
+  /**
+   * Folder to write into (a path or a `file:` URL; created if needed). A relative path is taken from the current
+   * folder, as the caller wrote it.
+   * @default {`$DIFFCUT_FIGURES_DIR`, else nothing is written}
+   */
+  dir?: string | URL;
+}
+
+let warnedNoFolder = false;
+
 /**
- * Writes a chart as `<name>.svg` or an image as `<name>.png` into {@linkcode figuresDir} (created if needed).
+ * Writes a chart as `<name>.svg` or an image as `<name>.png` into the folder the caller names: `options.dir`,
+ * else {@linkcode figuresDir}. With neither, nothing is written and a one-line notice says so (once per process).
  *
  * @param name File name without extension (letters, digits, `_`, `-`).
  * @param figure A chart, an image view, or a raw RGB image.
- * @returns The path written.
+ * @param options The folder.
+ * @returns The path written, or `undefined` when no folder was named.
  * @throws {RangeError} When `name` holds other characters.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { saveFigure } from "./save_figure.ts";
- * await saveFigure("roc", rocChart); // docs/figures/roc.svg
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const image = { height: 2, width: 2, data: new Float32Array(12).fill(0.5) };
+ * assert.equal(await saveFigure("grey", image, { dir }), `${dir}/grey.png`);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function saveFigure(name: string, figure: Chart | ImageView | ImageRGB): Promise<string> {
+export async function saveFigure(
+  name: string,
+  figure: Chart | ImageView | ImageRGB,
+  options: SaveFigureOptions = {},
+): Promise<string | undefined> {
   if (!/^[A-Za-z0-9_-]+$/.test(name)) {
     throw new RangeError(`Invalid figure name '${name}': use letters, digits, '_' and '-'`);
   }
-  const dir = figuresDir();
+  const named = options.dir ?? figuresDir();
+  if (named === undefined) {
+    if (!warnedNoFolder) {
+      warnedNoFolder = true;
+      console.warn(
+        `saveFigure: no folder named (the dir option or DIFFCUT_FIGURES_DIR); '${name}' and later figures are not saved`,
+      );
+    }
+    return undefined;
+  }
+  const dir = named instanceof URL ? fileURLToPath(named) : named;
   await mkdir(dir, { recursive: true });
   if (figure instanceof Chart) return await figure.save(join(dir, `${name}.svg`));
   const view = figure instanceof ImageView ? figure : new ImageView(figure);
