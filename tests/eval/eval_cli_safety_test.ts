@@ -22,9 +22,14 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Lines of stderr without the Deno task banner. */
+/**
+ * Lines of stderr without Deno's own: the task banner, and the lines it prints while another deno process holds
+ * the node_modules lock or while it downloads a package.
+ */
 function errLines(stderr: string): string[] {
-  return stderr.split("\n").filter((l) => l !== "" && !l.startsWith("Task "));
+  return stderr.split("\n").filter((l) =>
+    l !== "" && !/^(Task |Blocking waiting for file lock |Download |Initialize )/.test(l)
+  );
 }
 
 const ids = (count: number) => Array.from({ length: count }, (_, k) => `im${String(k).padStart(2, "0")}`);

@@ -145,7 +145,8 @@ Deno.test("eval CLI: one-line errors name the missing folder or file, and bad op
     const expectError = async (args: string[], pattern: RegExp) => {
       const r = await cli(args);
       assert.equal(r.code, 1, `${args.join(" ")}: exit ${r.code}`);
-      const lines = r.stderr.trim().split("\n").filter((l) => !/^(Task|eval )/.test(l));
+      const lines = r.stderr.trim().split("\n")
+        .filter((l) => !/^(Task|eval |Blocking waiting for file lock |Download |Initialize )/.test(l));
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0], pattern);
     };
