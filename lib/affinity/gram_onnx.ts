@@ -8,7 +8,7 @@
  *
  * @module
  */
-import p from "onnx-proto";
+import p from "npm:onnx-proto@8.0.1";
 import { createOrtSession, type OrtSession } from "../onnx/ort_session.ts";
 
 const { onnx } = p;

@@ -17,8 +17,8 @@
  */
 
 import { join } from "node:path";
-import p from "onnx-proto";
-import type { onnx as Onnx } from "onnx-proto";
+import p from "npm:onnx-proto@8.0.1";
+import type { onnx as Onnx } from "npm:onnx-proto@8.0.1";
 import { parseSidecar } from "../encoder/sidecar.ts";
 import { prepareDiffusionEncoder } from "../install/diffusion_prepare.ts";
 import { seededVector } from "../random.ts";

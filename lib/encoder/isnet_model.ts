@@ -77,24 +77,40 @@ export interface LoadedModel {
   pruned?: { nodes: { before: number; after: number }; initializers: { before: number; after: number } };
 }
 
+/**
+ * The npm packages of model data this module depends on, with their versions. They are imported with versioned
+ * `npm:` specifiers, so no import map is needed, and through a non-literal `import()`, so that they are downloaded
+ * only when a model is built from them (the ISNet package is AGPL-3.0 and 212 MB; an `rgb-grid` user never gets it).
+ */
+const NPM_MODEL_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
+  "@imgly/background-removal-data": "1.4.5",
+});
+
 async function packageDir(source: NpmModelSource): Promise<string> {
-  if (source.package === "@imgly/background-removal-data") {
-    // A literal specifier puts the package in Deno's module graph, so a fresh clone installs it on first use
-    // (a bare import.meta.resolve does not).
-    await import("@imgly/background-removal-data/dist/resources.json", { with: { type: "json" } });
-  }
+  const pinned = NPM_MODEL_PACKAGES[source.package];
+  // A package of our own is named with its version; any other must come from the caller's import map.
+  const base = pinned ? `npm:${source.package}@${pinned}` : source.package;
   let url: URL;
   try {
-    url = new URL(import.meta.resolve(`${source.package}/package.json`));
+    if (pinned) {
+      // Importing a file of the package is what makes Deno install it (import.meta.resolve alone does not).
+      const resources = `${base}/dist/resources.json`;
+      await import(resources, { with: { type: "json" } });
+    }
+    url = new URL(import.meta.resolve(`${base}/package.json`));
   } catch (error) {
     throw new Error(
-      `npm package '${source.package}' cannot be resolved; expected it in deno.json's imports (npm:${source.package}@${source.version})`,
+      `npm package '${source.package}' cannot be resolved; expected one of ${
+        Object.keys(NPM_MODEL_PACKAGES).join(", ")
+      } or a package in your deno.json's imports (npm:${source.package}@${source.version}): ${
+        (error as Error).message.split("\n")[0]
+      }`,
       { cause: error },
     );
   }
   if (url.protocol !== "file:") {
     throw new Error(
-      `npm package '${source.package}' resolved to ${url.href}; expected a local node_modules folder`,
+      `npm package '${source.package}' resolved to ${url.href}; expected a file in node_modules or Deno's npm cache`,
     );
   }
   let version: unknown;

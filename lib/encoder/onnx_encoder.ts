@@ -178,7 +178,7 @@ export function resizeSidecar(sidecar: EncoderSidecar, inputSize: number): Encod
  * ```ts
  * import { createOnnxEncoder } from "./onnx_encoder.ts";
  * import { parseSidecar } from "./sidecar.ts";
- * import p from "onnx-proto";
+ * import p from "npm:onnx-proto@8.0.1";
  * import assert from "node:assert/strict";
  * const { onnx } = p;
  * const ints = (name: string, v: number[]) => ({ name, ints: v, type: onnx.AttributeProto.AttributeType.INTS });

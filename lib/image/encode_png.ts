@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { encode } from "fast-png";
+import { encode } from "npm:fast-png@8.0.0";
 import type { ImageRGB, LabelMap } from "../types.ts";
 import { checkImageRGB, checkLabelMap } from "./_check_shapes.ts";
 
@@ -42,7 +42,7 @@ export function vocPalette(): Uint8Array {
  * @example Round trip through the encoder
  * ```ts
  * import assert from "node:assert/strict";
- * import { decode } from "fast-png";
+ * import { decode } from "npm:fast-png@8.0.0";
  * import { encodeRgbPng } from "./encode_png.ts";
  *
  * const png = encodeRgbPng({ data: new Float32Array([0, 0.5, 1.2]), height: 1, width: 1 });
@@ -73,7 +73,7 @@ export function encodeRgbPng(image: ImageRGB): Uint8Array {
  * @example Labels survive as raw indices
  * ```ts
  * import assert from "node:assert/strict";
- * import { decode } from "fast-png";
+ * import { decode } from "npm:fast-png@8.0.0";
  * import { encodeLabelPng } from "./encode_png.ts";
  *
  * const png = encodeLabelPng({ data: new Int32Array([0, 1, 15, 255]), height: 2, width: 2 });

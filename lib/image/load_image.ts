@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { decode as decodePng } from "fast-png";
-import jpeg from "jpeg-js";
+import { decode as decodePng } from "npm:fast-png@8.0.0";
+import jpeg from "npm:jpeg-js@0.4.4";
 import type { ImageRGB } from "../types.ts";
 import { readRegularFile } from "../io/read_regular_file.ts";
 import { type ImageHeader, readImageHeader } from "./image_header.ts";
@@ -116,7 +116,7 @@ export async function loadImage(
  * @example Decode a 1x1 grey PNG
  * ```ts
  * import assert from "node:assert/strict";
- * import { encode } from "fast-png";
+ * import { encode } from "npm:fast-png@8.0.0";
  * import { decodeImage } from "./load_image.ts";
  *
  * const png = encode({ width: 1, height: 1, channels: 1, depth: 8, data: new Uint8Array([51]) });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { decode as decodePng } from "fast-png";
+import { decode as decodePng } from "npm:fast-png@8.0.0";
 import { readRegularFile } from "../io/read_regular_file.ts";
 import type { LabelMap } from "../types.ts";
 import { readImageHeader } from "./image_header.ts";

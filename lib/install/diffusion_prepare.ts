@@ -31,8 +31,8 @@
  */
 
 import { join, resolve } from "node:path";
-import p from "onnx-proto";
-import type { onnx as Onnx } from "onnx-proto";
+import p from "npm:onnx-proto@8.0.1";
+import type { onnx as Onnx } from "npm:onnx-proto@8.0.1";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { sha256File } from "../encoder/model_cache.ts";
 import { findScopeOutput, moduleScope, pruneModel } from "../onnx/onnx_graph.ts";

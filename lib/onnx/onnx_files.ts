@@ -12,8 +12,8 @@
  */
 
 import { basename, dirname, join, resolve } from "node:path";
-import p from "onnx-proto";
-import type { onnx as Onnx } from "onnx-proto";
+import p from "npm:onnx-proto@8.0.1";
+import type { onnx as Onnx } from "npm:onnx-proto@8.0.1";
 import type { ExternalDataFile } from "./ort_session.ts";
 
 const { onnx } = p;
@@ -188,7 +188,7 @@ export async function loadExternalData(
  * @example
  * ```ts
  * import { externalLocationsOf } from "./onnx_files.ts";
- * import p from "onnx-proto";
+ * import p from "npm:onnx-proto@8.0.1";
  * import assert from "node:assert/strict";
  * const bytes = p.onnx.ModelProto.encode({ graph: { name: "g" } }).finish();
  * assert.deepEqual(externalLocationsOf(bytes), []);
@@ -237,7 +237,7 @@ async function copyRange(
  * @example Small tensors stay inline
  * ```ts
  * import { writeOnnxModel } from "./onnx_files.ts";
- * import p from "onnx-proto";
+ * import p from "npm:onnx-proto@8.0.1";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const model = p.onnx.ModelProto.create({ graph: { name: "g", initializer: [{ name: "w", dims: [1], dataType: 1, rawData: new Uint8Array(4) }] } });

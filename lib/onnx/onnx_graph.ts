@@ -8,8 +8,8 @@
  * @module
  */
 
-import p from "onnx-proto";
-import type { onnx as Onnx } from "onnx-proto";
+import p from "npm:onnx-proto@8.0.1";
+import type { onnx as Onnx } from "npm:onnx-proto@8.0.1";
 
 const { onnx } = p;
 
@@ -55,7 +55,7 @@ function subgraphReads(node: Node, into: Set<string>): void {
  * @example Cut `Relu(x) -> a -> Neg -> y` at `a`
  * ```ts
  * import { pruneToOutputs } from "./onnx_graph.ts";
- * import p from "onnx-proto";
+ * import p from "npm:onnx-proto@8.0.1";
  * import assert from "node:assert/strict";
  * const { onnx } = p;
  * const bytes = onnx.ModelProto.encode({
@@ -102,7 +102,7 @@ export function pruneToOutputs(modelBytes: Uint8Array, outputNames: readonly str
  * @example
  * ```ts
  * import { pruneModel } from "./onnx_graph.ts";
- * import p from "onnx-proto";
+ * import p from "npm:onnx-proto@8.0.1";
  * import assert from "node:assert/strict";
  * const model = p.onnx.ModelProto.create({ graph: { name: "g",
  *   node: [{ opType: "Relu", input: ["x"], output: ["a"] }, { opType: "Neg", input: ["a"], output: ["y"] }],

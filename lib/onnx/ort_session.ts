@@ -19,7 +19,7 @@
  * @module
  */
 
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { float16ToFloat32, float32ToFloat16 } from "./float16.ts";
 import { getGpu, type GpuContext, GpuUnavailableError } from "../gpu/device.ts";
 
@@ -241,7 +241,7 @@ async function sharedGpu(): Promise<GpuContext> {
 async function runtimeFor(runner: OrtRunner): Promise<OrtModule> {
   if (runner === "wasm") return ort;
   if (runner === "webgpu") {
-    webgpuModule ??= import("onnxruntime-web/webgpu") as Promise<OrtModule>;
+    webgpuModule ??= import("npm:onnxruntime-web@1.30.0/webgpu") as Promise<OrtModule>;
     return await webgpuModule;
   }
   nodeModule ??= (import(NODE_RUNTIME) as Promise<OrtModule>).catch((error) => {
@@ -306,7 +306,7 @@ function toInputData(
  * @example Run a one-node model (an `Identity`) built with onnx-proto
  * ```ts
  * import { createOrtSession } from "./ort_session.ts";
- * import p from "onnx-proto";
+ * import p from "npm:onnx-proto@8.0.1";
  * import assert from "node:assert/strict";
  * const { onnx } = p;
  * const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } });

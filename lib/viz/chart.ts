@@ -9,7 +9,7 @@
  *
  * @module
  */
-import * as Plot from "@observablehq/plot";
+import * as Plot from "npm:@observablehq/plot@0.6.17";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { plotDocument } from "./plot_document.ts";
 import { JUPYTER_DISPLAY } from "./jupyter_display.ts";
@@ -192,7 +192,7 @@ export function toStandaloneSvg(
  *
  * @example
  * ```ts
- * import * as Plot from "@observablehq/plot";
+ * import * as Plot from "npm:@observablehq/plot@0.6.17";
  * import { renderPlot } from "./chart.ts";
  * import assert from "node:assert/strict";
  * const chart = renderPlot({ title: "Two points", marks: [Plot.dot([[0, 0], [1, 1]])] });
@@ -220,7 +220,7 @@ export function renderPlot(options: PlotOptions): Chart {
  *
  * @example
  * ```ts
- * import * as Plot from "@observablehq/plot";
+ * import * as Plot from "npm:@observablehq/plot@0.6.17";
  * import { chartGrid, renderPlot } from "./chart.ts";
  * import assert from "node:assert/strict";
  * const one = renderPlot({ width: 100, height: 80, marks: [Plot.dot([[0, 0]])] });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as Plot from "@observablehq/plot";
+import * as Plot from "npm:@observablehq/plot@0.6.17";
 import { type Chart, renderPlot } from "./chart.ts";
 
 /** One named curve. */

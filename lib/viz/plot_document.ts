@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseHTML } from "linkedom";
+import { parseHTML } from "npm:linkedom@0.18.15";
 
 /** The part of linkedom's document that callers see (Deno has no DOM types; Plot takes it as `document`). */
 export interface PlotDocument {
