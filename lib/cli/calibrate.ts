@@ -36,25 +36,35 @@ export const LABELME_VOC_FOLDERS = [
 
 /** One prepared, encoded image with its ground truth remapped to 0..N−1 (−1 = ignore). */
 export interface CalibrationImage {
+  /** Sample id. */
   id: string;
   /** The folder it came from (classes are only comparable within one folder). */
   group: string;
+  /** Encoder features. */
   features: FeatureMap;
+  /** The image at the scoring size (PAMR's input). */
   scoringImage: ImageRGB;
+  /** Ground truth at the scoring size, classes 0..N−1, −1 = ignore. */
   gt: Int32Array;
+  /** Classes of its folder. */
   nClasses: number;
 }
 
 /** One scored configuration. */
 export interface CalibrationRow {
+  /** Affinity exponent. */
   alpha: number;
+  /** Whether the affinity kept its diagonal. */
   selfLoops: boolean;
+  /** Cut threshold. */
   tau: number;
+  /** Whether PAMR refined the labels. */
   refine: boolean;
   /** Mean over images of the per-image mIoU. */
   meanImageMiou: number;
   /** mIoU of TP/FP/FN accumulated over each folder's images (the paper's dataset-level number), averaged over folders. */
   datasetMiou: number;
+  /** Mean number of segments per image. */
   meanSegments: number;
   /** Images whose cut reached the segment cap. */
   capped: number;

@@ -109,9 +109,11 @@ export interface EvalArgs {
   shard?: { index: number; count: number };
   /** `--out`. */
   out?: string;
-  /** Dataset loader options. */
+  /** `--split` (each dataset has its own default). */
   split?: string;
+  /** `--list`: COCO's 2,175-image list. */
   listPath?: string;
+  /** `--ade-labels`. */
   adeLabels?: "reference" | "shifted";
   /** Show the progress bar. */
   progress: boolean;

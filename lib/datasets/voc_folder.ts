@@ -9,8 +9,11 @@ import { join } from "node:path";
 
 /** One image/annotation pair. */
 export interface VocSample {
+  /** File stem of the image. */
   id: string;
+  /** `JPEGImages/<id>.jpg` (or `.jpeg`, `.png`). */
   imagePath: string;
+  /** The annotation PNG of the same stem. */
   labelPath: string;
 }
 
@@ -24,7 +27,9 @@ export interface SkippedImage {
 
 /** A VOC-layout folder. */
 export interface VocFolder {
+  /** The folder as given. */
   root: string;
+  /** Image/annotation pairs, sorted by id. */
   samples: VocSample[];
   /** Class names from `class_names.txt` when present (index = class id). */
   classNames: string[] | undefined;

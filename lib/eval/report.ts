@@ -55,10 +55,13 @@ export interface ResultRow extends RowSpec {
   meanSegments: number;
   /** IoU per class (null for 0/0). */
   iou: (number | null)[];
-  /** Summed TP/FP/FN per class and ALL. */
+  /** Summed true positives per class. */
   tp: number[];
+  /** Summed false positives per class. */
   fp: number[];
+  /** Summed false negatives per class. */
   fn: number[];
+  /** Valid pixels (ALL). */
   all: number;
 }
 

@@ -74,6 +74,8 @@ export class FolderBusyError extends Error {
   readonly dir: string;
 
   /**
+   * The error for a folder locked by another session.
+   *
    * @param dir The busy folder.
    * @param pid The holder's process id, when known.
    */
