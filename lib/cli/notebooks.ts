@@ -99,6 +99,10 @@ if (import.meta.main) {
   const figuresRoot = join(root, "docs", "figures");
   for (const n of names) await rm(join(figuresRoot, n), { recursive: true, force: true });
   const python = Deno.env.get("NOTEBOOKS_PYTHON") ?? "/usr/bin/python3";
+  // The kernels use deno.json and so deno.lock, and a notebook that compares encoders loads the optional engines
+  // (TensorFlow.js): they would be recorded there, and a fresh clone would then install them for the demo.
+  const lockPath = join(root, "deno.lock");
+  const lockBefore = await readFile(lockPath, "utf8").catch(() => undefined);
   const code = await run(
     python,
     [
@@ -113,6 +117,10 @@ if (import.meta.main) {
       XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? join(outDir, "runtime"),
     },
   );
+  if (lockBefore !== undefined && (await readFile(lockPath, "utf8").catch(() => lockBefore)) !== lockBefore) {
+    await writeFile(lockPath, lockBefore);
+    console.log("deno.lock restored (the notebooks' kernels had added the optional engines they loaded)");
+  }
   console.log(
     `Notebooks ${code === 0 ? "passed" : "FAILED"} in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
   );
