@@ -244,7 +244,7 @@ async function merge(args: string[]): Promise<void> {
 }
 
 /** A locked output folder; `release()` also removes the folder when this call created it and it stayed empty. */
-async function lockOutput(dir: string): Promise<FolderLock> {
+async function lockOutput(dir: string, shard?: { index: number; count: number }): Promise<FolderLock> {
   let created = false;
   try {
     await Deno.lstat(dir);
@@ -258,7 +258,7 @@ async function lockOutput(dir: string): Promise<FolderLock> {
   };
   let lock: FolderLock;
   try {
-    lock = await lockRunFolder(dir);
+    lock = await lockRunFolder(dir, shard);
   } catch (e) {
     await removeIfEmpty();
     throw e;
@@ -280,12 +280,12 @@ async function evaluate(a: EvalArgs): Promise<void> {
   });
   // With --out, the folder is locked before the encoder loads, so that a busy folder fails at once; the
   // default folder is named after the encoder's identity, so it is locked once that is known.
-  let lock = a.out === undefined ? undefined : await lockOutput(a.out);
+  let lock = a.out === undefined ? undefined : await lockOutput(a.out, a.shard);
   try {
     for (const line of skippedLines(dataset.skipped)) console.error(line);
     const encoder = await loadEncoder(a.encoder);
     try {
-      await evaluateWith(a, dataset, encoder, async (outDir) => lock ??= await lockOutput(outDir));
+      await evaluateWith(a, dataset, encoder, async (outDir) => lock ??= await lockOutput(outDir, a.shard));
     } finally {
       await encoder.dispose();
     }

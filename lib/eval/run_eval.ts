@@ -91,6 +91,11 @@ export class FolderBusyError extends Error {
   }
 }
 
+/** Name of the lock file of a run folder, or of one shard's part of it. */
+function lockName(shard?: { index: number; count: number }): string {
+  return shard ? `.lock-${shard.index}of${shard.count}` : ".lock";
+}
+
 /** The exclusive lock of a run folder, from {@linkcode lockRunFolder}. */
 export interface FolderLock {
   /** Path of the lock file. */
@@ -117,12 +122,19 @@ async function readLockPid(path: string): Promise<number | null> {
  * operating system releases the lock when the holding process exits or is killed, so a stale `.lock` file
  * left by a killed run does not block.
  *
+ * Shards lock apart (`.lock-<i>of<n>`), so the shards of one run may write their own record files into one folder
+ * at the same time; two sessions of the same shard (or of the whole run) may not.
+ *
  * @param dir An existing folder.
+ * @param shard The shard this session writes, if any.
  * @returns The lock; call `release()` when done.
  * @throws {FolderBusyError} Naming the folder and the holder's pid when the folder is locked.
  */
-export async function lockRunFolder(dir: string): Promise<FolderLock> {
-  const path = join(dir, ".lock");
+export async function lockRunFolder(
+  dir: string,
+  shard?: { index: number; count: number },
+): Promise<FolderLock> {
+  const path = join(dir, lockName(shard));
   for (let attempt = 0;; attempt++) {
     const file = await Deno.open(path, { read: true, write: true, create: true });
     let locked = false;
@@ -262,7 +274,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalResults> {
     codeVersion: readCodeVersion().commit,
   };
   if (o.lock) {
-    if (resolve(o.lock.path) !== resolve(o.outDir, ".lock")) {
+    if (resolve(o.lock.path) !== resolve(o.outDir, lockName(o.shard))) {
       throw new RangeError(
         `Invalid lock '${printable(o.lock.path)}': expected the lock of '${printable(o.outDir)}'`,
       );
@@ -270,7 +282,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalResults> {
     return await runLocked(o, samples, config, t0);
   }
   await Deno.mkdir(o.outDir, { recursive: true });
-  const lock = await lockRunFolder(o.outDir);
+  const lock = await lockRunFolder(o.outDir, o.shard);
   try {
     return await runLocked(o, samples, config, t0);
   } finally {

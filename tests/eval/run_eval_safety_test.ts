@@ -110,6 +110,21 @@ Deno.test("lockRunFolder: one holder at a time, the lock file holds its pid and 
   });
 });
 
+Deno.test("lockRunFolder: the shards of one run lock apart, so they may share a folder; one shard twice may not", async () => {
+  await withTempDir(async (dir) => {
+    const s0 = await lockRunFolder(dir, { index: 0, count: 2 });
+    const s1 = await lockRunFolder(dir, { index: 1, count: 2 });
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(), [
+      ".lock-0of2",
+      ".lock-1of2",
+    ]);
+    await assert.rejects(() => lockRunFolder(dir, { index: 1, count: 2 }), FolderBusyError);
+    await s0.release();
+    await s1.release();
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
+  });
+});
+
 Deno.test("lockRunFolder: a holder killed with SIGKILL releases the folder", async () => {
   await withTempDir(async (dir) => {
     const module = new URL("../../lib/eval/run_eval.ts", import.meta.url).href;
