@@ -169,7 +169,17 @@ export async function downloadFile(
       );
     }
   }
-  return await finish(url, dest, part, hash.digest("hex"), done, total, offset, expectedSha, options.sha256);
+  return await finish({
+    url,
+    dest,
+    part,
+    sha256: hash.digest("hex"),
+    bytes: done,
+    total,
+    resumedFrom: offset,
+    expectedSha,
+    pinned: options.sha256,
+  });
 }
 
 async function downloadFresh(
@@ -202,20 +212,44 @@ async function downloadFresh(
       { cause: error },
     );
   }
-  return await finish(url, dest, part, hash.digest("hex"), done, total, 0, expectedSha, options.sha256);
+  return await finish({
+    url,
+    dest,
+    part,
+    sha256: hash.digest("hex"),
+    bytes: done,
+    total,
+    resumedFrom: 0,
+    expectedSha,
+    pinned: options.sha256,
+  });
 }
 
-async function finish(
-  url: string,
-  dest: string,
-  part: string,
-  sha256: string,
-  bytes: number,
-  total: number | undefined,
-  resumedFrom: number,
-  expectedSha: string | undefined,
-  pinned: string | undefined,
-): Promise<DownloadResult> {
+/** A finished transfer, as {@linkcode finish} checks it. */
+interface FinishedTransfer {
+  /** Where it came from. */
+  url: string;
+  /** Final path. */
+  dest: string;
+  /** The partial file written so far. */
+  part: string;
+  /** SHA-256 of the whole file. */
+  sha256: string;
+  /** Bytes in the whole file. */
+  bytes: number;
+  /** Size the server announced, if any. */
+  total: number | undefined;
+  /** Bytes kept from an earlier, interrupted download. */
+  resumedFrom: number;
+  /** The hash to match: the pin, else the server's. */
+  expectedSha: string | undefined;
+  /** The registry's pin, if any. */
+  pinned: string | undefined;
+}
+
+/** Checks a finished transfer's size and hash and renames the partial file into place. */
+async function finish(t: FinishedTransfer): Promise<DownloadResult> {
+  const { url, dest, part, sha256, bytes, total, resumedFrom, expectedSha, pinned } = t;
   if (total !== undefined && bytes < total) {
     throw new RangeError(
       `Download of ${url} stopped after ${bytes} of ${total} bytes; run the same command again to resume`,
