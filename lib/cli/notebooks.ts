@@ -1,6 +1,7 @@
 /**
  * `deno task notebooks [name…]`: type-checks and executes the notebooks in `notebooks/` headless, writing each
- * notebook's figures into `docs/figures/<notebook>/` and the executed copies into `out/notebooks/`.
+ * notebook's figures into `docs/figures/<notebook>/` and the executed copies into `out/notebooks/`, then, when all
+ * ran green, over the notebooks themselves.
  *
  * 1. Type check: the kernel does not report type errors, so the code cells of each notebook are joined into
  *    `out/notebooks/<name>.ts` (imports of `../mod.ts` rewritten to the absolute path) and a copy in a temporary
@@ -10,7 +11,10 @@
  *    `notebooks/kernels/deno/kernel.json` is used, and `DIFFCUT_FIGURES_ROOT=docs/figures`. It fails on any cell
  *    error and survives the Deno kernel's early `idle` messages.
  *
- * 3. With no notebook names given and every notebook green, `docs/api/build_api_md.ts` regenerates the API
+ * 3. When every notebook ran green, the executed copies replace `notebooks/<name>.ipynb`, so the committed
+ *    notebooks carry their outputs (figures included). `deno.lock` is restored after the kernels ran: a notebook
+ *    that loads an optional engine (TensorFlow.js) must not make a fresh clone install it.
+ * 4. With no notebook names given and every notebook green, `docs/api/build_api_md.ts` regenerates the API
  *    reference `docs/api/README.md`.
  *
  * Environment: `NOTEBOOKS_PYTHON` overrides the Python interpreter; `NOTEBOOKS_SKIP_RUN=1` only type-checks.
@@ -124,6 +128,18 @@ if (import.meta.main) {
   console.log(
     `Notebooks ${code === 0 ? "passed" : "FAILED"} in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
   );
+  if (code === 0) {
+    // Green runs are committed with their outputs, so the repository shows every figure.
+    for (const n of names) {
+      const executed = await readFile(join(outDir, `${n}.ipynb`), "utf8");
+      await writeFile(join(root, "notebooks", `${n}.ipynb`), executed);
+      console.log(
+        `notebooks/${n}.ipynb ← executed copy, ${
+          (new TextEncoder().encode(executed).length / 1024).toFixed(0)
+        } KiB`,
+      );
+    }
+  }
   if (code === 0 && Deno.args.length === 0) {
     // The API reference is regenerated with the figures, so docs/ matches the code of one green run.
     const apiMd = join(root, "docs", "api", "README.md");
