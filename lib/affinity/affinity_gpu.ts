@@ -1,7 +1,7 @@
 /**
  * WebGPU path of the patch affinity `W = minmax(F̂ F̂ᵀ)^α` (reference: affinity.ts).
  *
- * Three kernels in one submission: row L2-normalisation (`shaders/affinity/normalize_rows.wgsl`), the
+ * Three kernels in one submission: row L2-normalisation (`shaders/features/normalize_rows.wgsl`), the
  * register-tiled cosine Gram matrix fused with the global min/max (`cosine_gram.wgsl`: 16 × 8·WG tiles over the
  * upper triangle, mirrored), and min-max + power α in place (`minmax_power.wgsl`). Arithmetic is float32 throughout (the
  * reference accumulates dot products in float64), so values agree to a few float32 ulps of the cosine, amplified
@@ -23,6 +23,11 @@ import { type GpuContext, withErrorScope } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
 import { dispatch, getKernel, grid2d, groupsFor } from "../gpu/kernel.ts";
 import { checkFeatureRowStatus } from "../encoder/feature_rows.ts";
+import {
+  createNormalizeRowsKernel,
+  type NormalizeRowsKernel,
+  paddedChannels as padded,
+} from "../features/normalize_rows_gpu.ts";
 import {
   createFeatureRowsKernel,
   encodeFeatureRows,
@@ -51,45 +56,6 @@ export interface AffinityOnDevice {
   n: number;
   /** Frees the buffers. */
   destroy(): void;
-}
-
-/** A compiled normalisation kernel. */
-export interface NormalizeRowsKernel {
-  /**
-   * Records the dispatch.
-   * @param pass Open compute pass.
-   * @param io `features` (n·c) in, `unit` (n·c4) out.
-   * @param params Sizes.
-   */
-  encode(
-    pass: GPUComputePassEncoder,
-    io: { features: GPUBuffer; unit: GPUBuffer },
-    params: { n: number; c: number },
-  ): void;
-}
-
-/**
- * Compiles `shaders/affinity/normalize_rows.wgsl` once.
- *
- * @param ctx Device context.
- * @returns The kernel.
- */
-export async function createNormalizeRowsKernel(ctx: GpuContext): Promise<NormalizeRowsKernel> {
-  const wg = 64;
-  const kernel = await getKernel(ctx.device, {
-    stage: "affinity",
-    kernel: "normalize_rows",
-    overrides: { WORKGROUP_SIZE: wg },
-  });
-  return {
-    encode(pass, io, { n, c }) {
-      const params = uniformBuffer(ctx, "affinity.normalize_rows.params", [["u32", n], ["u32", c], [
-        "u32",
-        padded(c),
-      ]]);
-      dispatch(ctx.device, pass, kernel, [io.features, io.unit, params], [groupsFor(n, wg)]);
-    },
-  };
 }
 
 /** Rows of one Gram tile (fixed in `cosine_gram.wgsl`). */
@@ -243,10 +209,6 @@ export function zeroBelow(alpha: number): number {
   }
   bits[0] = lo;
   return f[0];
-}
-
-function padded(c: number): number {
-  return Math.ceil(c / 4) * 4;
 }
 
 /**

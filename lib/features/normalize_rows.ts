@@ -36,4 +36,3 @@ export function normalizeRows(features: FeatureMap): Float32Array {
   }
   return out;
 }
-

@@ -15,7 +15,7 @@ import type { GpuContext } from "../gpu/device.ts";
 import { withErrorScope } from "../gpu/device.ts";
 import { destroyAll, storageBuffer, submitAndRead, uniformBuffer, uploadBuffer } from "../gpu/buffers.ts";
 import { dispatch, getKernel, groupsFor, type Kernel } from "../gpu/kernel.ts";
-import { createNormalizeRowsKernel, type NormalizeRowsKernel } from "../affinity/affinity_gpu.ts";
+import { createNormalizeRowsKernel, type NormalizeRowsKernel } from "../features/normalize_rows_gpu.ts";
 import { bilinearAxis, checkAssignInput } from "./assign.ts";
 
 const WG = 64;

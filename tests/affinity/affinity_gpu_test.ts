@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { affinityMatrixSync } from "../../lib/affinity/affinity.ts";
-import { normalizeRows } from "../../lib/features/normalize_rows.ts";
 import { affinityMatrixGpu, GRAM_TILE_ROWS, gramTiles, zeroBelow } from "../../lib/affinity/affinity_gpu.ts";
 import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
 import { buildPartitionTreeSync } from "../../lib/ncut/partition_tree.ts";
@@ -127,18 +126,5 @@ Deno.test({
       affinityMatrixGpu(testGpu(), big),
       (e: Error) => e instanceof RangeError && /binding limit/.test(e.message),
     );
-  },
-});
-
-Deno.test({
-  name: "normalizeRows reference is what the GPU normalises (unit rows)",
-  ignore: !gpu,
-  fn() {
-    const u = normalizeRows(randomMap(1, 3, 4, 1));
-    for (let i = 0; i < 3; i++) {
-      let s = 0;
-      for (let k = 0; k < 4; k++) s += u[i * 4 + k] ** 2;
-      assert.ok(Math.abs(s - 1) < 1e-6);
-    }
   },
 });
