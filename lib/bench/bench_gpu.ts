@@ -96,7 +96,11 @@ async function stageRows(ctx: GpuContext, f: FeatureMap, photo: ImageRGB, runs: 
     (backend) =>
       backend === "cpu"
         ? buildPartitionTree(f, { alpha: 10, tauMax: 0.5, affinity: aff.cpu })
-        : buildPartitionTreeOnDevice(ctx, onDevice, f, { alpha: 10, tauMax: 0.5 }),
+        : buildPartitionTreeOnDevice(ctx, {
+          affinity: onDevice,
+          features: f,
+          options: { alpha: 10, tauMax: 0.5 },
+        }),
     "",
   );
   onDevice.destroy();

@@ -138,7 +138,7 @@ export async function buildPartitionTreeGpu(
   const encoder = ctx.device.createCommandEncoder({ label: "tree.level0" });
   const affinity = encodeAffinity(ctx, kernels, encoder, features, o);
   try {
-    const tree = await buildPartitionTreeOnDevice(ctx, affinity, features, options, encoder);
+    const tree = await buildPartitionTreeOnDevice(ctx, { affinity, features, options, pending: encoder });
     tree.timings.tree = performance.now() - t0;
     return tree;
   } finally {
@@ -146,28 +146,36 @@ export async function buildPartitionTreeGpu(
   }
 }
 
+/** What {@linkcode buildPartitionTreeOnDevice} builds from. */
+export interface DeviceTreeInput {
+  /** Device affinity (its `w`, `minmax` and `zeroRows` buffers, as `encodeAffinity` leaves them; not destroyed
+   * here). */
+  affinity: AffinityOnDevice;
+  /** The feature map it came from (for the grid size, and the CPU fallback). */
+  features: FeatureMap;
+  /** As for `buildPartitionTree`. */
+  options?: PartitionTreeOptions;
+  /** Encoder with pending work (e.g. the affinity kernels) to submit with the first levels, or that encoder with
+   * buffers to read back with them and a check to run on those (which may throw to stop the tree). */
+  pending?: GPUCommandEncoder | PendingWork;
+  /** Step budget of the first submission per level (internal). */
+  tuning?: TreeGpuTuning;
+}
+
 /**
- * Builds the partition tree from an affinity already on the device (its `w`, `minmax` and `zeroRows` buffers, as
- * `encodeAffinity` leaves them), up to four levels per submission and readback.
+ * Builds the partition tree from an affinity already on the device, up to four levels per submission and
+ * readback.
  *
  * @param ctx Device context.
- * @param affinity Device affinity (not destroyed here).
- * @param features The feature map it came from (for the grid size, and the CPU fallback).
- * @param options As for `buildPartitionTree`.
- * @param encoder Encoder with pending work (e.g. the affinity kernels) to submit with the first levels, or that
- * encoder with buffers to read back with them and a check to run on those (which may throw to stop the tree).
- * @param tuning Step budget of the first submission per level (internal).
+ * @param input The affinity, its feature map, the tree options and any work pending on the device.
  * @returns The tree.
  * @throws {GpuUnavailableError} When the device is lost.
  */
 export async function buildPartitionTreeOnDevice(
   ctx: GpuContext,
-  affinity: AffinityOnDevice,
-  features: FeatureMap,
-  options: PartitionTreeOptions = {},
-  encoder?: GPUCommandEncoder | PendingWork,
-  tuning: TreeGpuTuning = {},
+  input: DeviceTreeInput,
 ): Promise<PartitionTree> {
+  const { affinity, features, options = {}, pending: encoder, tuning = {} } = input;
   const o = checkTreeOptions(options);
   const n = affinity.n;
   const pending: PendingWork | undefined = encoder && "encoder" in encoder ? encoder : encoder && { encoder };

@@ -54,12 +54,17 @@ export async function runDeviceRoute(input: RouteInput): Promise<RouteOutput> {
     // The grid size; it also carries the features once read back (the tree's CPU fallback needs them).
     const { height, width, channels } = source;
     const grid: FeatureMap = { height, width, channels, data: new Float32Array(0) };
-    const tree = await buildPartitionTreeOnDevice(ctx, dev.affinity, grid, input.tree, {
-      encoder: commands,
-      reads: dev.reads,
-      check: (data) => {
-        features = dev.check(data);
-        if (features) grid.data = features.data;
+    const tree = await buildPartitionTreeOnDevice(ctx, {
+      affinity: dev.affinity,
+      features: grid,
+      options: input.tree,
+      pending: {
+        encoder: commands,
+        reads: dev.reads,
+        check: (data) => {
+          features = dev.check(data);
+          if (features) grid.data = features.data;
+        },
       },
     });
     const t2 = performance.now();

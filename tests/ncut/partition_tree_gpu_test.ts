@@ -118,7 +118,13 @@ Deno.test({
       });
       const s0 = ctx.submissions;
       try {
-        const tree = await buildPartitionTreeOnDevice(ctx, affinity, f, options, encoder, tuning);
+        const tree = await buildPartitionTreeOnDevice(ctx, {
+          affinity,
+          features: f,
+          options,
+          pending: encoder,
+          tuning,
+        });
         return { tree, submissions: ctx.submissions - s0 };
       } finally {
         affinity.destroy();
