@@ -29,7 +29,8 @@ import {
   type UpsampleMode,
 } from "../eval/methods.ts";
 import { ProgressBar } from "../eval/progress.ts";
-import { markdownTable, mergeRuns, printable, skippedLines, writeResults } from "../eval/report.ts";
+import { printable } from "../io/printable.ts";
+import { markdownTable, mergeRuns, skippedLines, writeResults } from "../eval/report.ts";
 import { type FolderLock, lockRunFolder, parseShard, runEval } from "../eval/run_eval.ts";
 import type { Encoder } from "../types.ts";
 

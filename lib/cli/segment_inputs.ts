@@ -11,6 +11,7 @@
  * @module
  */
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { printable } from "../io/printable.ts";
 
 /** Extensions read as images. */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([".png", ".jpg", ".jpeg"]);
@@ -49,25 +50,6 @@ export interface SegmentationPlan {
   images: PlannedImage[];
   /** One line per file left out: `path (reason)`. */
   skipped: string[];
-}
-
-/**
- * A name safe to print on one line: control characters (a newline in a file name, say) become escapes.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { printable } from "./segment_inputs.ts";
- * assert.equal(printable("a\nb.png"), "a\\nb.png");
- * assert.equal(printable("plain.png"), "plain.png");
- * ```
- *
- * @param name Any string.
- * @returns `name` with every C0 control character and DEL written as a JSON escape.
- */
-export function printable(name: string): string {
-  // deno-lint-ignore no-control-regex
-  return name.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 /** Whether `path` is `dir` or lies below it (both absolute). */

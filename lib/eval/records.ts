@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { printable } from "./report.ts";
+import { printable } from "../io/printable.ts";
 import type { ImageRowResult } from "./score_image.ts";
 
 /** One image's line in the log. */

@@ -25,6 +25,7 @@ import type { Encoder } from "../types.ts";
 import { readCodeVersion } from "./code_version.ts";
 import { checkEvalSettings, type EvalSettings, methodParams } from "./methods.ts";
 import type { ProgressBar } from "./progress.ts";
+import { printable } from "../io/printable.ts";
 import { prepareEvalSample } from "./protocol.ts";
 import { type ImageRecord, openRecordLog, readRecords } from "./records.ts";
 import {
@@ -32,7 +33,6 @@ import {
   configMismatch,
   type EvalResults,
   meanStageMs,
-  printable,
   readRunConfig,
   recordFiles,
   type RunConfig,

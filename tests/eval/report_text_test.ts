@@ -3,7 +3,8 @@
  * a VOC folder left out (one line each, or one line with a count).
  */
 import assert from "node:assert/strict";
-import { markdownTable, printable, skippedLines } from "../../lib/eval/report.ts";
+import { printable } from "../../lib/io/printable.ts";
+import { markdownTable, skippedLines } from "../../lib/eval/report.ts";
 import type { EvalResults } from "../../lib/eval/report.ts";
 
 Deno.test("printable: control characters become escapes, other text is unchanged", () => {
