@@ -152,22 +152,7 @@ export async function downloadFile(
   let done = offset;
   if (response.body && response.status !== 416) {
     using file = await Deno.open(part, { write: true, create: true, append: true });
-    try {
-      for await (const chunk of response.body) {
-        hash.update(chunk);
-        let written = 0;
-        while (written < chunk.length) written += await file.write(chunk.subarray(written));
-        done += chunk.length;
-        options.onProgress?.(done, total);
-      }
-    } catch (error) {
-      throw new RangeError(
-        `Download of ${url} stopped after ${done}${total ? ` of ${total}` : ""} bytes (${
-          (error as Error).message.split("\n")[0]
-        }); run the same command again to resume`,
-        { cause: error },
-      );
-    }
+    done = await appendBody(response.body, file, { hash, done, total, url, onProgress: options.onProgress });
   }
   return await finish({
     url,
@@ -194,24 +179,14 @@ async function downloadFresh(
   const length = Number(response.headers.get("content-length") ?? NaN);
   const total = options.bytes ?? (Number.isFinite(length) ? length : undefined);
   const expectedSha = options.sha256?.toLowerCase() ?? announcedSha256(response.headers);
-  let done = 0;
   using file = await Deno.open(part, { write: true, create: true, truncate: true });
-  try {
-    for await (const chunk of response.body!) {
-      hash.update(chunk);
-      let written = 0;
-      while (written < chunk.length) written += await file.write(chunk.subarray(written));
-      done += chunk.length;
-      options.onProgress?.(done, total);
-    }
-  } catch (error) {
-    throw new RangeError(
-      `Download of ${url} stopped after ${done}${total ? ` of ${total}` : ""} bytes (${
-        (error as Error).message.split("\n")[0]
-      }); run the same command again to resume`,
-      { cause: error },
-    );
-  }
+  const done = await appendBody(response.body!, file, {
+    hash,
+    done: 0,
+    total,
+    url,
+    onProgress: options.onProgress,
+  });
   return await finish({
     url,
     dest,
@@ -223,6 +198,44 @@ async function downloadFresh(
     expectedSha,
     pinned: options.sha256,
   });
+}
+
+/**
+ * Writes a response body to the end of an open file, hashing it and reporting progress.
+ *
+ * @returns The byte count reached (`done` plus the body's length).
+ * @throws {RangeError} When the transfer breaks off; the message says how far it got and that the same command
+ * resumes.
+ */
+async function appendBody(
+  body: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  t: {
+    hash: Hash;
+    done: number;
+    total: number | undefined;
+    url: string;
+    onProgress?: (done: number, total: number | undefined) => void;
+  },
+): Promise<number> {
+  let done = t.done;
+  try {
+    for await (const chunk of body) {
+      t.hash.update(chunk);
+      let written = 0;
+      while (written < chunk.length) written += await file.write(chunk.subarray(written));
+      done += chunk.length;
+      t.onProgress?.(done, t.total);
+    }
+  } catch (error) {
+    throw new RangeError(
+      `Download of ${t.url} stopped after ${done}${t.total ? ` of ${t.total}` : ""} bytes (${
+        (error as Error).message.split("\n")[0]
+      }); run the same command again to resume`,
+      { cause: error },
+    );
+  }
+  return done;
 }
 
 /** A finished transfer, as {@linkcode finish} checks it. */
