@@ -136,14 +136,6 @@ function backendsUsed(r: SegmentationResult): string {
   return used.length ? used.join("+") : r.settings.backend;
 }
 
-/** `--backend` checked with the flag's name in the message. */
-function checkBackendOption(value: string): Backend {
-  if (value !== "auto" && value !== "cpu" && value !== "webgpu") {
-    throw new RangeError(`Invalid --backend "${value}": expected "auto", "cpu" or "webgpu"`);
-  }
-  return value;
-}
-
 /** Entry point; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
   let parsed;
@@ -195,7 +187,6 @@ export async function main(args: string[]): Promise<number> {
     if (values["self-loops"] && values["no-self-loops"]) {
       throw new RangeError("Options --self-loops and --no-self-loops contradict each other");
     }
-    const backend = values.backend === undefined ? undefined : checkBackendOption(values.backend);
     const runner = values.runner === undefined ? undefined : resolveRunner(values.runner, "--runner");
     // The runner from $DIFFCUT_ORT_RUNNER matters only to encoders that run on ONNX Runtime.
     const usesOrt = !["rgb-grid", "mobilenet-v2"].includes(values.encoder ?? "isnet");
@@ -210,7 +201,7 @@ export async function main(args: string[]): Promise<number> {
       alpha: numberOption("alpha", values.alpha),
       outputSize: integerOption("size", values.size),
       compat: compat as "default" | "reference" | undefined,
-      backend,
+      backend: values.backend as Backend | undefined,
       selfLoops: values["no-self-loops"] ? false : values["self-loops"] ? true : undefined,
       minSegmentSize: integerOption("min-segment", values["min-segment"]),
       maxSegments: integerOption("max-segments", values["max-segments"]),
@@ -225,6 +216,7 @@ export async function main(args: string[]): Promise<number> {
         outputSize: "--size",
         tau: "--tau",
         alpha: "--alpha",
+        backend: "--backend",
       };
       throw new RangeError(
         (e as Error).message.replace(

@@ -96,7 +96,7 @@ async function onCpu<T>(runners: StageRunners<T>, fallback?: string): Promise<T>
 export function checkBackend(backend: unknown): Backend {
   if (backend === undefined) return "auto";
   if (backend !== "auto" && backend !== "cpu" && backend !== "webgpu") {
-    throw new RangeError(`Backend must be "auto", "cpu" or "webgpu", received ${JSON.stringify(backend)}`);
+    throw new RangeError(`Invalid backend ${JSON.stringify(backend)}: expected "auto", "cpu" or "webgpu"`);
   }
   return backend;
 }
