@@ -187,7 +187,7 @@ export function assignConcepts(
   return runStage(options.backend ?? DEFAULT_ASSIGN_OPTIONS.backend, {
     stage: "assign",
     work: size.height * size.width * k + gridLabels.length * k * features.channels,
-    cpu: () => Promise.resolve(assignConceptsSync(features, gridLabels, size, options)),
+    cpu: () => Promise.resolve(assignConceptsSync(features, gridLabels, size)),
     gpu: (ctx) => assignConceptsGpu(ctx, features, gridLabels, size),
   });
 }
@@ -287,6 +287,6 @@ export function assignAndRefine(
     alsoRuns: ["pamr"],
     work: pixels * k + gridLabels.length * k * features.channels + pamrWork,
     gpu: (ctx) => assignAndRefineGpu(ctx, features, gridLabels, image),
-    cpu: () => Promise.resolve(refinePamrSync(image, assignConceptsSync(features, gridLabels, size, {}), {})),
+    cpu: () => Promise.resolve(refinePamrSync(image, assignConceptsSync(features, gridLabels, size), {})),
   });
 }

@@ -1,5 +1,5 @@
 /**
- * The WebGPU twin of {@linkcode normalizeRows} (`shaders/features/normalize_rows.wgsl`): unit rows for the affinity
+ * The WebGPU twin of `normalizeRows` (`normalize_rows.ts`) (`shaders/features/normalize_rows.wgsl`): unit rows for the affinity
  * and the concept assignment, written with a row stride rounded up to 4 channels so that later kernels read vec4s.
  *
  * @module
@@ -7,7 +7,6 @@
 import { uniformBuffer } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { dispatch, getKernel, groupsFor } from "../gpu/kernel.ts";
-import type { normalizeRows } from "./normalize_rows.ts";
 
 /**
  * Row stride of the unit rows on the device: `c` rounded up to a multiple of 4 (the padding is zeros).

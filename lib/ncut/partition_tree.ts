@@ -18,7 +18,7 @@ import { subgraph } from "../eigensolve/subgraph.ts";
 import type { Backend, FeatureMap } from "../types.ts";
 import { bestThresholdSplit } from "./split.ts";
 
-/** Options of {@linkcode buildPartitionTree}. */
+/** Options of `buildPartitionTree` (`lib/stages.ts`). */
 export interface PartitionTreeOptions {
   /** Affinity exponent. @default 10 */
   alpha?: number;
@@ -123,7 +123,7 @@ export function checkTau(tau: number, name = "tau"): void {
   }
 }
 
-/** Resolved options of {@linkcode buildPartitionTree} (defaults applied, values checked). */
+/** Resolved options of `buildPartitionTree` (`lib/stages.ts`) (defaults applied, values checked). */
 export interface ResolvedTreeOptions {
   /** Affinity exponent. */
   alpha: number;
@@ -173,7 +173,7 @@ export function checkTreeOptions(options: PartitionTreeOptions): ResolvedTreeOpt
   return { alpha, tauMax, count, selfLoops, minSegmentSize, maxSegments, compat };
 }
 
-/** Synchronous body of {@linkcode buildPartitionTree} (CPU path). */
+/** Synchronous body of `buildPartitionTree` (`lib/stages.ts`) (CPU path). */
 export function buildPartitionTreeSync(
   features: FeatureMap,
   options: PartitionTreeOptions = {},

@@ -31,7 +31,7 @@
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
 import { medianFilter3x3 } from "./median_filter.ts";
 
-/** Options of {@linkcode refinePamr}. */
+/** Options of `refinePamr` (`lib/stages.ts`). */
 export interface PamrOptions {
   /**
    * Number of propagation steps; a non-negative integer.
@@ -60,7 +60,7 @@ export interface PamrOptions {
   backend?: Backend;
 }
 
-/** Default options of {@linkcode refinePamr}: DiffCut's benchmark settings. */
+/** Default options of `refinePamr` (`lib/stages.ts`): DiffCut's benchmark settings. */
 export const DEFAULT_PAMR_OPTIONS: Readonly<{
   iterations: number;
   dilations: readonly number[];
@@ -491,7 +491,7 @@ function propagateOneHot(
 }
 
 /**
- * Checks the inputs of {@linkcode refinePamr} (shared by the CPU and WebGPU paths).
+ * Checks the inputs of `refinePamr` (`lib/stages.ts`) (shared by the CPU and WebGPU paths).
  *
  * @param image Image.
  * @param labels Labels.
@@ -545,7 +545,7 @@ export function checkPamrOptions(
 }
 
 /**
- * Synchronous body of {@linkcode refinePamr}.
+ * Synchronous body of `refinePamr` (`lib/stages.ts`).
  *
  * @param image Image.
  * @param labels Labels.

@@ -29,7 +29,7 @@
 import type { Backend, FeatureMap } from "../types.ts";
 import { normalizeRows } from "../features/normalize_rows.ts";
 
-/** Options of {@linkcode assignConcepts}. */
+/** Options of `assignConcepts` (`lib/stages.ts`). */
 export interface AssignConceptsOptions {
   /**
    * Where to run: `"cpu"` (TypeScript), `"webgpu"` (WGSL kernels, CPU fallback with a notice when no adapter
@@ -40,7 +40,7 @@ export interface AssignConceptsOptions {
   backend?: Backend;
 }
 
-/** Default options of {@linkcode assignConcepts}. */
+/** Default options of `assignConcepts` (`lib/stages.ts`). */
 export const DEFAULT_ASSIGN_OPTIONS: Readonly<Required<AssignConceptsOptions>> = Object.freeze({
   backend: "auto",
 });
@@ -255,7 +255,7 @@ export function bilinearAxis(inSize: number, outSize: number) {
 }
 
 /**
- * Checks the inputs of {@linkcode assignConcepts} (shared by the CPU and WebGPU paths).
+ * Checks the inputs of `assignConcepts` (`lib/stages.ts`) (shared by the CPU and WebGPU paths).
  *
  * @param features Patch features.
  * @param gridLabels Grid labels.
@@ -281,19 +281,19 @@ export function checkAssignInput(
 }
 
 /**
- * Synchronous body of {@linkcode assignConcepts}.
+ * The plain-TypeScript concept assignment: the reference that `assignConcepts` (`lib/stages.ts`) runs on the CPU
+ * and that the WebGPU twin (`assign_gpu.ts`) is tested against. The steps and tie rules are documented on
+ * `assignConcepts`.
  *
  * @param features Patch features.
  * @param gridLabels Grid labels.
  * @param size Output size.
- * @param options Options.
  * @returns Output labels.
  */
 export function assignConceptsSync(
   features: FeatureMap,
   gridLabels: Int32Array,
   size: { height: number; width: number },
-  options: AssignConceptsOptions,
 ): Int32Array {
   checkAssignInput(features, gridLabels, size);
   const outH = size.height;

@@ -3,7 +3,7 @@ import { syntheticFeatureMap } from "../../lib/bench/synthetic_features.ts";
 import { meanColorGrid } from "../../lib/encoder/color_encoder.ts";
 import { loadImage } from "../../lib/image/load_image.ts";
 import { cutTree } from "../../lib/ncut/cut_tree.ts";
-import { type PartitionTreeOptions } from "../../lib/ncut/partition_tree.ts";
+import type { PartitionTreeOptions } from "../../lib/ncut/partition_tree.ts";
 import { buildPartitionTree } from "../../lib/stages.ts";
 import type { FeatureMap } from "../../lib/types.ts";
 import { createAffinityKernels, encodeAffinity } from "../../lib/affinity/affinity_gpu.ts";
