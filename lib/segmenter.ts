@@ -11,6 +11,7 @@ import { checkBackend, noticeCpuFallback, recordStageRuns, type StageRun } from 
 import { getGpu, GpuDeviceLostError, GpuUnavailableError } from "./gpu/device.ts";
 import { resizeImage, resizeLabelsNearestExact } from "./image/resize.ts";
 import { checkTau, checkTreeOptions, type PartitionTree } from "./ncut/partition_tree.ts";
+import { checkSegments, SEGMENTS_TAU_MAX } from "./ncut/cut_segments.ts";
 import { runDeviceRoute } from "./pipeline/device_route.ts";
 import { runHostRoute } from "./pipeline/host_route.ts";
 import type { RouteInput } from "./pipeline/route.ts";
@@ -28,6 +29,12 @@ export interface SegmenterOptions {
   encoderOptions?: LoadEncoderOptions;
   /** NCut stopping threshold. @default the encoder's (ISNet: see models/isnet.json) */
   tau?: number;
+  /**
+   * Cut the tree at the τ that gives this many segments (or the nearest count the tree allows) instead of at
+   * `tau`: the tree is built lowest-NCut-first up to K segments, and `result.tau` is the τ used. Not with `tau`.
+   * @default undefined (cut at τ)
+   */
+  segments?: number;
   /** Affinity exponent. @default the encoder's */
   alpha?: number;
   /** PAMR refinement + 3×3 median after concept assignment. @default true */
@@ -138,7 +145,7 @@ export interface Segmenter {
   /** Segments one image, optionally overriding τ, α or refinement. */
   segment(
     image: ImageRGB,
-    overrides?: Partial<Pick<SegmenterOptions, "tau" | "alpha" | "refine" | "maxSegments">>,
+    overrides?: Partial<Pick<SegmenterOptions, "tau" | "segments" | "alpha" | "refine" | "maxSegments">>,
   ): Promise<SegmentationResult>;
   /** Frees the encoder (and the CPU fallback's, if one was loaded). */
   dispose(): Promise<void>;
@@ -148,6 +155,8 @@ export interface Segmenter {
 export interface ResolvedSegmenterOptions {
   /** NCut stopping threshold. */
   tau: number;
+  /** Wanted number of segments (cut at the τ that gives it), or undefined to cut at `tau`. */
+  segments: number | undefined;
   /** Affinity exponent. */
   alpha: number;
   /** PAMR on or off. */
@@ -197,6 +206,7 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
   const d = encoder.defaults;
   const resolved: ResolvedSegmenterOptions = Object.freeze({
     tau: options.tau ?? d.tau,
+    segments: options.segments,
     alpha: options.alpha ?? d.alpha,
     refine: options.refine ?? true,
     outputSize: options.outputSize ?? 512,
@@ -207,7 +217,7 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
     backend: options.backend ?? "auto",
     hostFeatures: options.hostFeatures ?? true,
   });
-  checkSegmenterOptions(resolved);
+  checkSegmenterOptions({ ...resolved, tau: resolved.segments === undefined ? resolved.tau : undefined });
   const givenFallback = options.fallbackEncoder;
   const loadFallback: (() => Promise<Encoder>) | undefined = typeof givenFallback === "function"
     ? givenFallback
@@ -250,7 +260,14 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
   return {
     encoder,
     options: resolved,
-    segment: (image, overrides = {}) => segment(image, { ...resolved, ...stripUndefined(overrides) }),
+    segment: (image, overrides = {}) => {
+      checkSegmenterOptions(overrides);
+      // A τ given alone replaces a `segments` of the segmenter (and the other way round).
+      const cut = overrides.segments === undefined && overrides.tau !== undefined
+        ? { segments: undefined }
+        : {};
+      return segment(image, { ...resolved, ...cut, ...stripUndefined(overrides) });
+    },
     async dispose() {
       try {
         await encoder.dispose();
@@ -280,10 +297,26 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
 export function checkSegmenterOptions(
   options: Pick<
     SegmenterOptions,
-    "tau" | "alpha" | "outputSize" | "selfLoops" | "minSegmentSize" | "maxSegments" | "compat" | "backend"
+    | "tau"
+    | "segments"
+    | "alpha"
+    | "outputSize"
+    | "selfLoops"
+    | "minSegmentSize"
+    | "maxSegments"
+    | "compat"
+    | "backend"
   >,
 ): void {
   if (options.tau !== undefined) checkTau(options.tau);
+  if (options.segments !== undefined) {
+    checkSegments(options.segments);
+    if (options.tau !== undefined) {
+      throw new RangeError(
+        `Options tau (${options.tau}) and segments (${options.segments}) both given; expected one of them`,
+      );
+    }
+  }
   if (options.alpha !== undefined) checkAlpha(options.alpha);
   const size = options.outputSize;
   if (size !== undefined && (!Number.isInteger(size) || size < 1)) {
@@ -379,12 +412,14 @@ async function segmentStages(
     encoder,
     image,
     tau: o.tau,
+    segments: o.segments,
     tree: {
       alpha: o.alpha,
-      tauMax: o.tau,
+      // `segments: K`: every split is a candidate, and the tree is built lowest-NCut-first up to K segments.
+      tauMax: o.segments !== undefined ? SEGMENTS_TAU_MAX : o.tau,
       selfLoops: o.selfLoops,
       minSegmentSize: o.minSegmentSize,
-      maxSegments: o.maxSegments,
+      maxSegments: o.segments ?? o.maxSegments,
       compat: o.compat,
       backend: o.backend,
     },
@@ -427,10 +462,10 @@ async function segmentStages(
     tree,
     features: features!,
     encoderId: encoder.id,
-    tau: o.tau,
+    tau: cut.tau,
     alpha: o.alpha,
     refine: o.refine,
-    settings: o,
+    settings: cut.tau === o.tau ? o : { ...o, tau: cut.tau },
     workSize: work,
     timings: {
       encode: ms.encode,
@@ -442,7 +477,7 @@ async function segmentStages(
       refine: (route.refined ? ms.assign : 0) + t5 - t4,
       total: t6 - t0,
     },
-    notes: [...tree.notes, ...cut.notes],
+    notes: [...tree.notes, ...cut.notes, ...oneSegmentNote(sizes.length, o)],
     stageRuns: [],
     featuresOnDevice: onDevice,
   };
@@ -457,6 +492,14 @@ async function segmentStages(
     });
   }
   return result;
+}
+
+/** A hint when a cut at τ left the image in one piece. */
+function oneSegmentNote(segments: number, o: ResolvedSegmenterOptions): string[] {
+  if (segments !== 1 || o.segments !== undefined) return [];
+  return [
+    `The result is one segment at tau ${o.tau}; try segments: K (--segments K) for K segments, or a larger tau`,
+  ];
 }
 
 /** The working resolution: the input's aspect ratio with its long side at most `outputSize`. */

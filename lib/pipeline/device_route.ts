@@ -8,12 +8,11 @@
 import { type EncodedDeviceAffinity, encodeDeviceAffinity } from "../affinity/affinity_gpu.ts";
 import { recordStageRun } from "../gpu/backend.ts";
 import { getGpu, GpuDeviceLostError } from "../gpu/device.ts";
-import { cutTreeDetailed } from "../ncut/cut_tree.ts";
 import { buildPartitionTreeOnDevice } from "../ncut/partition_tree_gpu.ts";
 import type { FeatureMap } from "../types.ts";
 import { assignConceptsGpu } from "../upsample/assign_gpu.ts";
 import { assignAndRefineGpu } from "../upsample/assign_refine_gpu.ts";
-import type { RouteInput, RouteOutput } from "./route.ts";
+import { cutForRoute, type RouteInput, type RouteOutput } from "./route.ts";
 
 /**
  * Runs an image through an encoder whose output stays on the shared GPU device (`encoder.encodeOnDevice`).
@@ -68,7 +67,7 @@ export async function runDeviceRoute(input: RouteInput): Promise<RouteOutput> {
       },
     });
     const t2 = performance.now();
-    const cut = cutTreeDetailed(tree, input.tau);
+    const cut = cutForRoute(tree, input);
     const t3 = performance.now();
     for (const stage of ["affinity", "tree"] as const) recordStageRun({ stage, backend: "webgpu" });
     const refined = input.fused && cut.segments > 1;

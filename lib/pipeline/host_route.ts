@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { cutTreeDetailed } from "../ncut/cut_tree.ts";
 import { assignAndRefine, assignConcepts, buildPartitionTree } from "../stages.ts";
-import type { RouteInput, RouteOutput } from "./route.ts";
+import { cutForRoute, type RouteInput, type RouteOutput } from "./route.ts";
 
 /**
  * Encodes the image on the host, builds and cuts the tree, and assigns pixels (with PAMR in the same step when
@@ -22,7 +21,7 @@ export async function runHostRoute(input: RouteInput): Promise<RouteOutput> {
   const t1 = performance.now();
   const tree = await buildPartitionTree(features, input.tree);
   const t2 = performance.now();
-  const cut = cutTreeDetailed(tree, input.tau);
+  const cut = cutForRoute(tree, input);
   const t3 = performance.now();
   const refined = input.fused && cut.segments > 1;
   const labels = refined

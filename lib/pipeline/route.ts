@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { TreeCut } from "../ncut/cut_tree.ts";
+import { cutTreeDetailed, type TreeCut } from "../ncut/cut_tree.ts";
+import { cutTreeAtSegments } from "../ncut/cut_segments.ts";
 import type { PartitionTree, PartitionTreeOptions } from "../ncut/partition_tree.ts";
 import type { Encoder, FeatureMap, ImageRGB } from "../types.ts";
 
@@ -17,6 +18,8 @@ export interface RouteInput {
   image: ImageRGB;
   /** τ at which the tree is cut. */
   tau: number;
+  /** When set, the tree is cut at the τ that gives this many segments (or the nearest count) instead. */
+  segments?: number;
   /** Tree options (α, self-loops, guards, backend). */
   tree: PartitionTreeOptions;
   /** Working resolution of assignment and PAMR. */
@@ -35,12 +38,27 @@ export interface RouteOutput {
   features: FeatureMap | undefined;
   /** The partition tree. */
   tree: PartitionTree;
-  /** The tree cut at τ. */
-  cut: TreeCut;
+  /** The tree cut at τ (`cut.tau`: the τ used, which `segments` chooses). */
+  cut: TreeCut & { tau: number };
   /** Labels at the working resolution (PAMR applied when `refined`). */
   labels: Int32Array;
   /** Whether PAMR already ran (fused with the assignment). */
   refined: boolean;
   /** Milliseconds: encoder, affinity (0 when counted in the tree), tree, cut, assignment (or assignment + PAMR). */
   ms: { encode: number; affinity: number; tree: number; cut: number; assign: number };
+}
+
+/**
+ * Cuts a route's tree: at `input.tau`, or at the τ that gives `input.segments` segments.
+ *
+ * @param tree The route's partition tree.
+ * @param input The route's input.
+ * @returns The cut and the τ used.
+ */
+export function cutForRoute(
+  tree: PartitionTree,
+  input: Pick<RouteInput, "tau" | "segments">,
+): RouteOutput["cut"] {
+  if (input.segments !== undefined) return cutTreeAtSegments(tree, input.segments);
+  return { ...cutTreeDetailed(tree, input.tau), tau: input.tau };
 }
