@@ -36,6 +36,7 @@ Options:
   --timestep T     diffusion timestep, an integer in [0, 999] (default: the encoder's, 50)
   --input-size N   side of the square encoder input (default: the encoder's; resizable encoders only)
   --tau T          NCut stopping threshold (default: the encoder's recommended value)
+  --segments K     cut the tree at the τ that gives K segments (or the nearest count); not with --tau
   --alpha A        affinity exponent (default: the encoder's recommended value)
   --no-refine      skip PAMR refinement
   --size S         long side of the working resolution for assignment and PAMR (default 512)
@@ -109,6 +110,7 @@ export function summarize(file: string, r: SegmentationResult, encoder?: Encoder
     encoder: r.encoderId,
     ...(encoder ? encoderSettings(encoder) : {}),
     tau: r.tau,
+    segmentsRequested: r.settings.segments ?? null,
     alpha: r.alpha,
     refine: r.refine,
     selfLoops: r.settings.selfLoops,
@@ -149,6 +151,7 @@ export async function main(args: string[]): Promise<number> {
         timestep: { type: "string" },
         "input-size": { type: "string" },
         tau: { type: "string" },
+        segments: { type: "string" },
         alpha: { type: "string" },
         "no-refine": { type: "boolean" },
         size: { type: "string" },
@@ -198,6 +201,7 @@ export async function main(args: string[]): Promise<number> {
     };
     const options = {
       tau: numberOption("tau", values.tau),
+      segments: integerOption("segments", values.segments),
       alpha: numberOption("alpha", values.alpha),
       outputSize: integerOption("size", values.size),
       compat: compat as "default" | "reference" | undefined,
@@ -215,6 +219,7 @@ export async function main(args: string[]): Promise<number> {
         maxSegments: "--max-segments",
         outputSize: "--size",
         tau: "--tau",
+        segments: "--segments",
         alpha: "--alpha",
         backend: "--backend",
       };
@@ -222,7 +227,12 @@ export async function main(args: string[]): Promise<number> {
         (e as Error).message.replace(
           /^Invalid (\w+)/,
           (m, name) => flags[name] ? `Invalid ${flags[name]}` : m,
-        ),
+        ).replace(/^Options tau (.*) and segments /, "Options --tau $1 and --segments "),
+      );
+    }
+    if (options.segments !== undefined && options.segments > MAX_PNG_SEGMENTS) {
+      throw new RangeError(
+        `Invalid --segments ${options.segments}: expected at most ${MAX_PNG_SEGMENTS} (labels are written as an 8-bit PNG)`,
       );
     }
     if (options.maxSegments !== undefined && options.maxSegments > MAX_PNG_SEGMENTS) {
