@@ -29,7 +29,15 @@ export type {
   LabelMap,
 } from "./lib/types.ts";
 export type { AffinityOptions } from "./lib/affinity/affinity.ts";
-export { affinityMatrix, assignConcepts, buildPartitionTree, refinePamr } from "./lib/stages.ts";
+export {
+  affinityMatrix,
+  assignConcepts,
+  buildPartitionTree,
+  kwayNcut,
+  partitionNcut,
+  refinePamr,
+} from "./lib/stages.ts";
+export type { KwayInit, KwayNcutOptions, KwayNcutResult, KwaySolveOptions } from "./lib/ncut/kway_ncut.ts";
 export { ConstantAffinityError } from "./lib/affinity/constant_affinity_error.ts";
 export type { PartitionNode, PartitionTree, PartitionTreeOptions } from "./lib/ncut/partition_tree.ts";
 export { cutTree, cutTreeDetailed, type TreeCut } from "./lib/ncut/cut_tree.ts";

@@ -20,6 +20,17 @@ import {
   type PartitionTreeOptions,
 } from "./ncut/partition_tree.ts";
 import { buildPartitionTreeGpu } from "./ncut/partition_tree_gpu.ts";
+import { kwayInitialLabels } from "./ncut/kway_init.ts";
+import {
+  checkKwayOptions,
+  compactLabels,
+  type KwayNcutOptions,
+  type KwayNcutResult,
+  kwayStepperReference,
+  ncutObjective,
+  solveKwayNcut,
+} from "./ncut/kway_ncut.ts";
+import { kwayNcutGpu } from "./ncut/kway_ncut_gpu.ts";
 import { checkPamrInput, DEFAULT_PAMR_OPTIONS, type PamrOptions, refinePamrSync } from "./pamr/pamr.ts";
 import { refinePamrGpu } from "./pamr/pamr_gpu.ts";
 import type { Backend, FeatureMap, ImageRGB } from "./types.ts";
@@ -136,6 +147,104 @@ async function buildPartitionTreeCpu(
   const tree = buildPartitionTreeSync(features, { ...options, affinity });
   tree.timings.affinity = performance.now() - t0;
   return tree;
+}
+
+/**
+ * A discrete K-way normalized cut on the recursive cut's affinity: from an initial partition (by default the
+ * recursive cut's own, capped at k segments), sweeps of exact row-wise moves, each accepted only when
+ * `NCut = Σ_k cut(A_k, V∖A_k)/vol(A_k)` decreases, until no move helps (`lib/ncut/kway_ncut.ts`,
+ * `docs/kway_ncut.md`). Never worse than its start: from `init: "recursive"` never worse than the recursive cut.
+ *
+ * @example Two blocks found from a seeded start
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kwayNcut } from "./stages.ts";
+ * const data = new Float32Array(16 * 2);
+ * for (let i = 0; i < 16; i++) data.set(i % 4 < 2 ? [1, 0.1 * (i % 3)] : [0.1 * (i % 3), 1], i * 2);
+ * const result = await kwayNcut({ height: 4, width: 4, channels: 2, data }, { k: 2, alpha: 5, init: "seeded", backend: "cpu" });
+ * assert.equal(result.segments, 2);
+ * assert.notEqual(result.labels[0], result.labels[3]);
+ * assert.ok(result.objective <= result.initialObjective);
+ * ```
+ *
+ * @param features Feature map `[h, w, c]` (at least 2 patches, finite, non-zero vectors).
+ * @param options k, the affinity's α and self-loops, the start, sweeps, inertia, seed, backend; see
+ * {@linkcode KwayNcutOptions}.
+ * @returns Grid labels with at most k segments, the objective reached and the start's, sweeps and moves.
+ * @throws {RangeError} On a bad option (k, α, init, …), a map with one patch, or (backend "webgpu") an affinity
+ * above the device's storage binding limit.
+ * @throws {TypeError} On a malformed feature map.
+ */
+export async function kwayNcut(features: FeatureMap, options: KwayNcutOptions): Promise<KwayNcutResult> {
+  const n = features.height * features.width;
+  const o = checkKwayOptions(options, n);
+  let w: Float32Array;
+  try {
+    w = await affinityMatrix(features, { alpha: o.alpha, selfLoops: o.selfLoops, backend: options.backend });
+  } catch (e) {
+    if (!(e instanceof ConstantAffinityError)) throw e;
+    // Identical features: one segment (the other slots stay empty and count 1 each).
+    const labels = new Int32Array(n);
+    return {
+      labels,
+      segments: 1,
+      k: o.k,
+      objective: o.k - 1,
+      initialObjective: o.k - 1,
+      iterations: 0,
+      backtracks: 0,
+      moves: 0,
+      converged: true,
+      history: [o.k - 1],
+    };
+  }
+  const init = kwayInitialLabels(o.init, features, w, o.k, o);
+  return await runStage(options.backend, {
+    stage: "kway",
+    work: n * n,
+    fits: (ctx) => affinityGpuUnfit(ctx, n, 1),
+    gpu: (ctx) => kwayNcutGpu(ctx, w, n, init, o.k, o),
+    cpu: () => solveKwayNcut(kwayStepperReference(w, n, o.k), w, n, init, o.k, o),
+  });
+}
+
+/**
+ * NCut over k slots of grid labels on the recursive cut's affinity (float64): `Σ_k cut(A_k, V∖A_k)/vol(A_k)`, an
+ * empty slot counting 1. Compare partitions of any solver with it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { partitionNcut } from "./stages.ts";
+ * const f = { height: 1, width: 4, channels: 2, data: new Float32Array([1, 0, 1, 0.1, 0, 1, 0.1, 1]) };
+ * const split = await partitionNcut(f, new Int32Array([0, 0, 1, 1]), { alpha: 1 });
+ * const mixed = await partitionNcut(f, new Int32Array([0, 1, 0, 1]), { alpha: 1 });
+ * assert.ok(split < mixed);
+ * ```
+ *
+ * @param features Feature map.
+ * @param labels Grid labels (any values; renumbered).
+ * @param options α, self-loops, backend of the affinity, and k (default: the number of distinct labels).
+ * @returns The objective.
+ * @throws {RangeError} Like {@linkcode affinityMatrix}, or when labels do not match the grid.
+ */
+export async function partitionNcut(
+  features: FeatureMap,
+  labels: Int32Array,
+  options: { alpha?: number; selfLoops?: boolean; backend?: Backend; k?: number } = {},
+): Promise<number> {
+  const n = features.height * features.width;
+  if (labels.length !== n) throw new RangeError(`Invalid labels: ${labels.length} for ${n} patches`);
+  const compact = compactLabels(labels);
+  const k = Math.max(options.k ?? compact.count, compact.count);
+  let w: Float32Array;
+  try {
+    w = await affinityMatrix(features, options);
+  } catch (e) {
+    if (!(e instanceof ConstantAffinityError)) throw e;
+    return k - 1;
+  }
+  return ncutObjective(w, n, compact.labels, k);
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Backend } from "../types.ts";
 import { getGpu, type GpuContext, GpuUnavailableError } from "./device.ts";
 
 /** Stages with a WebGPU path. */
-export type GpuStage = "affinity" | "tree" | "assign" | "pamr";
+export type GpuStage = "affinity" | "tree" | "assign" | "pamr" | "kway";
 
 /** Work (stage-specific units, see each entry point) below which `"auto"` always runs on the CPU. */
 export const AUTO_MIN_WORK: Readonly<Record<GpuStage, number>> = Object.freeze({
@@ -23,6 +23,7 @@ export const AUTO_MIN_WORK: Readonly<Record<GpuStage, number>> = Object.freeze({
   tree: 1 << 20, // n² affinity entries
   assign: 1 << 22, // output pixels · clusters + n·clusters·c
   pamr: 1 << 22, // pixels · 8L · iterations · labels
+  kway: 1 << 22, // n² affinity entries (one product per K-way sweep)
 });
 
 const decisions = new Map<string, "cpu" | "webgpu">();
