@@ -4,8 +4,10 @@
  * label PNG at the input's size, a colour overlay PNG and a JSON summary. Nothing is written for an image that
  * fails.
  *
- * The `segment` task does not grant `--allow-ffi`, which the `node` runner (onnxruntime-node) needs; asked for it
- * without that permission, the CLI stops at once with the command line that grants it.
+ * The runner defaults to `auto` (WebGPU on a hardware adapter, else the native `node` runner when onnxruntime-node
+ * is installed, else wasm). The `segment` task grants FFI only for onnxruntime-node's folder
+ * (`--allow-ffi=node_modules/.deno/onnxruntime-node@1.30.0`); asked for `--runner node` without that permission,
+ * the CLI stops at once with the command line that grants it.
  *
  * @module
  */
@@ -17,7 +19,13 @@ import { writeFilesAtomic } from "../io/write_file_atomic.ts";
 import { checkSegmenterOptions, createSegmenter, type SegmentationResult } from "../segmenter.ts";
 import { printable } from "../io/printable.ts";
 import { planSegmentation } from "./segment_inputs.ts";
-import { type OrtRunner, resolveRunner } from "../onnx/ort_session.ts";
+import {
+  installedNodeRuntime,
+  NODE_FFI_SCOPE,
+  type OrtRunner,
+  type OrtRunnerChoice,
+  resolveRunner,
+} from "../onnx/ort_session.ts";
 import type { Backend, Encoder } from "../types.ts";
 import { overlaySegments } from "../viz/overlay.ts";
 import { segmentPalette } from "../viz/palette.ts";
@@ -31,8 +39,8 @@ subfolders mirrored under the output folder; files that are not PNG or JPEG are 
 Options:
   --encoder ID     encoder id or sidecar path (default: isnet, the built-in demo encoder); registry ids
                    (ssd-1b, dinov2-large, ...) need: deno task models fetch|prepare ID
-  --runner R       ONNX Runtime: wasm, webgpu or node (default: $DIFFCUT_ORT_RUNNER, else wasm); node needs
-                   --allow-ffi, which this task does not grant
+  --runner R       ONNX Runtime: auto, wasm, webgpu or node (default: $DIFFCUT_ORT_RUNNER, else auto: webgpu on
+                   a hardware GPU, else node if installed (deno task native-runner) and FFI granted, else wasm)
   --timestep T     diffusion timestep, an integer in [0, 999] (default: the encoder's, 50)
   --input-size N   side of the square encoder input (default: the encoder's; resizable encoders only)
   --tau T          NCut stopping threshold (default: the encoder's recommended value)
@@ -74,7 +82,8 @@ function integerOption(name: string, value: string | undefined): number | undefi
 }
 
 /** The command line that runs this CLI with `--allow-ffi` added to the `segment` task's permissions. */
-export const FFI_COMMAND = "deno run --allow-read --allow-write --allow-env --allow-ffi lib/cli/segment.ts";
+export const FFI_COMMAND =
+  `deno run --allow-read --allow-write --allow-env --allow-ffi=${NODE_FFI_SCOPE} lib/cli/segment.ts`;
 
 /**
  * Checks that the `node` runner can load (it needs `--allow-ffi`) before any model is read.
@@ -82,11 +91,12 @@ export const FFI_COMMAND = "deno run --allow-read --allow-write --allow-env --al
  * @param runner The resolved runner.
  * @throws {Error} If the runner is `node` and FFI is not granted; the message gives the command that grants it.
  */
-function checkRunnerPermissions(runner: OrtRunner): void {
+function checkRunnerPermissions(runner: OrtRunnerChoice): void {
   if (runner !== "node") return;
-  if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") return;
+  const path = installedNodeRuntime();
+  if (Deno.permissions.querySync(path ? { name: "ffi", path } : { name: "ffi" }).state === "granted") return;
   throw new Error(
-    `Runner "node" (onnxruntime-node) needs --allow-ffi, which deno task segment does not grant; run: ${FFI_COMMAND} <args>, or use --runner wasm`,
+    `Runner "node" (onnxruntime-node) needs --allow-ffi, which deno task segment grants; run: ${FFI_COMMAND} <args>, or use --runner wasm`,
   );
 }
 

@@ -18,15 +18,21 @@ import { addNoise, noiseCoefficients, seededGaussian } from "./diffusion_noise.t
 import { outputToFeatureMap } from "./onnx_encoder.ts";
 import type { OnnxEncoder } from "./onnx_encoder.ts";
 import { loadExternalData, readOnnxModel } from "../onnx/onnx_files.ts";
-import { createOrtSession, type FloatTensor, type OrtRunner, type OrtSession } from "../onnx/ort_session.ts";
+import {
+  createOrtSession,
+  type FloatTensor,
+  type OrtRunner,
+  type OrtRunnerChoice,
+  type OrtSession,
+} from "../onnx/ort_session.ts";
 import { preprocessImage } from "./preprocess.ts";
 import type { EncoderSidecar } from "./sidecar.ts";
 import { sha256Hex } from "./model_cache.ts";
 
 /** Options of {@linkcode createDiffusionEncoder}. */
 export interface DiffusionEncoderOptions {
-  /** ONNX Runtime runner. @default {`$DIFFCUT_ORT_RUNNER`, else "wasm"} */
-  runner?: OrtRunner;
+  /** ONNX Runtime runner, or `"auto"`. @default {`$DIFFCUT_ORT_RUNNER`, else "auto"} */
+  runner?: OrtRunnerChoice;
   /** DDPM timestep. @default {the sidecar's, 50} */
   timestep?: number;
   /** Side of the square input, a multiple of 32. @default {the sidecar's, 1024} */
@@ -49,7 +55,7 @@ export interface DiffusionEncoder extends OnnxEncoder {
 async function openSession(
   path: string,
   label: string,
-  runner: OrtRunner | undefined,
+  runner: OrtRunnerChoice | undefined,
   sha256?: string,
 ): Promise<OrtSession> {
   const file = await readOnnxModel(path);

@@ -12,6 +12,7 @@ import {
   type ExternalDataFile,
   type FloatTensor,
   type OrtRunner,
+  type OrtRunnerChoice,
 } from "../onnx/ort_session.ts";
 import { preprocessImage } from "./preprocess.ts";
 import type { EncoderSidecar, SidecarOutput } from "./sidecar.ts";
@@ -109,8 +110,8 @@ export function outputToFeatureMap(
 
 /** Options of {@linkcode createOnnxEncoder}. */
 export interface OnnxEncoderOptions {
-  /** ONNX Runtime runner. @default {`$DIFFCUT_ORT_RUNNER`, else "wasm"} */
-  runner?: OrtRunner;
+  /** ONNX Runtime runner, or `"auto"` (chooseRunner). @default {`$DIFFCUT_ORT_RUNNER`, else "auto"} */
+  runner?: OrtRunnerChoice;
   /**
    * Side of the square input; other than `input.size` only for sidecars with `input.resizable` (the grid is then
    * `floor(size / output.patchSize)`).

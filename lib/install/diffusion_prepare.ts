@@ -37,7 +37,7 @@ import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { sha256File } from "../encoder/model_cache.ts";
 import { findScopeOutput, moduleScope, pruneModel } from "../onnx/onnx_graph.ts";
 import { loadExternalData, readOnnxModel, writeOnnxModel } from "../onnx/onnx_files.ts";
-import { createOrtSession, type FloatTensor, type OrtRunner } from "../onnx/ort_session.ts";
+import { createOrtSession, type FloatTensor, type OrtRunnerChoice } from "../onnx/ort_session.ts";
 import type { DiffusionConfig, EncoderSidecar, InstalledFile, UnetInputs } from "../encoder/sidecar.ts";
 
 const { onnx } = p;
@@ -130,8 +130,8 @@ export function exportModelFiles(family: DiffusionConfig["family"]): string[] {
 
 /** Options of {@linkcode prepareDiffusionEncoder}. */
 export interface PrepareDiffusionOptions {
-  /** Runner for the text encoders. @default {"wasm"} */
-  runner?: OrtRunner;
+  /** Runner for the text encoders. @default {`$DIFFCUT_ORT_RUNNER`, else "auto"} */
+  runner?: OrtRunnerChoice;
   /** Progress lines. @default {no output} */
   log?: (line: string) => void;
 }
@@ -322,7 +322,7 @@ function cutUnet(
 async function runTextEncoder(
   dir: string,
   spec: TextEncoderSpec,
-  runner: OrtRunner | undefined,
+  runner: OrtRunnerChoice | undefined,
 ): Promise<{ hidden: FloatTensor; pooled?: FloatTensor }> {
   const path = join(dir, spec.folder, "model.onnx");
   const file = await readOnnxModel(path);

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { downloadFile, type DownloadResult, DownloadUnreachableError } from "./download.ts";
 import { exportModelFiles, prepareDiffusionEncoder } from "./diffusion_prepare.ts";
 import { resolveCacheDir, sha256File } from "../encoder/model_cache.ts";
-import type { OrtRunner } from "../onnx/ort_session.ts";
+import type { OrtRunnerChoice } from "../onnx/ort_session.ts";
 import { type EncoderSidecar, type HubFile, type InstalledFile, parseSidecar } from "../encoder/sidecar.ts";
 
 /** The registry folder, `models/`. */
@@ -207,7 +207,7 @@ export interface InstallOptions {
   /** Status lines. */
   log?: (line: string) => void;
   /** Runner for prepare's text encoders. */
-  runner?: OrtRunner;
+  runner?: OrtRunnerChoice;
   /** Registry folder. @default {models/} */
   registryDir?: string;
 }

@@ -2,9 +2,14 @@
  * The one module that talks to ONNX Runtime. Everything else in the project sees {@linkcode OrtSession}: float32
  * (or integer) tensors in, float32 tensors out, whatever precision the model uses inside.
  *
- * Three runners, chosen by one option ({@linkcode OrtRunner}): `"wasm"` (default; `onnxruntime-web`'s WebAssembly
+ * Three runners, chosen by one option ({@linkcode OrtRunner}): `"wasm"` (`onnxruntime-web`'s WebAssembly
  * backend), `"webgpu"` (`onnxruntime-web/webgpu`, needs a WebGPU adapter) and `"node"` (`onnxruntime-node`, native
- * CPU, needs `--allow-ffi`; loaded only when asked for, so that nothing else downloads its 288 MB package).
+ * CPU, needs `--allow-ffi`; loaded only when asked for, so that nothing else downloads its 288 MB package). The
+ * default, `"auto"` ({@linkcode chooseRunner}), picks `"webgpu"` on a hardware adapter, else `"node"` when
+ * onnxruntime-node is already installed in the project's `node_modules` (`deno task native-runner`) and the process
+ * may load it (FFI permission for that folder), else `"wasm"` with a one-line note saying how to get the native
+ * runner. `"auto"` never downloads onnxruntime-node: an installed copy is loaded from its folder with
+ * `createRequire`, which neither fetches nor writes `deno.lock`.
  *
  * The `"webgpu"` runner creates its sessions on the project's own device (`getGpu().device`, passed as
  * `executionProviders: [{ name: "webgpu", device }]`; `ort.env.webgpu.device` would not share it) with
@@ -20,6 +25,7 @@
  */
 
 import * as ort from "npm:onnxruntime-web@1.30.0";
+import { createRequire } from "node:module";
 import { float16ToFloat32, float32ToFloat16 } from "./float16.ts";
 import { getGpu, type GpuContext, GpuUnavailableError } from "../gpu/device.ts";
 
@@ -48,10 +54,18 @@ export type InputTensor = FloatTensor | IntTensor;
 /** Which ONNX Runtime runs a model. */
 export type OrtRunner = "wasm" | "webgpu" | "node";
 
+/** A runner, or `"auto"`: the fastest one available here ({@linkcode chooseRunner}). */
+export type OrtRunnerChoice = OrtRunner | "auto";
+
 /** The runners {@linkcode createOrtSession} knows. */
 export const ORT_RUNNERS: readonly OrtRunner[] = Object.freeze(["wasm", "webgpu", "node"] as const);
 
-/** Environment variable naming the default runner (`wasm`, `webgpu` or `node`). */
+/** The values a runner option takes: `"auto"` and the {@linkcode ORT_RUNNERS}. */
+export const ORT_RUNNER_CHOICES: readonly OrtRunnerChoice[] = Object.freeze(
+  ["auto", "wasm", "webgpu", "node"] as const,
+);
+
+/** Environment variable naming the default runner (`auto`, `wasm`, `webgpu` or `node`). */
 export const RUNNER_ENV = "DIFFCUT_ORT_RUNNER";
 
 /** An external-data file a model refers to, by the `location` written in the model. */
@@ -78,10 +92,10 @@ export interface OrtSessionOptions {
    */
   label?: string;
   /**
-   * Which ONNX Runtime runs the model.
-   * @default {`$DIFFCUT_ORT_RUNNER`, else "wasm"}
+   * Which ONNX Runtime runs the model; `"auto"` picks one ({@linkcode chooseRunner}).
+   * @default {`$DIFFCUT_ORT_RUNNER`, else "auto"}
    */
-  runner?: OrtRunner;
+  runner?: OrtRunnerChoice;
   /** External-data files the model's tensors refer to (models over 2 GB keep their weights outside). */
   externalData?: readonly ExternalDataFile[];
   /**
@@ -204,26 +218,124 @@ function envRunner(): string | undefined {
  *
  * @param value A runner name, or `undefined` for the default.
  * @param what Names the value in error messages.
- * @returns The runner: `value`, else `$DIFFCUT_ORT_RUNNER`, else `"wasm"`.
- * @throws {RangeError} If the name is not one of {@linkcode ORT_RUNNERS}.
+ * @returns The runner: `value`, else `$DIFFCUT_ORT_RUNNER`, else `"auto"`.
+ * @throws {RangeError} If the name is not one of {@linkcode ORT_RUNNER_CHOICES}.
  *
  * @example
  * ```ts
  * import { resolveRunner } from "./ort_session.ts";
  * import assert from "node:assert/strict";
  * assert.equal(resolveRunner("node"), "node");
- * assert.throws(() => resolveRunner("cuda"), /Runner "cuda" is not supported; expected one of "wasm", "webgpu", "node"/);
+ * assert.throws(() => resolveRunner("cuda"), /Runner "cuda" is not supported; expected one of "auto", "wasm", "webgpu", "node"/);
  * ```
  */
-export function resolveRunner(value?: string, what = "Runner"): OrtRunner {
-  const runner = value ?? envRunner() ?? "wasm";
-  if (!(ORT_RUNNERS as readonly string[]).includes(runner)) {
+export function resolveRunner(value?: string, what = "Runner"): OrtRunnerChoice {
+  const runner = value ?? envRunner() ?? "auto";
+  if (!(ORT_RUNNER_CHOICES as readonly string[]).includes(runner)) {
     throw new RangeError(
-      `${what} "${runner}" is not supported; expected one of ${ORT_RUNNERS.map((r) => `"${r}"`).join(", ")}`,
+      `${what} "${runner}" is not supported; expected one of ${
+        ORT_RUNNER_CHOICES.map((r) => `"${r}"`).join(", ")
+      }`,
     );
   }
-  return runner as OrtRunner;
+  return runner as OrtRunnerChoice;
 }
+
+/**
+ * The narrowest `--allow-ffi` scope that loads onnxruntime-node from the project's `node_modules` (relative to the
+ * folder of `deno.json`, where `deno task` runs): the encoding tasks grant `--allow-ffi=` this.
+ */
+export const NODE_FFI_SCOPE = "node_modules/.deno/onnxruntime-node@1.30.0";
+
+/** The folder of an installed onnxruntime-node in the project's `node_modules` (Deno's layout), if any. */
+const NODE_PACKAGE_DIR = `${NODE_FFI_SCOPE}/node_modules/onnxruntime-node/`;
+
+/**
+ * Where onnxruntime-node is installed beside this module (a local checkout), else undefined: imported from a
+ * registry, not installed, or no read permission for the folder.
+ *
+ * @returns The package folder (absolute, with a trailing slash), or undefined.
+ */
+export function installedNodeRuntime(): string | undefined {
+  if (!import.meta.url.startsWith("file:")) return undefined;
+  const dir = new URL(`../../${NODE_PACKAGE_DIR}`, import.meta.url);
+  try {
+    if (!Deno.statSync(new URL("package.json", dir)).isFile) return undefined;
+    return decodeURIComponent(dir.pathname);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process may load native code from `dir` (`--allow-ffi`, plain or scoped to a folder above it). */
+function ffiGranted(dir: string): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "ffi", path: dir }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/** Software rasterisers: ONNX Runtime's WebGPU backend is slower there than its wasm backend. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
+
+/** What {@linkcode chooseRunner} picked, and why not a faster runner (a one-line note, or undefined). */
+export interface RunnerChoice {
+  /** The runner that runs the model. */
+  runner: OrtRunner;
+  /** Why a faster runner was not used and how to get it; undefined when the fastest available runs. */
+  note?: string;
+}
+
+let autoChoice: Promise<RunnerChoice> | undefined;
+
+/**
+ * Resolves `"auto"` (once per process): `"webgpu"` on a hardware WebGPU adapter, else `"node"` when onnxruntime-node
+ * is installed in the project's `node_modules` and FFI is granted for it, else `"wasm"` with a note saying how to
+ * get the native runner. Any other choice is returned as is.
+ *
+ * @param choice A runner or `"auto"`.
+ * @returns The runner, and a note when `"auto"` fell back to `"wasm"`.
+ *
+ * @example
+ * ```ts
+ * import { chooseRunner } from "./ort_session.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(await chooseRunner("wasm"), { runner: "wasm" });
+ * assert.ok(["wasm", "webgpu", "node"].includes((await chooseRunner("auto")).runner));
+ * ```
+ */
+export function chooseRunner(choice: OrtRunnerChoice): Promise<RunnerChoice> {
+  if (choice !== "auto") return Promise.resolve({ runner: choice });
+  autoChoice ??= (async (): Promise<RunnerChoice> => {
+    try {
+      const gpu = await getGpu();
+      const fallback = (gpu.adapter.info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+      if (!fallback && !SOFTWARE_ADAPTER.test(gpu.description)) return { runner: "webgpu" };
+    } catch (error) {
+      if (!(error instanceof GpuUnavailableError)) throw error;
+    }
+    const dir = installedNodeRuntime();
+    if (dir === undefined) {
+      return {
+        runner: "wasm",
+        note: "ONNX Runtime runs on wasm; for the native CPU runner (5-10x faster, 288 MB) run " +
+          "`deno task native-runner` once",
+      };
+    }
+    if (!ffiGranted(dir)) {
+      return {
+        runner: "wasm",
+        note: "ONNX Runtime runs on wasm: onnxruntime-node is installed but FFI is not granted; add " +
+          `--allow-ffi=${dir.slice(0, -"node_modules/onnxruntime-node/".length)} for the native CPU runner`,
+      };
+    }
+    return { runner: "node" };
+  })();
+  return autoChoice;
+}
+
+let noted = false;
 
 /** The shared device for the `"webgpu"` runner, with the runner's error message when there is none. */
 async function sharedGpu(): Promise<GpuContext> {
@@ -244,15 +356,20 @@ async function runtimeFor(runner: OrtRunner): Promise<OrtModule> {
     webgpuModule ??= import("npm:onnxruntime-web@1.30.0/webgpu") as Promise<OrtModule>;
     return await webgpuModule;
   }
-  nodeModule ??= (import(NODE_RUNTIME) as Promise<OrtModule>).catch((error) => {
-    nodeModule = undefined;
-    throw new Error(
-      `Runner "node" needs the npm package onnxruntime-node@1.30.0 and --allow-ffi: ${
-        (error as Error).message.split("\n")[0]
-      }`,
-      { cause: error },
-    );
-  });
+  const installed = installedNodeRuntime();
+  // An installed copy is required from its folder: no download and no deno.lock entry (see the module notes).
+  nodeModule ??=
+    (installed !== undefined && ffiGranted(installed)
+      ? Promise.resolve().then(() => createRequire(installed)(installed) as OrtModule)
+      : import(NODE_RUNTIME) as Promise<OrtModule>).catch((error) => {
+        nodeModule = undefined;
+        throw new Error(
+          `Runner "node" needs the npm package onnxruntime-node@1.30.0 and --allow-ffi: ${
+            (error as Error).message.split("\n")[0]
+          }`,
+          { cause: error },
+        );
+      });
   return await nodeModule;
 }
 
@@ -326,7 +443,16 @@ export async function createOrtSession(
   options: OrtSessionOptions = {},
 ): Promise<OrtSession> {
   const label = options.label ?? "model";
-  const runner = resolveRunner(options.runner);
+  const choice = resolveRunner(options.runner);
+  // "auto" never picks "node" for a model with external data that the native runner could not find on disk.
+  const chosen = choice === "auto" && options.externalData?.length && !options.modelPath
+    ? { runner: "wasm" as const }
+    : await chooseRunner(choice);
+  const runner = chosen.runner;
+  if (chosen.note && !noted) {
+    noted = true;
+    console.warn(`note: ${chosen.note}`);
+  }
   const gpu = runner === "webgpu" ? await sharedGpu() : undefined;
   const runtime = await runtimeFor(runner);
   let session: ort.InferenceSession;

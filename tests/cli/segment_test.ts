@@ -202,7 +202,7 @@ Deno.test("segment CLI: --runner, --timestep and --input-size are checked and re
       [
         "--runner cuda",
         ["--runner", "cuda"],
-        /^error: --runner "cuda" is not supported; expected one of "wasm", "webgpu", "node"$/,
+        /^error: --runner "cuda" is not supported; expected one of "auto", "wasm", "webgpu", "node"$/,
       ],
       ["--timestep abc", ["--timestep", "abc"], /^error: Invalid --timestep "abc": expected a number$/],
       ["--timestep 2.5", ["--timestep", "2.5"], /^error: Invalid --timestep "2.5": expected an integer$/],
@@ -266,7 +266,7 @@ Deno.test("segment task: --runner node without --allow-ffi stops at once with th
     assert.equal(code, 1, err);
     assert.equal(
       err,
-      'error: Runner "node" (onnxruntime-node) needs --allow-ffi, which deno task segment does not grant; run: deno run --allow-read --allow-write --allow-env --allow-ffi lib/cli/segment.ts <args>, or use --runner wasm',
+      'error: Runner "node" (onnxruntime-node) needs --allow-ffi, which deno task segment grants; run: deno run --allow-read --allow-write --allow-env --allow-ffi=node_modules/.deno/onnxruntime-node@1.30.0 lib/cli/segment.ts <args>, or use --runner wasm',
     );
   }
 });

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { createDiffusionEncoder } from "../../lib/encoder/diffusion_encoder.ts";
 import { createOnnxEncoder } from "../../lib/encoder/onnx_encoder.ts";
-import { createOrtSession, type OrtRunner, resolveRunner } from "../../lib/onnx/ort_session.ts";
+import {
+  createOrtSession,
+  installedNodeRuntime,
+  NODE_FFI_SCOPE,
+  type OrtRunner,
+  resolveRunner,
+} from "../../lib/onnx/ort_session.ts";
 import { parseSidecar, readSidecar } from "../../lib/encoder/sidecar.ts";
 import type { FeatureMap, ImageRGB } from "../../lib/types.ts";
 import { gpu } from "../_gpu.ts";
@@ -39,22 +45,67 @@ function assertNear(actual: FeatureMap, expected: FeatureMap, tolerance: number)
   assert.ok(worst < tolerance, `largest relative difference ${worst}`);
 }
 
-Deno.test("resolveRunner: option, then DIFFCUT_ORT_RUNNER, then wasm; unknown names refused", () => {
+Deno.test("resolveRunner: option, then DIFFCUT_ORT_RUNNER, then auto; unknown names refused", () => {
   const previous = Deno.env.get("DIFFCUT_ORT_RUNNER");
   try {
     Deno.env.delete("DIFFCUT_ORT_RUNNER");
-    assert.equal(resolveRunner(), "wasm");
+    assert.equal(resolveRunner(), "auto");
     Deno.env.set("DIFFCUT_ORT_RUNNER", "node");
     assert.equal(resolveRunner(), "node");
     assert.equal(resolveRunner("webgpu"), "webgpu");
     assert.throws(
       () => resolveRunner("cuda", "--runner"),
-      /^RangeError: --runner "cuda" is not supported; expected one of "wasm", "webgpu", "node"$/,
+      /^RangeError: --runner "cuda" is not supported; expected one of "auto", "wasm", "webgpu", "node"$/,
     );
   } finally {
     if (previous === undefined) Deno.env.delete("DIFFCUT_ORT_RUNNER");
     else Deno.env.set("DIFFCUT_ORT_RUNNER", previous);
   }
+});
+
+/** What `chooseRunner("auto")` picks in a fresh process with the given permission flags. */
+async function autoIn(flags: string[]): Promise<{ runner: string; note?: string }> {
+  const module = new URL("../../lib/onnx/ort_session.ts", import.meta.url).href;
+  const code = `const { chooseRunner } = await import(${JSON.stringify(module)});
+console.log(JSON.stringify(await chooseRunner("auto")));`;
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(script, code);
+    // `deno eval` would grant every permission; `deno run` grants only the flags.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-lock", ...flags, script],
+      env: { DENO_WEBGPU_BACKEND: "none-such" }, // no adapter: the CPU runners decide
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  } finally {
+    await Deno.remove(script);
+  }
+}
+
+Deno.test({
+  name: "runner auto: node with FFI for onnxruntime-node's folder alone, else wasm with a one-line note",
+  ignore: !nodeRunner || installedNodeRuntime() === undefined,
+  fn: async () => {
+    const root = new URL("../../", import.meta.url).pathname;
+    const scoped = `--allow-ffi=${root}${NODE_FFI_SCOPE}`;
+    assert.deepEqual(await autoIn(["--allow-read", "--allow-env", scoped]), { runner: "node" });
+    const without = await autoIn(["--allow-read", "--allow-env"]);
+    assert.equal(without.runner, "wasm");
+    assert.match(
+      without.note!,
+      /^ONNX Runtime runs on wasm: onnxruntime-node is installed but FFI is not granted/,
+    );
+    assert.ok(!without.note!.includes("\n"));
+    // The session reports the runner that ran.
+    const session = await createOrtSession(vitModel(16, 0, 3), { runner: "auto" });
+    try {
+      assert.ok(["node", "webgpu"].includes(session.runner), session.runner);
+    } finally {
+      await session.dispose();
+    }
+  },
 });
 
 for (const runner of ["webgpu", "node"] as OrtRunner[]) {
