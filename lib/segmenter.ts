@@ -35,6 +35,12 @@ export interface SegmenterOptions {
    * @default undefined (cut at τ)
    */
   segments?: number;
+  /**
+   * `"kway"` improves the recursive cut's K segments with the discrete K-way normalized cut (`kwayNcut`, same K,
+   * started from the cut, never worse on the NCut objective); `result.ncut` then holds both objectives. The
+   * features are brought to the host for it. @default "recursive"
+   */
+  solver?: "recursive" | "kway";
   /** Affinity exponent. @default the encoder's */
   alpha?: number;
   /** PAMR refinement + 3×3 median after concept assignment. @default true */
@@ -125,6 +131,11 @@ export interface SegmentationResult {
   /** Remarks (tiny segments, degenerate features, a GPU loss that sent the image to the CPU path …). */
   notes: string[];
   /**
+   * With `solver: "kway"` and more than one segment: the NCut objective (`Σ cut/vol` over K) of the recursive cut's
+   * partition and of the K-way solver's, the sweeps it made and where the K-way stage ran.
+   */
+  ncut?: { k: number; recursive: number; kway: number; iterations: number; moves: number };
+  /**
    * Where each stage actually ran, in order (`settings.backend` is what was asked for): a `"webgpu"` request
    * without an adapter runs on `"cpu"`, with the reason in `fallback` and in `notes`.
    */
@@ -157,6 +168,8 @@ export interface ResolvedSegmenterOptions {
   tau: number;
   /** Wanted number of segments (cut at the τ that gives it), or undefined to cut at `tau`. */
   segments: number | undefined;
+  /** Partition solver. */
+  solver: "recursive" | "kway";
   /** Affinity exponent. */
   alpha: number;
   /** PAMR on or off. */
@@ -207,6 +220,7 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
   const resolved: ResolvedSegmenterOptions = Object.freeze({
     tau: options.tau ?? d.tau,
     segments: options.segments,
+    solver: options.solver ?? "recursive",
     alpha: options.alpha ?? d.alpha,
     refine: options.refine ?? true,
     outputSize: options.outputSize ?? 512,
@@ -299,6 +313,7 @@ export function checkSegmenterOptions(
     SegmenterOptions,
     | "tau"
     | "segments"
+    | "solver"
     | "alpha"
     | "outputSize"
     | "selfLoops"
@@ -318,6 +333,9 @@ export function checkSegmenterOptions(
     }
   }
   if (options.alpha !== undefined) checkAlpha(options.alpha);
+  if (options.solver !== undefined && options.solver !== "recursive" && options.solver !== "kway") {
+    throw new RangeError(`Invalid solver ${JSON.stringify(options.solver)}: expected "recursive" or "kway"`);
+  }
   const size = options.outputSize;
   if (size !== undefined && (!Number.isInteger(size) || size < 1)) {
     throw new RangeError(`Invalid outputSize ${size}: expected a positive integer`);
@@ -431,10 +449,11 @@ async function segmentStages(
     // With backend "webgpu", assignment and PAMR run in one submission (one host wait instead of two).
     fused: o.backend === "webgpu" && o.refine,
     hostFeatures: o.hostFeatures,
+    solver: o.solver,
   };
   // The one place the route is chosen: features stay on the GPU only with backend "webgpu" and an encoder that
   // runs on the shared device.
-  const onDevice = o.backend === "webgpu" && encoder.encodeOnDevice !== undefined;
+  const onDevice = o.backend === "webgpu" && encoder.encodeOnDevice !== undefined && o.solver !== "kway";
   if (!onDevice && encoder.device !== undefined && lostDevices.has(encoder.device)) {
     throw new GpuDeviceLostError(`GPU device of encoder '${encoder.id}' was lost`);
   }
@@ -480,6 +499,17 @@ async function segmentStages(
     notes: [...tree.notes, ...cut.notes, ...oneSegmentNote(sizes.length, o)],
     stageRuns: [],
     featuresOnDevice: onDevice,
+    ...(route.kway
+      ? {
+        ncut: {
+          k: route.kway.k,
+          recursive: route.kway.initialObjective,
+          kway: route.kway.objective,
+          iterations: route.kway.iterations,
+          moves: route.kway.moves,
+        },
+      }
+      : {}),
   };
   if (!features) {
     Object.defineProperty(result, "features", {

@@ -43,6 +43,8 @@ Deno.test("createSegmenter(rgb-grid): three hue bands give three segments at the
       { ...seg.options },
       {
         tau: 0.5,
+        segments: undefined,
+        solver: "recursive",
         alpha: 10,
         refine: true,
         outputSize: 512,
@@ -318,4 +320,23 @@ Deno.test("createSegmenter: images smaller than 2×2 are rejected with a one-lin
     );
   }
   await seg.dispose();
+});
+
+Deno.test("createSegmenter({ solver: 'kway' }): the K-way NCut improves the cut's partition, objectives reported", async () => {
+  const seg = await createSegmenter({ encoder: "rgb-grid", solver: "kway", backend: "cpu" });
+  try {
+    const r = await seg.segment(BANDS.image);
+    assert.equal(r.settings.solver, "kway");
+    assert.ok(r.ncut, "ncut objectives reported");
+    assert.equal(r.ncut.k, 3);
+    assert.ok(r.ncut.kway <= r.ncut.recursive);
+    assert.ok(samePartition(r.gridLabels, BAND_GRID), "grid labels still follow the bands");
+    assert.ok(r.stageRuns.some((run) => run.stage === "kway"));
+  } finally {
+    await seg.dispose();
+  }
+  await assert.rejects(
+    createSegmenter({ encoder: "rgb-grid", solver: "spectral" as "kway" }),
+    /Invalid solver "spectral"/,
+  );
 });

@@ -45,6 +45,8 @@ Options:
   --input-size N   side of the square encoder input (default: the encoder's; resizable encoders only)
   --tau T          NCut stopping threshold (default: the encoder's recommended value)
   --segments K     cut the tree at the τ that gives K segments (or the nearest count); not with --tau
+  --solver S       recursive (DiffCut's recursive 2-way cuts) or kway (then the discrete K-way NCut improves
+                   those K segments; the JSON's "ncut" gives both objectives) (default: recursive)
   --alpha A        affinity exponent (default: the encoder's recommended value)
   --no-refine      skip PAMR refinement
   --size S         long side of the working resolution for assignment and PAMR (default 512)
@@ -121,6 +123,8 @@ export function summarize(file: string, r: SegmentationResult, encoder?: Encoder
     ...(encoder ? encoderSettings(encoder) : {}),
     tau: r.tau,
     segmentsRequested: r.settings.segments ?? null,
+    solver: r.settings.solver,
+    ...(r.ncut ? { ncut: r.ncut } : {}),
     alpha: r.alpha,
     refine: r.refine,
     selfLoops: r.settings.selfLoops,
@@ -162,6 +166,7 @@ export async function main(args: string[]): Promise<number> {
         "input-size": { type: "string" },
         tau: { type: "string" },
         segments: { type: "string" },
+        solver: { type: "string" },
         alpha: { type: "string" },
         "no-refine": { type: "boolean" },
         size: { type: "string" },
@@ -212,6 +217,7 @@ export async function main(args: string[]): Promise<number> {
     const options = {
       tau: numberOption("tau", values.tau),
       segments: integerOption("segments", values.segments),
+      solver: values.solver as "recursive" | "kway" | undefined,
       alpha: numberOption("alpha", values.alpha),
       outputSize: integerOption("size", values.size),
       compat: compat as "default" | "reference" | undefined,
@@ -230,6 +236,7 @@ export async function main(args: string[]): Promise<number> {
         outputSize: "--size",
         tau: "--tau",
         segments: "--segments",
+        solver: "--solver",
         alpha: "--alpha",
         backend: "--backend",
       };

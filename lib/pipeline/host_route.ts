@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { assignAndRefine, assignConcepts, buildPartitionTree } from "../stages.ts";
+import { assignAndRefine, assignConcepts, buildPartitionTree, kwayNcut } from "../stages.ts";
+import type { KwayNcutResult } from "../ncut/kway_ncut.ts";
 import { cutForRoute, type RouteInput, type RouteOutput } from "./route.ts";
 
 /**
@@ -21,7 +22,19 @@ export async function runHostRoute(input: RouteInput): Promise<RouteOutput> {
   const t1 = performance.now();
   const tree = await buildPartitionTree(features, input.tree);
   const t2 = performance.now();
-  const cut = cutForRoute(tree, input);
+  let cut = cutForRoute(tree, input);
+  let kway: KwayNcutResult | undefined;
+  if (input.solver === "kway" && cut.segments > 1) {
+    // The discrete K-way NCut with K = the cut's segment count, started from the cut (never worse than it).
+    kway = await kwayNcut(features, {
+      k: cut.segments,
+      alpha: input.tree.alpha,
+      selfLoops: input.tree.selfLoops,
+      init: cut.labels,
+      backend: input.tree.backend,
+    });
+    cut = { ...cut, labels: kway.labels, segments: kway.segments };
+  }
   const t3 = performance.now();
   const refined = input.fused && cut.segments > 1;
   const labels = refined
@@ -34,6 +47,7 @@ export async function runHostRoute(input: RouteInput): Promise<RouteOutput> {
     cut,
     labels,
     refined,
+    ...(kway ? { kway } : {}),
     ms: {
       encode: t1 - t0,
       affinity: tree.timings.affinity,

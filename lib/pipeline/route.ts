@@ -7,6 +7,7 @@
  */
 import { cutTreeDetailed, type TreeCut } from "../ncut/cut_tree.ts";
 import { cutTreeAtSegments } from "../ncut/cut_segments.ts";
+import type { KwayNcutResult } from "../ncut/kway_ncut.ts";
 import type { PartitionTree, PartitionTreeOptions } from "../ncut/partition_tree.ts";
 import type { Encoder, FeatureMap, ImageRGB } from "../types.ts";
 
@@ -30,6 +31,9 @@ export interface RouteInput {
   fused: boolean;
   /** Copy device-resident features back to the host (device route only). */
   hostFeatures: boolean;
+  /** `"kway"`: the cut's partition is improved by the discrete K-way NCut (`kwayNcut`, host route only).
+   * @default "recursive" */
+  solver?: "recursive" | "kway";
 }
 
 /** What a route returns. */
@@ -44,6 +48,8 @@ export interface RouteOutput {
   labels: Int32Array;
   /** Whether PAMR already ran (fused with the assignment). */
   refined: boolean;
+  /** With `solver: "kway"`: the K-way solve started from the cut (`cut.labels` are then its labels). */
+  kway?: KwayNcutResult;
   /** Milliseconds: encoder, affinity (0 when counted in the tree), tree, cut, assignment (or assignment + PAMR). */
   ms: { encode: number; affinity: number; tree: number; cut: number; assign: number };
 }
