@@ -163,31 +163,52 @@ function localStd(image: ImageRGB, dilations: readonly number[]): Float32Array {
   const { data, height: H, width: W } = image;
   const L = dilations.length;
   const n = 9 * L;
+  const dMax = Math.max(...dilations);
+  // Tap offsets (in values) of an interior pixel; border pixels clamp each tap (replicate padding).
+  const interior = new Int32Array(n);
+  let t = 0;
+  for (let l = 0; l < L; l++) {
+    const d = dilations[l];
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) interior[t++] = (dy * d * W + dx * d) * 3;
+    }
+  }
   const idx = new Int32Array(n);
   const out = new Float32Array(H * W * 3);
   for (let y = 0; y < H; y++) {
+    const innerRow = y >= dMax && y < H - dMax;
     for (let x = 0; x < W; x++) {
-      let t = 0;
-      for (let l = 0; l < L; l++) {
-        const d = dilations[l];
-        for (let dy = -1; dy <= 1; dy++) {
-          const yy = clamp(y + dy * d, H);
-          for (let dx = -1; dx <= 1; dx++) idx[t++] = (yy * W + clamp(x + dx * d, W)) * 3;
+      const ci = (y * W + x) * 3;
+      if (innerRow && x >= dMax && x < W - dMax) {
+        for (let j = 0; j < n; j++) idx[j] = ci + interior[j];
+      } else {
+        t = 0;
+        for (let l = 0; l < L; l++) {
+          const d = dilations[l];
+          for (let dy = -1; dy <= 1; dy++) {
+            const yy = clamp(y + dy * d, H);
+            for (let dx = -1; dx <= 1; dx++) idx[t++] = (yy * W + clamp(x + dx * d, W)) * 3;
+          }
         }
       }
-      for (let c = 0; c < 3; c++) {
-        // One pass over values shifted by the centre pixel, in float64.
-        const centre = data[(y * W + x) * 3 + c];
-        let s1 = 0;
-        let s2 = 0;
-        for (let j = 0; j < n; j++) {
-          const dv = data[idx[j] + c] - centre;
-          s1 += dv;
-          s2 += dv * dv;
-        }
-        const ss = Math.max(s2 - (s1 * s1) / n, 0);
-        out[(y * W + x) * 3 + c] = Math.sqrt(ss / (n - 1));
+      // One pass over values shifted by the centre pixel, in float64, the three channels side by side.
+      const c0 = data[ci], c1 = data[ci + 1], c2 = data[ci + 2];
+      let a1 = 0, a2 = 0, b1 = 0, b2 = 0, e1 = 0, e2 = 0;
+      for (let j = 0; j < n; j++) {
+        const q = idx[j];
+        const u = data[q] - c0;
+        const v = data[q + 1] - c1;
+        const w = data[q + 2] - c2;
+        a1 += u;
+        a2 += u * u;
+        b1 += v;
+        b2 += v * v;
+        e1 += w;
+        e2 += w * w;
       }
+      out[ci] = Math.sqrt(Math.max(a2 - (a1 * a1) / n, 0) / (n - 1));
+      out[ci + 1] = Math.sqrt(Math.max(b2 - (b1 * b1) / n, 0) / (n - 1));
+      out[ci + 2] = Math.sqrt(Math.max(e2 - (e1 * e1) / n, 0) / (n - 1));
     }
   }
   return out;
@@ -260,7 +281,7 @@ export function pamrAffinity(
   validateImage(image);
   const dilations = options.dilations ?? DEFAULT_PAMR_OPTIONS.dilations;
   validateDilations(dilations);
-  return affinityUnchecked(image, dilations);
+  return affinityUnchecked(image, dilations, false);
 }
 
 /**
@@ -268,35 +289,54 @@ export function pamrAffinity(
  *
  * @param image The image.
  * @param dilations Dilations.
- * @returns Softmax weights, pixel-major.
+ * @param planar Lay the weights out neighbour-major (`8L × H × W`, what the propagation reads row by row)
+ * instead of pixel-major (`H × W × 8L`).
+ * @returns Softmax weights.
  */
-function affinityUnchecked(image: ImageRGB, dilations: readonly number[]): Float32Array {
+function affinityUnchecked(image: ImageRGB, dilations: readonly number[], planar: boolean): Float32Array {
   const { data, height: H, width: W } = image;
   const L = dilations.length;
   const P = 8 * L;
+  const n = H * W;
   const std = localStd(image, dilations);
-  const out = new Float32Array(H * W * P);
+  const out = new Float32Array(n * P);
+  const pixelStride = planar ? 1 : P;
+  const neighbourStride = planar ? n : 1;
   const logits = new Float64Array(P);
-  const nb = new Int32Array(8);
+  const nb = new Int32Array(P);
+  const dMax = Math.max(...dilations);
+  const interior = new Int32Array(P);
+  for (let l = 0; l < L; l++) {
+    const d = dilations[l];
+    neighbourIndices(d, d, d, 2 * d + 1, 2 * d + 1, interior.subarray(8 * l, 8 * l + 8));
+    for (let j = 0; j < 8; j++) {
+      const v = interior[8 * l + j];
+      interior[8 * l + j] = (Math.floor(v / (2 * d + 1)) - d) * W + (v % (2 * d + 1)) - d;
+    }
+  }
   for (let y = 0; y < H; y++) {
+    const innerRow = y >= dMax && y < H - dMax;
     for (let x = 0; x < W; x++) {
       const i = y * W + x;
+      if (innerRow && x >= dMax && x < W - dMax) {
+        for (let p = 0; p < P; p++) nb[p] = i + interior[p];
+      } else {
+        for (let l = 0; l < L; l++) neighbourIndices(y, x, dilations[l], H, W, nb.subarray(8 * l, 8 * l + 8));
+      }
       const ci = i * 3;
       const den0 = f32(STD_EPS + f32(STD_SCALE * std[ci]));
       const den1 = f32(STD_EPS + f32(STD_SCALE * std[ci + 1]));
       const den2 = f32(STD_EPS + f32(STD_SCALE * std[ci + 2]));
+      const v0 = data[ci], v1 = data[ci + 1], v2 = data[ci + 2];
       let max = -Infinity;
-      for (let l = 0; l < L; l++) {
-        neighbourIndices(y, x, dilations[l], H, W, nb);
-        for (let j = 0; j < 8; j++) {
-          const ni = nb[j] * 3;
-          const a0 = f32(-Math.abs(f32(data[ci] - data[ni])) / den0);
-          const a1 = f32(-Math.abs(f32(data[ci + 1] - data[ni + 1])) / den1);
-          const a2 = f32(-Math.abs(f32(data[ci + 2] - data[ni + 2])) / den2);
-          const v = f32(f32(f32(a0 + a1) + a2) / 3);
-          logits[8 * l + j] = v;
-          if (v > max) max = v;
-        }
+      for (let p = 0; p < P; p++) {
+        const ni = nb[p] * 3;
+        const a0 = f32(-Math.abs(f32(v0 - data[ni])) / den0);
+        const a1 = f32(-Math.abs(f32(v1 - data[ni + 1])) / den1);
+        const a2 = f32(-Math.abs(f32(v2 - data[ni + 2])) / den2);
+        const v = f32(f32(f32(a0 + a1) + a2) / 3);
+        logits[p] = v;
+        if (v > max) max = v;
       }
       let sum = 0;
       for (let p = 0; p < P; p++) {
@@ -304,8 +344,8 @@ function affinityUnchecked(image: ImageRGB, dilations: readonly number[]): Float
         logits[p] = e;
         sum += e;
       }
-      const o = i * P;
-      for (let p = 0; p < P; p++) out[o + p] = logits[p] / sum;
+      const o = i * pixelStride;
+      for (let p = 0; p < P; p++) out[o + p * neighbourStride] = logits[p] / sum;
     }
   }
   return out;
@@ -368,22 +408,34 @@ export function propagatePamr(
       throw new RangeError(`Masks values must be finite, received ${masks.data[i]} at index ${i}`);
     }
   }
-  const weights = affinityUnchecked(image, dilations);
-  const data = propagate(masks.data.slice(), weights, height, width, channels, dilations, iterations);
+  const weights = affinityUnchecked(image, dilations, true);
+  const n = height * width;
+  const K = channels;
+  const planes = new Float32Array(n * K);
+  for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) planes[k * n + i] = masks.data[i * K + k];
+  const result = propagate(planes, weights, height, width, K, dilations, iterations);
+  const data = new Float32Array(n * K);
+  for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) data[i * K + k] = result[k * n + i];
   return { data, height, width, channels };
 }
 
 /**
- * The propagation loop. `masks` may be overwritten; the result is returned.
+ * The propagation loop, one mask plane and one image row at a time. For each pixel and channel the value is
+ * accumulated in float64, dilation by dilation, each dilation's eight products summed in neighbour order (the
+ * module notes); only the memory layout is planar, so that the inner loop over a row's interior reads every
+ * array in order with no clamping (border columns clamp, as replicate padding). A value whose `8L` neighbours
+ * are all exact zeros is an exact zero: each plane keeps, per row, the column range outside which it is zero,
+ * and only the columns a neighbour's range can reach are computed (the one-hot start makes most planes sparse).
+ * `masks` may be overwritten.
  *
- * @param masks `H × W × K` float32 masks.
- * @param weights `H × W × 8L` softmax weights.
+ * @param masks `K × H × W` float32 mask planes.
+ * @param weights `8L × H × W` softmax weight planes.
  * @param H Height.
  * @param W Width.
  * @param K Channels.
  * @param dilations Dilations.
  * @param iterations Steps.
- * @returns The propagated masks (one of two ping-pong buffers).
+ * @returns The propagated planes (one of two ping-pong buffers).
  */
 function propagate(
   masks: Float32Array,
@@ -395,41 +447,103 @@ function propagate(
   iterations: number,
 ): Float32Array {
   const L = dilations.length;
-  const P = 8 * L;
+  const n = H * W;
   let a: Float32Array = masks;
   let b: Float32Array = new Float32Array(a.length);
-  const acc = new Float64Array(K);
-  const rowK = W * K;
+  const acc = new Float64Array(W);
+  // Per plane and row, columns [from, to) hold every non-zero value of `a` (from = W, to = 0: none).
+  let from = new Int32Array(K * H);
+  let to = new Int32Array(K * H);
+  let nextFrom = new Int32Array(K * H);
+  let nextTo = new Int32Array(K * H);
+  for (let r = 0; r < K * H; r++) {
+    const o = r * W;
+    let lo = 0;
+    while (lo < W && a[o + lo] === 0) lo++;
+    let hi = W;
+    while (hi > lo && a[o + hi - 1] === 0) hi--;
+    from[r] = lo;
+    to[r] = hi;
+  }
   for (let it = 0; it < iterations; it++) {
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const i = y * W + x;
-        acc.fill(0);
+    for (let k = 0; k < K; k++) {
+      const m = k * n;
+      const kh = k * H;
+      for (let y = 0; y < H; y++) {
+        const i0 = y * W;
+        // The columns whose neighbours can be non-zero: each dilation's three rows, widened by d.
+        let wantLo = W;
+        let wantHi = 0;
         for (let l = 0; l < L; l++) {
           const d = dilations[l];
-          const rm = (y - d < 0 ? 0 : y - d) * rowK;
-          const r0 = y * rowK;
-          const rp = (y + d >= H ? H - 1 : y + d) * rowK;
-          const cm = (x - d < 0 ? 0 : x - d) * K;
-          const c0 = x * K;
-          const cp = (x + d >= W ? W - 1 : x + d) * K;
-          const s0 = rm + cm, s1 = rm + c0, s2 = rm + cp, s3 = r0 + cm;
-          const s4 = r0 + cp, s5 = rp + cm, s6 = rp + c0, s7 = rp + cp;
-          const q = i * P + 8 * l;
-          const w0 = weights[q], w1 = weights[q + 1], w2 = weights[q + 2], w3 = weights[q + 3];
-          const w4 = weights[q + 4], w5 = weights[q + 5], w6 = weights[q + 6], w7 = weights[q + 7];
-          for (let k = 0; k < K; k++) {
-            acc[k] += w0 * a[s0 + k] + w1 * a[s1 + k] + w2 * a[s2 + k] + w3 * a[s3 + k] +
-              w4 * a[s4 + k] + w5 * a[s5 + k] + w6 * a[s6 + k] + w7 * a[s7 + k];
+          const ym = y - d < 0 ? 0 : y - d;
+          const yp = y + d >= H ? H - 1 : y + d;
+          for (const r of [ym, y, yp]) {
+            if (from[kh + r] >= to[kh + r]) continue;
+            const lo = from[kh + r] - d, hi = to[kh + r] + d;
+            if (lo < wantLo) wantLo = lo;
+            if (hi > wantHi) wantHi = hi;
           }
         }
-        const o = i * K;
-        for (let k = 0; k < K; k++) b[o + k] = acc[k];
+        if (wantLo < 0) wantLo = 0;
+        if (wantHi > W) wantHi = W;
+        const o = m + i0;
+        if (wantLo >= wantHi) {
+          b.fill(0, o, o + W);
+          nextFrom[kh + y] = W;
+          nextTo[kh + y] = 0;
+          continue;
+        }
+        nextFrom[kh + y] = wantLo;
+        nextTo[kh + y] = wantHi;
+        acc.fill(0, wantLo, wantHi);
+        for (let l = 0; l < L; l++) {
+          const d = dilations[l];
+          const rm = m + (y - d < 0 ? 0 : y - d) * W;
+          const r0 = m + i0;
+          const rp = m + (y + d >= H ? H - 1 : y + d) * W;
+          const q = 8 * l * n + i0;
+          const q1 = q + n, q2 = q1 + n, q3 = q2 + n, q4 = q3 + n, q5 = q4 + n, q6 = q5 + n, q7 = q6 + n;
+          const lo = d < wantLo ? wantLo : d < wantHi ? d : wantHi;
+          const hi = W - d > wantHi ? wantHi : W - d > lo ? W - d : lo;
+          // Left border, interior, right border: only the borders clamp.
+          for (let x = wantLo; x < lo; x++) {
+            const xm = x - d < 0 ? 0 : x - d;
+            const xp = x + d >= W ? W - 1 : x + d;
+            acc[x] += weights[q + x] * a[rm + xm] + weights[q1 + x] * a[rm + x] +
+              weights[q2 + x] * a[rm + xp] +
+              weights[q3 + x] * a[r0 + xm] + weights[q4 + x] * a[r0 + xp] + weights[q5 + x] * a[rp + xm] +
+              weights[q6 + x] * a[rp + x] + weights[q7 + x] * a[rp + xp];
+          }
+          for (let x = lo; x < hi; x++) {
+            acc[x] += weights[q + x] * a[rm + x - d] + weights[q1 + x] * a[rm + x] +
+              weights[q2 + x] * a[rm + x + d] + weights[q3 + x] * a[r0 + x - d] +
+              weights[q4 + x] * a[r0 + x + d] + weights[q5 + x] * a[rp + x - d] +
+              weights[q6 + x] * a[rp + x] +
+              weights[q7 + x] * a[rp + x + d];
+          }
+          for (let x = hi; x < wantHi; x++) {
+            const xm = x - d < 0 ? 0 : x - d;
+            const xp = x + d >= W ? W - 1 : x + d;
+            acc[x] += weights[q + x] * a[rm + xm] + weights[q1 + x] * a[rm + x] +
+              weights[q2 + x] * a[rm + xp] +
+              weights[q3 + x] * a[r0 + xm] + weights[q4 + x] * a[r0 + xp] + weights[q5 + x] * a[rp + xm] +
+              weights[q6 + x] * a[rp + x] + weights[q7 + x] * a[rp + xp];
+          }
+        }
+        b.fill(0, o, o + wantLo);
+        for (let x = wantLo; x < wantHi; x++) b[o + x] = acc[x];
+        b.fill(0, o + wantHi, o + W);
       }
     }
     const t = a;
     a = b;
     b = t;
+    const f = from, g = to;
+    from = nextFrom;
+    to = nextTo;
+    nextFrom = f;
+    nextTo = g;
   }
   return a;
 }
@@ -442,12 +556,12 @@ function propagate(
  * `O(pixels · 8L)` instead of `O(pixels · 8L · K)`.
  *
  * @param ranks Label rank (one-hot channel) of every pixel.
- * @param weights `H × W × 8L` softmax weights.
+ * @param weights `8L × H × W` softmax weight planes.
  * @param H Height.
  * @param W Width.
  * @param K Number of channels.
  * @param dilations Dilations.
- * @returns `H × W × K` float32 masks after one step.
+ * @returns `K × H × W` float32 mask planes after one step.
  */
 function propagateOneHot(
   ranks: Int32Array,
@@ -458,8 +572,8 @@ function propagateOneHot(
   dilations: readonly number[],
 ): Float32Array {
   const L = dilations.length;
-  const P = 8 * L;
-  const out = new Float32Array(H * W * K);
+  const n = H * W;
+  const out = new Float32Array(n * K);
   const acc = new Float64Array(K);
   const group = new Float64Array(K);
   const nb = new Int32Array(8);
@@ -470,11 +584,11 @@ function propagateOneHot(
       acc.fill(0);
       for (let l = 0; l < L; l++) {
         neighbourIndices(y, x, dilations[l], H, W, nb);
-        const q = i * P + 8 * l;
+        const q = 8 * l * n + i;
         for (let j = 0; j < 8; j++) {
           const k = ranks[nb[j]];
           touched[j] = k;
-          group[k] += weights[q + j];
+          group[k] += weights[q + j * n];
         }
         // Add each touched channel's group sum once (a repeat adds the reset 0, which is exact).
         for (let j = 0; j < 8; j++) {
@@ -483,8 +597,7 @@ function propagateOneHot(
           group[k] = 0;
         }
       }
-      const o = i * K;
-      for (let k = 0; k < K; k++) out[o + k] = acc[k];
+      for (let k = 0; k < K; k++) out[k * n + i] = acc[k];
     }
   }
   return out;
@@ -569,23 +682,22 @@ export function refinePamrSync(image: ImageRGB, labels: Int32Array, options: Pam
   let refined: Float32Array;
   if (iterations === 0) {
     refined = new Float32Array(n * K);
-    for (let i = 0; i < n; i++) refined[i * K + ranks[i]] = 1;
+    for (let i = 0; i < n; i++) refined[ranks[i] * n + i] = 1;
   } else {
-    const weights = affinityUnchecked(image, dilations);
+    const weights = affinityUnchecked(image, dilations, true);
     const first = propagateOneHot(ranks, weights, H, W, K, dilations);
     refined = propagate(first, weights, H, W, K, dilations, iterations - 1);
   }
-  for (let i = 0; i < n; i++) {
-    const o = i * K;
-    let best = 0;
-    let bestValue = refined[o];
-    for (let k = 1; k < K; k++) {
-      if (refined[o + k] > bestValue) {
-        bestValue = refined[o + k];
-        best = k;
+  // Argmax over the planes (the first of equal values wins, as before).
+  const bestValue = refined.slice(0, n);
+  for (let k = 1; k < K; k++) {
+    const m = k * n;
+    for (let i = 0; i < n; i++) {
+      if (refined[m + i] > bestValue[i]) {
+        bestValue[i] = refined[m + i];
+        out[i] = k;
       }
     }
-    out[i] = best;
   }
   return median ? medianFilter3x3(out, H, W) : out;
 }
