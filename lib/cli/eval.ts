@@ -46,7 +46,7 @@ Options:
   --refine              PAMR + median on every row; --refine-both adds rows with and without
   --method LIST         ${METHOD_NAMES.join(",")} (default diffcut)
   --upsample LIST       ${UPSAMPLE_MODES.join(",")} (default concept)
-  --k LIST              k-means K (default 6)
+  --k LIST              k-means K, and the fixed K of kway rows (default 6)
   --maskcut-k LIST      MaskCut objects k (default 5); --maskcut-tau T graph threshold in [-1, 1) (default 0.2)
   --seed N              k-means RNG seed, 0 to 4294967295 (default 0)
   --limit N             first N images only

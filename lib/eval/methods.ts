@@ -8,12 +8,15 @@
  *   a class where it is one), the K* of the paper's Table 9.
  * - `autosc`: eigengap over α ∈ {1, 5, 10, 15}, cluster_qr (see `autosc.ts`).
  * - `maskcut`: k rounds of binary-graph NCut; background + k masks (one variant per k, from one run).
+ * - `kway`: the discrete K-way NCut (`kwayNcut`) on DiffCut's affinity: per τ of the sweep, K = the recursive cut's
+ *   segment count at τ and the cut as the start (`τ=…`, never worse on the NCut objective); per K of `--k`, a
+ *   fixed K started from the recursive cut capped at K (`K=…`). Each variant's `info` holds both objectives.
  *
  * @module
  */
 import { checkAlpha } from "../affinity/affinity.ts";
 import { checkTau } from "../ncut/partition_tree.ts";
-import { buildPartitionTree } from "../stages.ts";
+import { buildPartitionTree, kwayNcut } from "../stages.ts";
 import { cutTreeDetailed } from "../ncut/cut_tree.ts";
 import type { FeatureMap } from "../types.ts";
 import { autoscLabels } from "./autosc.ts";
@@ -21,7 +24,7 @@ import { kmeansLabels } from "./kmeans.ts";
 import { maskcutMasks, masksToLabels } from "./maskcut.ts";
 
 /** Method names accepted by `--method`. */
-export const METHOD_NAMES = ["diffcut", "kmeans", "kmeans-gt", "autosc", "maskcut"] as const;
+export const METHOD_NAMES = ["diffcut", "kmeans", "kmeans-gt", "autosc", "maskcut", "kway"] as const;
 /** One of {@linkcode METHOD_NAMES}. */
 export type MethodName = typeof METHOD_NAMES[number];
 /** Upsampling modes accepted by `--upsample`. */
@@ -236,6 +239,8 @@ export function methodParams(method: MethodName, s: EvalSettings): string[] {
       return ["auto"];
     case "maskcut":
       return s.maskcutK.map((k) => `k=${k}`);
+    case "kway":
+      return [...s.taus.map((t) => `τ=${t}`), ...s.kmeansK.map((k) => `K=${k}`)];
   }
 }
 
@@ -306,6 +311,38 @@ export async function gridVariants(
         const masks = maskcutMasks(features, Math.max(...settings.maskcutK), { tau: settings.maskcutTau });
         for (const k of settings.maskcutK) {
           variants.push({ method, param: `k=${k}`, grid: masksToLabels(masks, k) });
+        }
+        break;
+      }
+      case "kway": {
+        const affinity = { alpha: settings.alpha, selfLoops: settings.selfLoops };
+        const tree = await buildPartitionTree(features, {
+          ...affinity,
+          tauMax: Math.max(...settings.taus),
+          minSegmentSize: settings.minSegmentSize,
+          maxSegments: settings.maxSegments ?? undefined,
+          compat: settings.compat,
+        });
+        const starts: [string, number, Int32Array | "recursive"][] = [
+          ...settings.taus.map((tau): [string, number, Int32Array] => {
+            const cut = cutTreeDetailed(tree, tau);
+            return [`τ=${tau}`, cut.segments, cut.labels];
+          }),
+          ...settings.kmeansK.map((k): [string, number, "recursive"] => [`K=${k}`, k, "recursive"]),
+        ];
+        for (const [param, k, init] of starts) {
+          const r = await kwayNcut(features, { ...affinity, k, init, seed: settings.seed });
+          variants.push({
+            method,
+            param,
+            grid: r.labels,
+            info: {
+              gridSegments: r.segments,
+              ncutStart: r.initialObjective,
+              ncut: r.objective,
+              sweeps: r.iterations,
+            },
+          });
         }
         break;
       }

@@ -81,7 +81,7 @@ Deno.test("eval CLI: a bad option is refused before anything is read or written;
       [["--shard", "3/3"], 'error: Invalid shard "3/3": expected i/n with 0 ≤ i < n, e.g. 0/4'],
       [
         ["--method", "diffcut,dino"],
-        'error: Invalid --method "dino": expected one of diffcut, kmeans, kmeans-gt, autosc, maskcut',
+        'error: Invalid --method "dino": expected one of diffcut, kmeans, kmeans-gt, autosc, maskcut, kway',
       ],
       [["--upsample", "bilinear"], 'error: Invalid --upsample "bilinear": expected one of concept, nearest'],
       [["--compat", "exact"], 'error: Invalid --compat "exact": expected default or reference'],

@@ -79,7 +79,7 @@ Deno.test("checkEvalSettings: one table, named after the CLI options when asked"
   });
   assert.throws(() => checkEvalSettings({ methods: ["diffcut", "sam" as never] }, EVAL_OPTION_NAMES), {
     message:
-      'Invalid --method value "sam" in "diffcut","sam": expected one of diffcut, kmeans, kmeans-gt, autosc, maskcut',
+      'Invalid --method value "sam" in "diffcut","sam": expected one of diffcut, kmeans, kmeans-gt, autosc, maskcut, kway',
   });
   assert.throws(() => checkEvalSettings({ refine: [true, true] }), {
     message: "Invalid refine true,true: true is repeated; expected distinct values",
@@ -241,4 +241,32 @@ Deno.test("runEval: replaces a run.json whose settings are invalid and recorded 
     assert.equal(resumed.timing.imagesThisSession, 1);
     assert.equal(resumed.images, 2);
   });
+});
+
+Deno.test("gridVariants(kway): per τ the recursive cut's K, never a worse NCut; per --k a fixed K", async () => {
+  const { gridVariants } = await import("../../lib/eval/methods.ts");
+  const { blockFeatures } = await import("../_helpers.ts");
+  const features = blockFeatures(8, 8, 6, (y, x) => (y < 4 ? 0 : 1) + (x < 4 ? 0 : 2), 0.6, 3);
+  const settings = {
+    methods: ["kway" as const],
+    taus: [0.2, 0.5],
+    alpha: 5,
+    selfLoops: false,
+    minSegmentSize: 1,
+    maxSegments: null,
+    compat: "default" as const,
+    kmeansK: [3],
+    seed: 0,
+    maskcutK: [],
+    maskcutTau: 0.2,
+    autoscAlphas: [],
+    upsample: ["concept" as const],
+    refine: [false],
+    encoderSize: 64,
+    scoringSize: 64,
+  };
+  const { variants } = await gridVariants(features, settings, 4);
+  assert.deepEqual(variants.map((v) => v.param), ["τ=0.2", "τ=0.5", "K=3"]);
+  for (const v of variants) assert.ok(v.info!.ncut <= v.info!.ncutStart + 1e-12, v.param);
+  assert.ok(new Set(variants[2].grid).size <= 3);
 });
