@@ -3,12 +3,16 @@
  *
  * Two inputs: a synthetic image-like 32×32×1280 feature map (the shape of SSD-1B features; see
  * synthetic_features.ts) and the ISNet features of a bundled photo. Each stage reports the median of several
- * runs after one warm-up run.
+ * runs after one warm-up run. The ISNet encoder is timed on every ONNX Runtime runner that loads here
+ * (`BENCH_RUNNERS`, default `wasm,node`; `webgpu` on request), each with its ratio to the native runner
+ * (onnxruntime-node, ONNX Runtime's own binding on the same model file) measured in the same run; the CLI's
+ * per-image stages after the encoder are also timed at its default work size (512).
  *
  * @module
  */
 import { affinityMatrix, assignConcepts, buildPartitionTree, refinePamr } from "../stages.ts";
 import { loadEncoder } from "../encoder/load_encoder.ts";
+import { installedNodeRuntime, type OrtRunner } from "../onnx/ort_session.ts";
 import { loadImage } from "../image/load_image.ts";
 import { resizeImage } from "../image/resize.ts";
 import { cutTree } from "../ncut/cut_tree.ts";
@@ -97,16 +101,53 @@ if (import.meta.main) {
     "Synthetic 32×32×1280 feature map (paper settings τ=0.5, α=10)",
     await clusteringRows(synthetic, photo, 0.5, 10, {}, runs),
   );
-  const encoder = await loadEncoder("isnet");
-  const enc = await time(2, () => encoder.encode(photo));
-  const d = encoder.defaults;
-  const rows = await clusteringRows(enc.value, photo, d.tau, d.alpha, d, runs);
-  rows.unshift({
-    stage: "encoder (ISNet, onnxruntime-web wasm)",
-    ms: enc.ms,
-    detail:
-      `${photo.width}×${photo.height} photo → ${enc.value.height}×${enc.value.width}×${enc.value.channels}`,
-  });
+  // The native runner only when installed (deno task native-runner): loading it otherwise would download it
+  // and record it in deno.lock.
+  const runners = (Deno.env.get("BENCH_RUNNERS") ?? (installedNodeRuntime() ? "wasm,node" : "wasm"))
+    .split(",") as OrtRunner[];
+  const encoderRows: (Row & { runner: OrtRunner })[] = [];
+  let features: FeatureMap | undefined;
+  let defaults;
+  for (const runner of runners) {
+    try {
+      const encoder = await loadEncoder("isnet", { runner });
+      const enc = await time(3, () => encoder.encode(photo));
+      features ??= enc.value;
+      defaults ??= encoder.defaults;
+      encoderRows.push({
+        runner,
+        stage: `encoder (ISNet, runner ${runner})`,
+        ms: enc.ms,
+        detail:
+          `${photo.width}×${photo.height} photo → ${enc.value.height}×${enc.value.width}×${enc.value.channels}`,
+      });
+      await encoder.dispose();
+    } catch (error) {
+      console.log(`runner ${runner} skipped: ${(error as Error).message.split("\n")[0]}`);
+    }
+  }
+  if (!features || !defaults) throw new Error("no runner could run the ISNet encoder");
+  const d = defaults;
+  const base = encoderRows.find((r) => r.runner === "node");
+  for (const r of encoderRows) {
+    if (base) r.detail += `; ${(r.ms / base.ms).toFixed(2)}× the native runner (onnxruntime-node)`;
+  }
+  const rows = await clusteringRows(features, photo, d.tau, d.alpha, d, runs);
+  // The CLI's default path after the encoder: assignment and PAMR + median at its work size (512).
+  const work = resizeImage(photo, Math.round((512 * photo.height) / photo.width), 512);
+  const cut = cutTree(await buildPartitionTree(features, { ...d, alpha: d.alpha, tauMax: d.tau }), d.tau);
+  const size = { height: work.height, width: work.width };
+  const a512 = await time(runs, () => assignConcepts(features!, cut, size));
+  const p512 = await time(runs, () => refinePamr(work, a512.value));
+  const perImage = rows[0].ms + rows[1].ms + rows[2].ms + a512.ms + p512.ms;
+  rows.push(
+    { stage: `assignment ${work.width}×${work.height} (CLI work size)`, ms: a512.ms },
+    { stage: `PAMR + median ${work.width}×${work.height}`, ms: p512.ms },
+    {
+      stage: "per image after the encoder (affinity + tree + cut + assignment + PAMR at the work size)",
+      ms: perImage,
+    },
+  );
+  rows.unshift(...encoderRows);
   printTable(`ISNet features of docs/examples/chelsea.png (sidecar settings τ=${d.tau}, α=${d.alpha})`, rows);
-  await encoder.dispose();
 }
