@@ -275,7 +275,11 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
     encoder,
     options: resolved,
     segment: (image, overrides = {}) => {
-      checkSegmenterOptions(overrides);
+      try {
+        checkSegmenterOptions(overrides);
+      } catch (error) {
+        return Promise.reject(error); // a bad override rejects like every other failure of segment()
+      }
       // A τ given alone replaces a `segments` of the segmenter (and the other way round).
       const cut = overrides.segments === undefined && overrides.tau !== undefined
         ? { segments: undefined }
