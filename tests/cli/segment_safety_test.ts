@@ -321,3 +321,23 @@ Deno.test("segment task: --backend webgpu without an adapter records the CPU pat
     assert.equal(json.segments.length, 3);
   });
 });
+
+Deno.test("segment: --solver kway --segments K improves the recursive cut and reports both objectives", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "a.png");
+    await Deno.writeFile(input, encodeRgbPng(bandImage(32, 96, 3)));
+    const out = join(dir, "out");
+    const r = await run([input, ...RGB_GRID, "--solver", "kway", "--segments", "3", "--out", out]);
+    assert.equal(r.code, 0, r.err);
+    const json = JSON.parse(await Deno.readTextFile(join(out, "a.json")));
+    assert.equal(json.solver, "kway");
+    assert.equal(json.segments.length, 3);
+    assert.ok(
+      json.ncut.kway <= json.ncut.recursive,
+      `kway ${json.ncut.kway} > recursive ${json.ncut.recursive}`,
+    );
+    const bad = await run([input, ...RGB_GRID, "--solver", "spectral", "--out", out]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /^error: Invalid --solver "spectral"/);
+  });
+});
