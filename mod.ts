@@ -110,12 +110,21 @@ export {
   type MimeBundle,
 } from "./lib/viz/jupyter_display.ts";
 export { heatmapChart, type HeatmapOptions } from "./lib/viz/heatmap_chart.ts";
+export {
+  heatmapOverlayChart,
+  type HeatmapOverlayOptions,
+  labelledImageGrid,
+  type LabelledImageGridOptions,
+} from "./lib/viz/heatmap_overlay.ts";
 export { lineChart, type LineChartOptions, type LineSeries } from "./lib/viz/line_chart.ts";
 export { treeChart, type TreeChartOptions, treeLayout, type TreeLayoutNode } from "./lib/viz/tree_chart.ts";
 export { type RocCurve, rocCurve } from "./lib/viz/roc.ts";
 export {
+  bootstrapPatchAuc,
   cosineMap,
   type LabelledFeatures,
+  type PatchAucBootstrapOptions,
+  type PatchAucInterval,
   type PatchLabelOptions,
   patchLabels,
   type PatchPairOptions,
@@ -135,4 +144,4 @@ export {
 } from "./lib/viz/segmentation_view.ts";
 export { featurePcaImage, principalComponents } from "./lib/viz/feature_pca.ts";
 export { colormapImage, type ColormapOptions, viridis } from "./lib/viz/colormap.ts";
-export { figuresDir, saveFigure, type SaveFigureOptions } from "./lib/viz/save_figure.ts";
+export { figuresDir, saveCsv, saveFigure, type SaveFigureOptions } from "./lib/viz/save_figure.ts";

@@ -8,7 +8,8 @@
  *    folder (deno.json excludes `out/`) is run through `deno check --config deno.json`.
  * 2. Execution: `notebooks/run_notebooks.py` under Debian's `/usr/bin/python3` (apt packages
  *    `jupyter-nbconvert python3-nbclient`), with `JUPYTER_PATH=notebooks` so that the project's kernelspec
- *    `notebooks/kernels/deno/kernel.json` is used, and `DIFFCUT_FIGURES_ROOT=docs/figures`. It fails on any cell
+ *    `notebooks/kernels/deno/kernel.json` is used, and `DIFFCUT_FIGURES_ROOT=out/notebooks/figures`: the figures
+ *    replace `docs/figures/<name>/` only when every notebook ran green (a failed run leaves them as they were). It fails on any cell
  *    error and survives the Deno kernel's early `idle` messages.
  *
  * 3. When every notebook ran green, the executed copies replace `notebooks/<name>.ipynb`, so the committed
@@ -21,7 +22,7 @@
  *
  * @module
  */
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
 /** The notebooks, in teaching order. */
@@ -100,8 +101,12 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   if (Deno.env.get("NOTEBOOKS_SKIP_RUN") === "1") Deno.exit(0);
+  // Figures are written into a fresh temporary folder and replace docs/figures/<name>/ only after every notebook
+  // ran green, so a failed run leaves the tracked figures as they were.
   const figuresRoot = join(root, "docs", "figures");
-  for (const n of names) await rm(join(figuresRoot, n), { recursive: true, force: true });
+  const stagedFigures = join(outDir, "figures");
+  await rm(stagedFigures, { recursive: true, force: true });
+  await mkdir(stagedFigures, { recursive: true });
   const python = Deno.env.get("NOTEBOOKS_PYTHON") ?? "/usr/bin/python3";
   // The kernels use deno.json and so deno.lock, and a notebook that compares encoders loads the optional engines
   // (TensorFlow.js): they would be recorded there, and a fresh clone would then install them for the demo.
@@ -116,7 +121,7 @@ if (import.meta.main) {
     ],
     {
       JUPYTER_PATH: join(root, "notebooks"),
-      DIFFCUT_FIGURES_ROOT: figuresRoot,
+      DIFFCUT_FIGURES_ROOT: stagedFigures,
       PATH: `${join(Deno.execPath(), "..")}:${Deno.env.get("PATH") ?? ""}`,
       XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? join(outDir, "runtime"),
     },
@@ -128,6 +133,17 @@ if (import.meta.main) {
   console.log(
     `Notebooks ${code === 0 ? "passed" : "FAILED"} in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
   );
+  if (code === 0) {
+    for (const n of names) {
+      await rm(join(figuresRoot, n), { recursive: true, force: true });
+      const staged = join(stagedFigures, n);
+      if ((await readdir(staged).catch(() => undefined)) !== undefined) {
+        await mkdir(figuresRoot, { recursive: true });
+        await rename(staged, join(figuresRoot, n));
+        console.log(`docs/figures/${n}/ ← figures of this run`);
+      }
+    }
+  } else console.error(`docs/figures/ left as it was; this run's figures are in ${stagedFigures}`);
   if (code === 0) {
     // Green runs are committed with their outputs, so the repository shows every figure.
     for (const n of names) {

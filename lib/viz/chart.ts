@@ -93,6 +93,37 @@ function escapeXml(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 }
 
+/**
+ * Breaks `text` into lines at spaces so that each fits `width` pixels at `fontSize` (estimated at 0.56 em per
+ * character, 0.6 em bold; a conservative width for system sans-serif fonts).
+ *
+ * @param text The text.
+ * @param width Available width in pixels.
+ * @param fontSize Font size in pixels.
+ * @param bold Whether the text is bold.
+ * @returns The lines (a single word longer than a line stays whole).
+ *
+ * @example
+ * ```ts
+ * import { wrapText } from "./chart.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(wrapText("one two three", 60, 10), ["one two", "three"]);
+ * ```
+ */
+export function wrapText(text: string, width: number, fontSize: number, bold = false): string[] {
+  const max = Math.max(8, Math.floor(width / ((bold ? 0.6 : 0.56) * fontSize)));
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 function svgSize(el: PlotElement): [number, number] {
   const w = Number(el.getAttribute("width")), h = Number(el.getAttribute("height"));
   if (Number.isFinite(w) && Number.isFinite(h) && w > 0 && h > 0) return [w, h];
@@ -157,12 +188,15 @@ export function toStandaloneSvg(
       if (!text) continue;
       if (tag === "h2" && !title) title = text;
       const size = tag === "h2" ? 16 : tag === "h3" ? 13 : 11;
-      y += size + 6;
-      rows.push(
-        `<text x="0" y="${y - 4}" font-size="${size}"${tag === "h2" ? ' font-weight="bold"' : ""}>${
-          escapeXml(text)
-        }</text>`,
-      );
+      // SVG text does not wrap: long headings and captions are broken into lines that fit the width.
+      for (const line of wrapText(text, width, size, tag === "h2")) {
+        y += size + 6;
+        rows.push(
+          `<text x="0" y="${y - 4}" font-size="${size}"${tag === "h2" ? ' font-weight="bold"' : ""}>${
+            escapeXml(line)
+          }</text>`,
+        );
+      }
     } else if (tag === "svg") {
       const [w, h] = svgSize(child);
       child.setAttribute("x", "0");
@@ -237,8 +271,13 @@ export function chartGrid(charts: Chart[], columns: number = charts.length, titl
   const parts: string[] = [];
   let y = 0, width = 0;
   if (title) {
-    parts.push(`<text x="0" y="16" font-size="16" font-weight="bold">${escapeXml(title)}</text>`);
-    y = 24;
+    const total = Math.max(...charts.slice(0, columns).map((c) => c.width)) *
+      Math.min(columns, charts.length);
+    for (const line of wrapText(title, Math.max(total, 200), 16, true)) {
+      parts.push(`<text x="0" y="${y + 16}" font-size="16" font-weight="bold">${escapeXml(line)}</text>`);
+      y += 22;
+    }
+    y += 2;
   }
   for (let i = 0; i < charts.length; i += columns) {
     const row = charts.slice(i, i + columns);

@@ -25,12 +25,21 @@ export {
 } from "./chart.ts";
 export { type Displayable, displayBundle, JUPYTER_DISPLAY, type MimeBundle } from "./jupyter_display.ts";
 export { heatmapChart, type HeatmapOptions } from "./heatmap_chart.ts";
+export {
+  heatmapOverlayChart,
+  type HeatmapOverlayOptions,
+  labelledImageGrid,
+  type LabelledImageGridOptions,
+} from "./heatmap_overlay.ts";
 export { lineChart, type LineChartOptions, type LineSeries } from "./line_chart.ts";
 export { treeChart, type TreeChartOptions, treeLayout, type TreeLayoutNode } from "./tree_chart.ts";
 export { type RocCurve, rocCurve } from "./roc.ts";
 export {
+  bootstrapPatchAuc,
   cosineMap,
   type LabelledFeatures,
+  type PatchAucBootstrapOptions,
+  type PatchAucInterval,
   type PatchLabelOptions,
   patchLabels,
   type PatchPairOptions,
@@ -49,4 +58,4 @@ export {
 } from "./segmentation_view.ts";
 export { featurePcaImage, principalComponents } from "./feature_pca.ts";
 export { colormapImage, type ColormapOptions, viridis } from "./colormap.ts";
-export { figuresDir, saveFigure, type SaveFigureOptions } from "./save_figure.ts";
+export { figuresDir, saveCsv, saveFigure, type SaveFigureOptions } from "./save_figure.ts";

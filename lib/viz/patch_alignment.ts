@@ -220,3 +220,82 @@ export function cosineMap(source: FeatureMap, index: number, target: FeatureMap)
   for (let j = 0; j < out.length; j++) out[j] = cosine(source, index, target, j);
   return out;
 }
+
+/** Options of {@linkcode bootstrapPatchAuc}. */
+export interface PatchAucBootstrapOptions {
+  /** Bootstrap replicates. @default {1000} */
+  replicates?: number;
+  /** Pairs of each kind drawn per replicate. @default {2000} */
+  pairsPerKind?: number;
+  /** Seed of the image resampling (via `seededRandom`); replicate `b` draws its pairs with seed `seed + 1 + b`. @default {1} */
+  seed?: number;
+  /** Lower and upper quantiles of the interval. @default {[0.025, 0.975]} */
+  quantiles?: [number, number];
+}
+
+/** Result of {@linkcode bootstrapPatchAuc}. */
+export interface PatchAucInterval {
+  /** Lower end of the interval. */
+  lo: number;
+  /** Upper end of the interval. */
+  hi: number;
+  /** Replicates that produced an AUC. */
+  replicates: number;
+  /** Replicates skipped because the resampled images held fewer than two usable classes. */
+  skipped: number;
+}
+
+/**
+ * Percentile bootstrap interval of the patch-alignment AUC, resampling **images** (the independent units; patches
+ * of one image are not): each replicate draws `images.length` images with replacement, samples fresh pairs from
+ * them with {@linkcode samplePatchPairs}, and scores the cosine AUC.
+ *
+ * @param images Features and patch classes per image (one label set across all of them).
+ * @param auc The AUC function (e.g. `(s, y) => rocCurve(s, y).auc`), passed in to keep this module ROC-free.
+ * @param options Replicates, pairs, seed, quantiles.
+ * @returns The interval and how many replicates it rests on.
+ *
+ * @example
+ * ```ts
+ * import { bootstrapPatchAuc } from "./patch_alignment.ts";
+ * import { rocCurve } from "./roc.ts";
+ * import assert from "node:assert/strict";
+ * const features = { height: 1, width: 4, channels: 2, data: new Float32Array([1, 0, 1, 0.1, 0, 1, 0.1, 1]) };
+ * const labels = Int32Array.from([0, 0, 1, 1]);
+ * const ci = bootstrapPatchAuc([{ features, labels }, { features, labels }], (s, y) => rocCurve(s, y).auc, {
+ *   replicates: 20,
+ *   pairsPerKind: 10,
+ * });
+ * assert.ok(ci.lo > 0.999 && ci.hi <= 1);
+ * assert.equal(ci.replicates + ci.skipped, 20);
+ * ```
+ */
+export function bootstrapPatchAuc(
+  images: LabelledFeatures[],
+  auc: (scores: Float64Array, same: Uint8Array) => number,
+  options: PatchAucBootstrapOptions = {},
+): PatchAucInterval {
+  const replicates = options.replicates ?? 1000;
+  const seed = options.seed ?? 1;
+  const [qLo, qHi] = options.quantiles ?? [0.025, 0.975];
+  const rand = seededRandom(seed);
+  const aucs: number[] = [];
+  let skipped = 0;
+  for (let b = 0; b < replicates; b++) {
+    const drawn = images.map(() => images[Math.floor(rand() * images.length)]);
+    try {
+      const pairs = samplePatchPairs(drawn, {
+        pairsPerKind: options.pairsPerKind ?? 2000,
+        seed: seed + 1 + b,
+      });
+      aucs.push(auc(pairs.scores, pairs.same));
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      skipped++;
+    }
+  }
+  aucs.sort((a, b) => a - b);
+  const at = (q: number) =>
+    aucs.length ? aucs[Math.min(aucs.length - 1, Math.max(0, Math.round(q * (aucs.length - 1))))] : NaN;
+  return { lo: at(qLo), hi: at(qHi), replicates: aucs.length, skipped };
+}

@@ -8,6 +8,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { fileURLToPath } from "node:url";
 import type { ImageRGB } from "../types.ts";
 import { Chart } from "./chart.ts";
@@ -81,4 +82,50 @@ export async function saveFigure(
   if (figure instanceof Chart) return await figure.save(join(dir, `${name}.svg`));
   const view = figure instanceof ImageView ? figure : new ImageView(figure);
   return await view.save(join(dir, `${name}.png`));
+}
+
+/**
+ * Writes the numbers behind a figure as `<name>.csv` beside it (same folder rules as {@linkcode saveFigure}).
+ * Columns are the keys of the first row; values are written as they print (numbers with full precision), text
+ * quoted when it holds a comma, quote or newline.
+ *
+ * @param name File name without extension (letters, digits, `_`, `-`).
+ * @param rows One object per row.
+ * @param options The folder.
+ * @returns The path written, or `undefined` when no folder was named.
+ * @throws {RangeError} When `name` holds other characters or `rows` is empty.
+ *
+ * @example
+ * ```ts
+ * import { saveCsv } from "./save_figure.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const path = await saveCsv("auc", [{ encoder: "a,b", auc: 0.5 }], { dir });
+ * assert.equal(await Deno.readTextFile(path!), 'encoder,auc\n"a,b",0.5\n');
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function saveCsv(
+  name: string,
+  rows: Record<string, string | number>[],
+  options: SaveFigureOptions = {},
+): Promise<string | undefined> {
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+    throw new RangeError(`Invalid table name '${name}': use letters, digits, '_' and '-'`);
+  }
+  if (!rows.length) throw new RangeError(`Table '${name}' has no rows`);
+  const named = options.dir ?? figuresDir();
+  if (named === undefined) return undefined;
+  const dir = named instanceof URL ? fileURLToPath(named) : named;
+  await mkdir(dir, { recursive: true });
+  const columns = Object.keys(rows[0]);
+  const cell = (v: string | number | undefined) => {
+    const s = v === undefined ? "" : String(v);
+    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  const text = [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\n") +
+    "\n";
+  const path = join(dir, `${name}.csv`);
+  await writeFileAtomic(path, text);
+  return path;
 }
