@@ -12,6 +12,7 @@ import { getGpu, GpuDeviceLostError, GpuUnavailableError } from "./gpu/device.ts
 import { resizeImage, resizeLabelsNearestExact } from "./image/resize.ts";
 import { checkTau, checkTreeOptions, type PartitionTree } from "./ncut/partition_tree.ts";
 import { checkSegments, SEGMENTS_TAU_MAX } from "./ncut/cut_segments.ts";
+import { checkStopRule, type StopRule, treeTauMax } from "./ncut/stop_rule.ts";
 import { runDeviceRoute } from "./pipeline/device_route.ts";
 import { runHostRoute } from "./pipeline/host_route.ts";
 import type { RouteInput } from "./pipeline/route.ts";
@@ -35,6 +36,20 @@ export interface SegmenterOptions {
    * @default undefined (cut at τ)
    */
   segments?: number;
+  /**
+   * How τ reads: `"tau"` (the paper's rule: split while NCut < τ), `"relative"` (split while NCut < τ · the
+   * root split's NCut) or `"min-split"` (τ, with at least one split unless the image is uniform); see
+   * `lib/ncut/stop_rule.ts`. @default the encoder's (ISNet: `"min-split"`), else `"tau"`;
+   * always `"tau"` with `compat: "reference"` unless given
+   */
+  stopRule?: StopRule;
+  /**
+   * Patch rings along the grid's border kept out of the partition graph and labelled afterwards by concept
+   * assignment (`lib/pipeline/border_ring.ts`): no thin strips along the image's edges from an encoder's padding.
+   * With a ring, the features come back to the host (the device route is not taken). @default the encoder's
+   * (ISNet: 2), else 0; always 0 with `compat: "reference"` unless given
+   */
+  borderRing?: number;
   /**
    * `"kway"` improves the recursive cut's K segments with the discrete K-way normalized cut (`kwayNcut`, same K,
    * started from the cut, never worse on the NCut objective); `result.ncut` then holds both objectives. The
@@ -156,7 +171,9 @@ export interface Segmenter {
   /** Segments one image, optionally overriding τ, α or refinement. */
   segment(
     image: ImageRGB,
-    overrides?: Partial<Pick<SegmenterOptions, "tau" | "segments" | "alpha" | "refine" | "maxSegments">>,
+    overrides?: Partial<
+      Pick<SegmenterOptions, "tau" | "segments" | "stopRule" | "alpha" | "refine" | "maxSegments">
+    >,
   ): Promise<SegmentationResult>;
   /** Frees the encoder (and the CPU fallback's, if one was loaded). */
   dispose(): Promise<void>;
@@ -168,6 +185,10 @@ export interface ResolvedSegmenterOptions {
   tau: number;
   /** Wanted number of segments (cut at the τ that gives it), or undefined to cut at `tau`. */
   segments: number | undefined;
+  /** How τ reads. */
+  stopRule: StopRule;
+  /** Border patch rings kept out of the graph. */
+  borderRing: number;
   /** Partition solver. */
   solver: "recursive" | "kway";
   /** Affinity exponent. */
@@ -220,6 +241,8 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
   const resolved: ResolvedSegmenterOptions = Object.freeze({
     tau: options.tau ?? d.tau,
     segments: options.segments,
+    stopRule: options.stopRule ?? (options.compat === "reference" ? "tau" : d.stopRule ?? "tau"),
+    borderRing: options.borderRing ?? (options.compat === "reference" ? 0 : d.borderRing ?? 0),
     solver: options.solver ?? "recursive",
     alpha: options.alpha ?? d.alpha,
     refine: options.refine ?? true,
@@ -317,6 +340,8 @@ export function checkSegmenterOptions(
     SegmenterOptions,
     | "tau"
     | "segments"
+    | "stopRule"
+    | "borderRing"
     | "solver"
     | "alpha"
     | "outputSize"
@@ -328,6 +353,11 @@ export function checkSegmenterOptions(
   >,
 ): void {
   if (options.tau !== undefined) checkTau(options.tau);
+  if (options.stopRule !== undefined) checkStopRule(options.stopRule);
+  const ring = options.borderRing;
+  if (ring !== undefined && (!Number.isInteger(ring) || ring < 0)) {
+    throw new RangeError(`Invalid borderRing ${ring}: expected an integer >= 0`);
+  }
   if (options.segments !== undefined) {
     checkSegments(options.segments);
     if (options.tau !== undefined) {
@@ -435,10 +465,12 @@ async function segmentStages(
     image,
     tau: o.tau,
     segments: o.segments,
+    stopRule: o.stopRule,
+    borderRing: o.borderRing,
     tree: {
       alpha: o.alpha,
       // `segments: K`: every split is a candidate, and the tree is built lowest-NCut-first up to K segments.
-      tauMax: o.segments !== undefined ? SEGMENTS_TAU_MAX : o.tau,
+      tauMax: o.segments !== undefined ? SEGMENTS_TAU_MAX : treeTauMax(o.stopRule, o.tau),
       selfLoops: o.selfLoops,
       minSegmentSize: o.minSegmentSize,
       maxSegments: o.segments ?? o.maxSegments,
@@ -457,7 +489,8 @@ async function segmentStages(
   };
   // The one place the route is chosen: features stay on the GPU only with backend "webgpu" and an encoder that
   // runs on the shared device.
-  const onDevice = o.backend === "webgpu" && encoder.encodeOnDevice !== undefined && o.solver !== "kway";
+  const onDevice = o.backend === "webgpu" && encoder.encodeOnDevice !== undefined && o.solver !== "kway" &&
+    o.borderRing === 0;
   if (!onDevice && encoder.device !== undefined && lostDevices.has(encoder.device)) {
     throw new GpuDeviceLostError(`GPU device of encoder '${encoder.id}' was lost`);
   }

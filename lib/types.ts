@@ -74,6 +74,17 @@ export interface EncoderDefaults {
   minSegmentSize?: number;
   /** Cap on the number of segments. */
   maxSegments?: number;
+  /**
+   * Where the tree is cut: `"tau"` (the paper's rule: split while NCut < τ), `"relative"` (split while
+   * NCut < τ · the root split's NCut) or `"min-split"` (τ, with at least one split unless the image is uniform), see
+   * `lib/ncut/stop_rule.ts`. Absent: `"tau"`.
+   */
+  stopRule?: "tau" | "relative" | "min-split";
+  /**
+   * Patch rings along the grid's border kept out of the partition graph (their features are the encoder's padding
+   * artefacts) and labelled afterwards by concept assignment. Absent: 0.
+   */
+  borderRing?: number;
   /** Side of the square the encoder reads (e.g. 1024). */
   inputSize: number;
 }

@@ -44,6 +44,8 @@ Deno.test("createSegmenter(rgb-grid): three hue bands give three segments at the
       {
         tau: 0.5,
         segments: undefined,
+        stopRule: "tau",
+        borderRing: 0,
         solver: "recursive",
         alpha: 10,
         refine: true,

@@ -522,6 +522,15 @@ export function parseSidecar(json: unknown, file: string): EncoderSidecar {
   if (d.maxSegments !== undefined) {
     defaults.maxSegments = f.number(d, "maxSegments", "defaults.", { integer: true, positive: true });
   }
+  if (d.stopRule !== undefined) {
+    if (d.stopRule !== "tau" && d.stopRule !== "relative" && d.stopRule !== "min-split") {
+      f.fail("defaults.stopRule", '"tau", "relative" or "min-split"', d.stopRule);
+    }
+    defaults.stopRule = d.stopRule;
+  }
+  if (d.borderRing !== undefined) {
+    defaults.borderRing = f.number(d, "borderRing", "defaults.", { integer: true, min: 0 });
+  }
 
   let diffusion: DiffusionConfig | undefined;
   if (root.diffusion !== undefined) diffusion = parseDiffusion(f, f.object(root, "diffusion"));

@@ -6,6 +6,7 @@
  */
 import { assignAndRefine, assignConcepts, buildPartitionTree, kwayNcut } from "../stages.ts";
 import type { KwayNcutResult } from "../ncut/kway_ncut.ts";
+import { extendRingLabels, interiorFeatures, ringApplies } from "./border_ring.ts";
 import { cutForRoute, type RouteInput, type RouteOutput } from "./route.ts";
 
 /**
@@ -20,9 +21,19 @@ export async function runHostRoute(input: RouteInput): Promise<RouteOutput> {
   const t0 = performance.now();
   const features = await input.encoder.encode(input.image);
   const t1 = performance.now();
-  const tree = await buildPartitionTree(features, input.tree);
+  // `borderRing`: the tree is built on the interior patches, and the border patches are labelled afterwards.
+  const ring = ringApplies(features, input.borderRing ?? 0) ? input.borderRing! : 0;
+  const tree = await buildPartitionTree(ring ? interiorFeatures(features, ring) : features, input.tree);
   const t2 = performance.now();
   let cut = cutForRoute(tree, input);
+  if (ring) {
+    const labels = extendRingLabels(features, cut.labels, ring);
+    cut = {
+      ...cut,
+      labels,
+      sizes: cut.sizes.map((_, l) => labels.reduce((n, v) => n + (v === l ? 1 : 0), 0)),
+    };
+  }
   let kway: KwayNcutResult | undefined;
   if (input.solver === "kway" && cut.segments > 1) {
     // The discrete K-way NCut with K = the cut's segment count, started from the cut (never worse than it).

@@ -7,6 +7,7 @@
  */
 import { cutTreeDetailed, type TreeCut } from "../ncut/cut_tree.ts";
 import { cutTreeAtSegments } from "../ncut/cut_segments.ts";
+import { effectiveTau, type StopRule } from "../ncut/stop_rule.ts";
 import type { KwayNcutResult } from "../ncut/kway_ncut.ts";
 import type { PartitionTree, PartitionTreeOptions } from "../ncut/partition_tree.ts";
 import type { Encoder, FeatureMap, ImageRGB } from "../types.ts";
@@ -21,6 +22,10 @@ export interface RouteInput {
   tau: number;
   /** When set, the tree is cut at the τ that gives this many segments (or the nearest count) instead. */
   segments?: number;
+  /** How `tau` reads (`lib/ncut/stop_rule.ts`). @default "tau" */
+  stopRule?: StopRule;
+  /** Patch rings kept out of the graph and labelled afterwards (host route only; `border_ring.ts`). @default 0 */
+  borderRing?: number;
   /** Tree options (α, self-loops, guards, backend). */
   tree: PartitionTreeOptions;
   /** Working resolution of assignment and PAMR. */
@@ -55,7 +60,7 @@ export interface RouteOutput {
 }
 
 /**
- * Cuts a route's tree: at `input.tau`, or at the τ that gives `input.segments` segments.
+ * Cuts a route's tree: at `input.tau` read by `input.stopRule`, or at the τ that gives `input.segments` segments.
  *
  * @param tree The route's partition tree.
  * @param input The route's input.
@@ -63,8 +68,9 @@ export interface RouteOutput {
  */
 export function cutForRoute(
   tree: PartitionTree,
-  input: Pick<RouteInput, "tau" | "segments">,
+  input: Pick<RouteInput, "tau" | "segments" | "stopRule">,
 ): RouteOutput["cut"] {
   if (input.segments !== undefined) return cutTreeAtSegments(tree, input.segments);
-  return { ...cutTreeDetailed(tree, input.tau), tau: input.tau };
+  const tau = effectiveTau(tree, input.stopRule ?? "tau", input.tau);
+  return { ...cutTreeDetailed(tree, tau), tau };
 }
