@@ -27,6 +27,7 @@ import {
   resolveRunner,
 } from "../onnx/ort_session.ts";
 import type { Backend, Encoder } from "../types.ts";
+import type { StopRule } from "../ncut/stop_rule.ts";
 import { overlaySegments } from "../viz/overlay.ts";
 import { segmentPalette } from "../viz/palette.ts";
 
@@ -45,6 +46,10 @@ Options:
   --input-size N   side of the square encoder input (default: the encoder's; resizable encoders only)
   --tau T          NCut stopping threshold (default: the encoder's recommended value)
   --segments K     cut the tree at the τ that gives K segments (or the nearest count); not with --tau
+  --stop-rule R    how τ reads: tau (split while NCut < τ), relative (NCut < τ · the root's NCut) or min-split
+                   (τ, at least one split unless uniform) (default: the encoder's; ISNet: min-split)
+  --border-ring N  patch rings along the border kept out of the graph, labelled afterwards (default: the
+                   encoder's; ISNet: 2)
   --solver S       recursive (DiffCut's recursive 2-way cuts) or kway (then the discrete K-way NCut improves
                    those K segments; the JSON's "ncut" gives both objectives) (default: recursive)
   --alpha A        affinity exponent (default: the encoder's recommended value)
@@ -123,6 +128,8 @@ export function summarize(file: string, r: SegmentationResult, encoder?: Encoder
     ...(encoder ? encoderSettings(encoder) : {}),
     tau: r.tau,
     segmentsRequested: r.settings.segments ?? null,
+    stopRule: r.settings.stopRule,
+    borderRing: r.settings.borderRing,
     solver: r.settings.solver,
     ...(r.ncut ? { ncut: r.ncut } : {}),
     alpha: r.alpha,
@@ -166,6 +173,8 @@ export async function main(args: string[]): Promise<number> {
         "input-size": { type: "string" },
         tau: { type: "string" },
         segments: { type: "string" },
+        "stop-rule": { type: "string" },
+        "border-ring": { type: "string" },
         solver: { type: "string" },
         alpha: { type: "string" },
         "no-refine": { type: "boolean" },
@@ -217,6 +226,8 @@ export async function main(args: string[]): Promise<number> {
     const options = {
       tau: numberOption("tau", values.tau),
       segments: integerOption("segments", values.segments),
+      stopRule: values["stop-rule"] as StopRule | undefined,
+      borderRing: integerOption("border-ring", values["border-ring"]),
       solver: values.solver as "recursive" | "kway" | undefined,
       alpha: numberOption("alpha", values.alpha),
       outputSize: integerOption("size", values.size),
@@ -236,6 +247,8 @@ export async function main(args: string[]): Promise<number> {
         outputSize: "--size",
         tau: "--tau",
         segments: "--segments",
+        stopRule: "--stop-rule",
+        borderRing: "--border-ring",
         solver: "--solver",
         alpha: "--alpha",
         backend: "--backend",
