@@ -284,6 +284,12 @@ Deno.test("calibrate CLI: a folder with an unlabelled image is scored and the im
       "0.5",
       "--cap",
       "16",
+      "--protocol",
+      "reference",
+      "--rules",
+      "tau",
+      "--rings",
+      "0",
     ]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stderr.trim().split("\n");
@@ -298,8 +304,8 @@ Deno.test("calibrate CLI: a folder with an unlabelled image is scored and the im
     // One α × self-loops on/off × one τ: two rows, both perfect on the hue blocks (see scoreGrid above).
     const rows = r.stdout.split("\n").filter((l) => /^\| 5 \|/.test(l));
     assert.deepEqual(rows, [
-      "| 5 | true | 0.5 | false | 100.0 | 100.0 | 2.0 | 0 |",
-      "| 5 | false | 0.5 | false | 100.0 | 100.0 | 2.0 | 0 |",
+      "| 5 | true | 0.5 | false | 100.0 | 100.0 | 2.0 | 0 | tau | 0 |",
+      "| 5 | false | 0.5 | false | 100.0 | 100.0 | 2.0 | 0 | tau | 0 |",
     ]);
   });
 });
