@@ -11,7 +11,7 @@ import { type AffinityOptions, checkAffinityInput, cosineGram, finishAffinity } 
 import { normalizeRows } from "./features/normalize_rows.ts";
 import { affinityGpuUnfit, affinityMatrixGpu } from "./affinity/affinity_gpu.ts";
 import { ConstantAffinityError } from "./affinity/constant_affinity_error.ts";
-import { cosineGramOnnx } from "./affinity/gram_onnx.ts";
+import { affinityFromUpperGram, cosineGramOnnx } from "./affinity/gram_onnx.ts";
 import { runStage } from "./gpu/backend.ts";
 import {
   buildPartitionTreeSync,
@@ -76,8 +76,10 @@ export async function affinityMatrix(
     cpu: async () => {
       const unit = normalizeRows(features);
       // Large products go to ONNX Runtime's SIMD MatMul; small ones stay in TypeScript (no session start-up).
-      const w = n * n * c >= ONNX_GRAM_MIN_WORK ? await cosineGramOnnx(unit, n, c) : cosineGram(unit, n, c);
-      return finishAffinity(w, n, alpha, selfLoops);
+      if (n * n * c >= ONNX_GRAM_MIN_WORK) {
+        return affinityFromUpperGram(await cosineGramOnnx(unit, n, c, false), n, alpha, selfLoops);
+      }
+      return finishAffinity(cosineGram(unit, n, c), n, alpha, selfLoops);
     },
   });
 }

@@ -10,6 +10,8 @@
  */
 import p from "npm:onnx-proto@8.0.1";
 import { createOrtSession, type OrtSession } from "../onnx/ort_session.ts";
+import { powInt } from "./affinity.ts";
+import { ConstantAffinityError } from "./constant_affinity_error.ts";
 
 const { onnx } = p;
 
@@ -66,9 +68,16 @@ function gramModelBytes(sizes: number[]): Uint8Array {
  * @param x Rows.
  * @param n Row count.
  * @param c Row length.
+ * @param mirror Copy the upper triangle onto the lower one; false leaves the strict lower triangle unspecified
+ * (for {@linkcode affinityFromUpperGram}, which mirrors after its element-wise work). @default true
  * @returns The n×n Gram matrix (float32, float32 accumulation), exactly symmetric.
  */
-export async function cosineGramOnnx(x: Float32Array, n: number, c: number): Promise<Float32Array> {
+export async function cosineGramOnnx(
+  x: Float32Array,
+  n: number,
+  c: number,
+  mirror = true,
+): Promise<Float32Array> {
   const sizes = blockSizes(n);
   let session = sessions.get(n);
   if (!session) {
@@ -86,7 +95,48 @@ export async function cosineGramOnnx(x: Float32Array, n: number, c: number): Pro
       }
     }
   }
+  if (mirror) mirrorUpper(g, n);
+  return g;
+}
+
+/**
+ * `finishAffinity` (min-max, power α, diagonal rule) on a Gram matrix whose upper triangle alone is set
+ * (`cosineGramOnnx(x, n, c, false)`): the element-wise work runs on the upper triangle only, then it is mirrored.
+ * The same float32 values as `finishAffinity` on the mirrored Gram matrix (the min and max of a symmetric matrix
+ * are those of its upper triangle), for about half the element-wise work.
+ *
+ * @param g Gram matrix, upper triangle (diagonal included) set; overwritten with the affinity.
+ * @param n Order.
+ * @param alpha Exponent (≥ 1).
+ * @param selfLoops Keep the diagonal.
+ * @returns `g`.
+ * @throws {ConstantAffinityError} When every entry is the same.
+ */
+export function affinityFromUpperGram(
+  g: Float32Array,
+  n: number,
+  alpha: number,
+  selfLoops: boolean,
+): Float32Array {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    for (let k = i * n + i, end = (i + 1) * n; k < end; k++) {
+      const v = g[k];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  const range = Math.fround(hi - lo);
+  if (!(range > 0)) throw new ConstantAffinityError();
+  const integer = Number.isInteger(alpha);
+  for (let i = 0; i < n; i++) {
+    for (let k = i * n + i, end = (i + 1) * n; k < end; k++) {
+      const t = Math.fround(Math.fround(g[k] - lo) / range);
+      g[k] = integer ? powInt(t, alpha) : Math.pow(t, alpha);
+    }
+  }
   mirrorUpper(g, n);
+  if (!selfLoops) { for (let i = 0; i < n; i++) g[i * n + i] = 0; }
   return g;
 }
 
