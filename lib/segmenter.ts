@@ -39,7 +39,7 @@ export interface SegmenterOptions {
   /**
    * How τ reads: `"tau"` (the paper's rule: split while NCut < τ), `"relative"` (split while NCut < τ · the
    * root split's NCut) or `"min-split"` (τ, with at least one split unless the image is uniform); see
-   * `lib/ncut/stop_rule.ts`. @default the encoder's (ISNet: `"min-split"`), else `"tau"`;
+   * `lib/ncut/stop_rule.ts`. @default the encoder's (ISNet: `"relative"`), else `"tau"`;
    * always `"tau"` with `compat: "reference"` unless given
    */
   stopRule?: StopRule;

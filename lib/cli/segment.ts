@@ -47,7 +47,7 @@ Options:
   --tau T          NCut stopping threshold (default: the encoder's recommended value)
   --segments K     cut the tree at the τ that gives K segments (or the nearest count); not with --tau
   --stop-rule R    how τ reads: tau (split while NCut < τ), relative (NCut < τ · the root's NCut) or min-split
-                   (τ, at least one split unless uniform) (default: the encoder's; ISNet: min-split)
+                   (τ, at least one split unless uniform) (default: the encoder's; ISNet: relative)
   --border-ring N  patch rings along the border kept out of the graph, labelled afterwards (default: the
                    encoder's; ISNet: 2)
   --solver S       recursive (DiffCut's recursive 2-way cuts) or kway (then the discrete K-way NCut improves

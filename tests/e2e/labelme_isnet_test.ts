@@ -82,7 +82,7 @@ Deno.test({
           } s`,
       );
       assert.ok(r.segments >= 2 && r.segments <= 20, `${r.segments} segments`);
-      // Measured: 3 segments, mIoU 0.54 (PAMR). One segment scores 0.29 on this image.
+      // Measured: 2 segments, mIoU 0.55 (PAMR). One segment scores 0.29 on this image.
       assert.ok(miou > 0.45, `per-image mIoU with PAMR ${miou}, expected > 0.45`);
 
       // The calibration task's scorer gives the same numbers from the same features.
@@ -94,6 +94,7 @@ Deno.test({
         refine: [false, true],
         cap: seg.options.maxSegments ?? 1024,
         stopRules: [seg.options.stopRule],
+        ratios: [seg.options.tau],
         rings: [seg.options.borderRing],
       });
       assert.deepEqual(
