@@ -101,6 +101,19 @@ if (import.meta.main) {
     "Synthetic 32×32×1280 feature map (paper settings τ=0.5, α=10)",
     await clusteringRows(synthetic, photo, 0.5, 10, {}, runs),
   );
+  // Scale (#16): 4,096 patches, affinity + tree + cut on the CPU path (the Gram on the runner auto picks).
+  const big = syntheticFeatureMap(64, 64, 1280);
+  const scale = await time(
+    Math.min(runs, 3),
+    async () => cutTree(await buildPartitionTree(big, { alpha: 10, tauMax: 0.5 }), 0.5),
+  );
+  printTable("Synthetic 64×64×1280 feature map (τ=0.5, α=10)", [
+    {
+      stage: "affinity + tree + cut (4,096 patches)",
+      ms: scale.ms,
+      detail: `${new Set(scale.value).size} segments`,
+    },
+  ]);
   // The native runner only when installed (deno task native-runner): loading it otherwise would download it
   // and record it in deno.lock.
   const runners = (Deno.env.get("BENCH_RUNNERS") ?? (installedNodeRuntime() ? "wasm,node" : "wasm"))
