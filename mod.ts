@@ -41,6 +41,9 @@ export type { KwayInit, KwayNcutOptions, KwayNcutResult, KwaySolveOptions } from
 export { ConstantAffinityError } from "./lib/affinity/constant_affinity_error.ts";
 export type { PartitionNode, PartitionTree, PartitionTreeOptions } from "./lib/ncut/partition_tree.ts";
 export { cutTree, cutTreeDetailed, type TreeCut } from "./lib/ncut/cut_tree.ts";
+export { cutTreeAtSegments, type SegmentsCut } from "./lib/ncut/cut_segments.ts";
+export { effectiveTau, STOP_RULES, type StopRule } from "./lib/ncut/stop_rule.ts";
+export { adjustedRandIndex, type BorderStripOptions, thinBorderStrips } from "./lib/eval/partition_checks.ts";
 export { recursiveNcut, type RecursiveNcutOptions } from "./lib/ncut/recursive_ncut.ts";
 export { type FiedlerResult, fiedlerVector } from "./lib/eigensolve/fiedler.ts";
 export type { LanczosOptions } from "./lib/eigensolve/lanczos.ts";
