@@ -18,21 +18,9 @@ import { resizeImage } from "../image/resize.ts";
 import { cutTree } from "../ncut/cut_tree.ts";
 import type { FeatureMap, ImageRGB } from "../types.ts";
 import { syntheticFeatureMap } from "./synthetic_features.ts";
+import { medianTime } from "./median_time.ts";
 
 const PHOTO = new URL("../../docs/examples/chelsea.png", import.meta.url);
-
-/** Median wall time (ms) of `runs` calls after one warm-up call; also returns the last result. */
-async function time<T>(runs: number, f: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
-  let value = await f();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    value = await f();
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], value };
-}
 
 interface Row {
   stage: string;
@@ -48,21 +36,21 @@ async function clusteringRows(
   extra: { selfLoops?: boolean; minSegmentSize?: number; maxSegments?: number },
   runs: number,
 ): Promise<Row[]> {
-  const aff = await time(runs, () => affinityMatrix(features, { alpha, selfLoops: extra.selfLoops }));
-  const tree = await time(
+  const aff = await medianTime(runs, () => affinityMatrix(features, { alpha, selfLoops: extra.selfLoops }));
+  const tree = await medianTime(
     runs,
     () => buildPartitionTree(features, { alpha, tauMax: tau, affinity: aff.value, ...extra }),
   );
-  const cut = await time(runs, () => cutTree(tree.value, tau));
+  const cut = await medianTime(runs, () => cutTree(tree.value, tau));
   const k = new Set(cut.value).size;
   const small = resizeImage(photo, 128, 128);
-  const a128 = await time(runs, () => assignConcepts(features, cut.value, { height: 128, width: 128 }));
+  const a128 = await medianTime(runs, () => assignConcepts(features, cut.value, { height: 128, width: 128 }));
   const full = { height: photo.height, width: photo.width };
-  const aFull = await time(
+  const aFull = await medianTime(
     Math.max(1, Math.floor(runs / 2)),
     () => assignConcepts(features, cut.value, full),
   );
-  const pamr = await time(runs, () => refinePamr(small, a128.value));
+  const pamr = await medianTime(runs, () => refinePamr(small, a128.value));
   const matvecs = tree.value.nodes.reduce((s, n) => s + n.matvecs, 0);
   const clustering = aff.ms + tree.ms + cut.ms + a128.ms + pamr.ms;
   return [
@@ -103,7 +91,7 @@ if (import.meta.main) {
   );
   // Scale (#16): 4,096 patches, affinity + tree + cut on the CPU path (the Gram on the runner auto picks).
   const big = syntheticFeatureMap(64, 64, 1280);
-  const scale = await time(
+  const scale = await medianTime(
     Math.min(runs, 3),
     async () => cutTree(await buildPartitionTree(big, { alpha: 10, tauMax: 0.5 }), 0.5),
   );
@@ -124,7 +112,7 @@ if (import.meta.main) {
   for (const runner of runners) {
     try {
       const encoder = await loadEncoder("isnet", { runner });
-      const enc = await time(3, () => encoder.encode(photo));
+      const enc = await medianTime(3, () => encoder.encode(photo));
       features ??= enc.value;
       defaults ??= encoder.defaults;
       encoderRows.push({
@@ -150,8 +138,8 @@ if (import.meta.main) {
   const work = resizeImage(photo, Math.round((512 * photo.height) / photo.width), 512);
   const cut = cutTree(await buildPartitionTree(features, { ...d, alpha: d.alpha, tauMax: d.tau }), d.tau);
   const size = { height: work.height, width: work.width };
-  const a512 = await time(runs, () => assignConcepts(features!, cut, size));
-  const p512 = await time(runs, () => refinePamr(work, a512.value));
+  const a512 = await medianTime(runs, () => assignConcepts(features!, cut, size));
+  const p512 = await medianTime(runs, () => refinePamr(work, a512.value));
   const perImage = rows[0].ms + rows[1].ms + rows[2].ms + a512.ms + p512.ms;
   rows.push(
     { stage: `assignment ${work.width}×${work.height} (CLI work size)`, ms: a512.ms },

@@ -13,19 +13,7 @@ import { kwayNcutGpu } from "../ncut/kway_ncut_gpu.ts";
 import { seededLabels } from "../ncut/kway_init.ts";
 import { getGpu, type GpuContext } from "../gpu/device.ts";
 import { syntheticFeatureMap } from "./synthetic_features.ts";
-
-/** Median wall time (ms) of `runs` calls after one warm-up call; also returns the last result. */
-async function time<T>(runs: number, f: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  let value = await f();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    value = await f();
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], value };
-}
+import { medianTime } from "./median_time.ts";
 
 if (import.meta.main) {
   const runs = Number(Deno.env.get("BENCH_RUNS") ?? 3);
@@ -46,11 +34,11 @@ if (import.meta.main) {
   for (const side of [32, 64]) {
     const features = syntheticFeatureMap(side, side, channels);
     const n = side * side;
-    const aff = await time(runs, () => affinityMatrix(features, { alpha, backend: "cpu" }));
+    const aff = await medianTime(runs, () => affinityMatrix(features, { alpha, backend: "cpu" }));
     const w = aff.value;
     const grid = `${side}×${side}`;
     console.log(`| ${grid} | affinity (shared) | ${aff.ms.toFixed(0)} | | | |`);
-    const rec = await time(runs, async () => {
+    const rec = await medianTime(runs, async () => {
       const tree = await buildPartitionTree(features, { alpha, tauMax: tau, affinity: w });
       return cutTree(tree, tau);
     });
@@ -59,7 +47,10 @@ if (import.meta.main) {
     console.log(
       `| ${grid} | recursive (tree + cut at τ) | ${rec.ms.toFixed(0)} | ${k} | ${recObj.toFixed(4)} | |`,
     );
-    const fromCut = await time(runs, () => solveKwayNcut(kwayStepperReference(w, n, k), w, n, rec.value, k));
+    const fromCut = await medianTime(
+      runs,
+      () => solveKwayNcut(kwayStepperReference(w, n, k), w, n, rec.value, k),
+    );
     const r1 = fromCut.value;
     console.log(
       `| ${grid} | kway CPU, from the recursive cut (sweeps only) | ${
@@ -67,7 +58,10 @@ if (import.meta.main) {
       } | ${r1.segments} | ${r1.objective.toFixed(4)} | ${r1.iterations} |`,
     );
     const seeded = seededLabels(w, n, k, 0);
-    const fromSeeds = await time(runs, () => solveKwayNcut(kwayStepperReference(w, n, k), w, n, seeded, k));
+    const fromSeeds = await medianTime(
+      runs,
+      () => solveKwayNcut(kwayStepperReference(w, n, k), w, n, seeded, k),
+    );
     const r2 = fromSeeds.value;
     console.log(
       `| ${grid} | kway CPU, seeded start | ${fromSeeds.ms.toFixed(0)} | ${r2.segments} | ${
@@ -76,7 +70,7 @@ if (import.meta.main) {
     );
     if (gpu) {
       const ctx = gpu;
-      const onGpu = await time(runs, () => kwayNcutGpu(ctx, w, n, rec.value, k));
+      const onGpu = await medianTime(runs, () => kwayNcutGpu(ctx, w, n, rec.value, k));
       const r3 = onGpu.value;
       console.log(
         `| ${grid} | kway WebGPU, from the recursive cut | ${onGpu.ms.toFixed(0)} | ${r3.segments} | ${
