@@ -1,0 +1,25 @@
+/**
+ * Open-vocabulary labels for segments (the paper's Table 4): prompt templates, mask pooling, the text classifier
+ * and the labelling of pooled vectors.
+ *
+ * @module
+ */
+
+export { fillTemplate, promptsOf, synonymsOf, VILD_TEMPLATES } from "./prompts.ts";
+export { maskPool, nearestExactIndex, type PooledFeatures, resizeLabelsNearestExact } from "./mask_pool.ts";
+export {
+  buildTextClassifier,
+  l2NormaliseInPlace,
+  templateEnsemble,
+  type TextClassifier,
+  TextClassifierCache,
+  type TextClassifierOptions,
+  type TextEmbedder,
+} from "./text_classifier.ts";
+export {
+  classLogits,
+  type LabelOptions,
+  labelSegments,
+  MAX_LOGIT_SCALE,
+  type SegmentLabel,
+} from "./label_segments.ts";
