@@ -23,3 +23,10 @@ export {
   MAX_LOGIT_SCALE,
   type SegmentLabel,
 } from "./label_segments.ts";
+export {
+  bytesToUnicode,
+  CLIP_CONTEXT_LENGTH,
+  CLIP_MERGES,
+  ClipTokenizer,
+  type TokenizedTexts,
+} from "./clip_tokenizer.ts";
