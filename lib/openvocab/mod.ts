@@ -30,3 +30,4 @@ export {
   ClipTokenizer,
   type TokenizedTexts,
 } from "./clip_tokenizer.ts";
+export { type OpenVocabModel, type OpenVocabSection, parseOpenVocabSection } from "./clip_sidecar.ts";
