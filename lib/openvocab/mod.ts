@@ -31,3 +31,4 @@ export {
   type TokenizedTexts,
 } from "./clip_tokenizer.ts";
 export { type OpenVocabModel, type OpenVocabSection, parseOpenVocabSection } from "./clip_sidecar.ts";
+export { ClipLabeller, type ClipLabelOptions, type LabelledSegment } from "./clip_labeller.ts";
