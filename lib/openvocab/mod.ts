@@ -32,3 +32,4 @@ export {
 } from "./clip_tokenizer.ts";
 export { type OpenVocabModel, type OpenVocabSection, parseOpenVocabSection } from "./clip_sidecar.ts";
 export { ClipLabeller, type ClipLabelOptions, type LabelledSegment } from "./clip_labeller.ts";
+export { DEFAULT_OPEN_VOCAB_MODEL, loadOpenVocab, type OpenVocab } from "./open_vocab.ts";

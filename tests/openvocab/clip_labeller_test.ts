@@ -1,57 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { floatTensor, int, int64Tensor, modelBytes, valueInfo } from "../_onnx_models.ts";
+import { headModel, MERGES, SECTION, textModel } from "./_clip_models.ts";
 import { ClipLabeller } from "../../lib/openvocab/clip_labeller.ts";
-import type { OpenVocabSection } from "../../lib/openvocab/clip_sidecar.ts";
 import { ClipTokenizer } from "../../lib/openvocab/clip_tokenizer.ts";
-
-const MERGES = ["#version: tiny", "c a", "ca t</w>", "s o", "f a</w>", "so fa</w>", ""].join("\n");
-const INT64 = 7;
-
-/** Visual head look-alike: `[N, 2] → [N, 3]` by a matrix. */
-function headModel(): Uint8Array {
-  return modelBytes({
-    node: [{ opType: "MatMul", input: ["pooled", "W"], output: ["embedding"] }],
-    initializer: [floatTensor("W", [2, 3], [1, 0, 0, 0, 0.5, 1])],
-    input: [valueInfo("pooled", undefined)],
-    output: [valueInfo("embedding", undefined)],
-  });
-}
-
-/**
- * Text encoder look-alike: `[N, 77]` int64 ids → the sum of per-token rows of a table `[V, 3]`: "cat</w>" → e0,
- * "sofa</w>" → e1, "h</w>" (the end of "couch") → e2, every other token zero.
- */
-function textModel(tok: ClipTokenizer): Uint8Array {
-  const v = tok.vocabSize;
-  const table = new Float32Array(v * 3);
-  table[tok.encoder.get("cat</w>")! * 3 + 0] = 1;
-  table[tok.encoder.get("sofa</w>")! * 3 + 1] = 1;
-  table[tok.encoder.get("h</w>")! * 3 + 2] = 1;
-  return modelBytes({
-    node: [
-      { opType: "Gather", input: ["table", "input_ids"], output: ["rows"], attribute: [int("axis", 0)] },
-      {
-        opType: "ReduceSum",
-        input: ["rows", "axes"],
-        output: ["text_embedding"],
-        attribute: [int("keepdims", 0)],
-      },
-    ],
-    initializer: [floatTensor("table", [v, 3], table), int64Tensor("axes", [1], [1])],
-    input: [valueInfo("input_ids", undefined, INT64)],
-    output: [valueInfo("text_embedding", undefined)],
-  });
-}
-
-const SECTION: OpenVocabSection = {
-  head: { model: "visual_head.onnx", input: "pooled", output: "embedding" },
-  text: { model: "text.onnx", input: "input_ids", output: "text_embedding" },
-  tokenizer: "merges.txt",
-  embedDim: 3,
-  contextLength: 77,
-  logitScale: 100,
-};
 
 Deno.test("ClipLabeller: pooled trunk features → head → logits against the templated classifier (tiny ONNX look-alikes)", async () => {
   const dir = await Deno.makeTempDir();
