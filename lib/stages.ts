@@ -11,7 +11,7 @@ import { type AffinityOptions, checkAffinityInput, cosineGram, finishAffinity } 
 import { normalizeRows } from "./features/normalize_rows.ts";
 import { affinityGpuUnfit, affinityMatrixGpu } from "./affinity/affinity_gpu.ts";
 import { ConstantAffinityError } from "./affinity/constant_affinity_error.ts";
-import { affinityFromUpperGram, cosineGramOnnx } from "./affinity/gram_onnx.ts";
+import { affinityFromGramOnnx } from "./affinity/gram_onnx.ts";
 import { runStage } from "./gpu/backend.ts";
 import {
   buildPartitionTreeSync,
@@ -77,7 +77,7 @@ export async function affinityMatrix(
       const unit = normalizeRows(features);
       // Large products go to ONNX Runtime's SIMD MatMul; small ones stay in TypeScript (no session start-up).
       if (n * n * c >= ONNX_GRAM_MIN_WORK) {
-        return affinityFromUpperGram(await cosineGramOnnx(unit, n, c, false), n, alpha, selfLoops);
+        return await affinityFromGramOnnx(unit, n, c, alpha, selfLoops);
       }
       return finishAffinity(cosineGram(unit, n, c), n, alpha, selfLoops);
     },

@@ -62,6 +62,25 @@ function gramModelBytes(sizes: number[]): Uint8Array {
   }).finish();
 }
 
+/** The upper block triangle `Xi Xjᵀ` (i ≤ j) of `x xᵀ` as ONNX Runtime returns it: `blocks[i][j]`, row-major
+ * `sizes[i]×sizes[j]`, null below the diagonal. */
+async function gramBlocks(
+  x: Float32Array,
+  n: number,
+  c: number,
+): Promise<{ sizes: number[]; blocks: (Float32Array | null)[][] }> {
+  const sizes = blockSizes(n);
+  let session = sessions.get(n);
+  if (!session) {
+    sessions.set(n, session = createOrtSession(gramModelBytes(sizes), { label: "the cosine Gram model" }));
+  }
+  const outputs = await (await session).run({ x: { data: x, dims: [n, c] } });
+  return {
+    sizes,
+    blocks: sizes.map((_, i) => sizes.map((_, j) => j < i ? null : outputs[`g${i}_${j}`].data)),
+  };
+}
+
 /**
  * `x xᵀ` for `n` rows of length `c` (row-major float32), computed by ONNX Runtime.
  *
@@ -78,17 +97,12 @@ export async function cosineGramOnnx(
   c: number,
   mirror = true,
 ): Promise<Float32Array> {
-  const sizes = blockSizes(n);
-  let session = sessions.get(n);
-  if (!session) {
-    sessions.set(n, session = createOrtSession(gramModelBytes(sizes), { label: "the cosine Gram model" }));
-  }
-  const outputs = await (await session).run({ x: { data: x, dims: [n, c] } });
+  const { sizes, blocks } = await gramBlocks(x, n, c);
   const g = new Float32Array(n * n);
   const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, v) => a + v, 0));
   for (let i = 0; i < sizes.length; i++) {
     for (let j = i; j < sizes.length; j++) {
-      const block = outputs[`g${i}_${j}`].data;
+      const block = blocks[i][j]!;
       const rows = sizes[i], cols = sizes[j];
       for (let r = 0; r < rows; r++) {
         g.set(block.subarray(r * cols, (r + 1) * cols), (starts[i] + r) * n + starts[j]);
@@ -139,6 +153,81 @@ export function affinityFromUpperGram(
   if (!selfLoops) { for (let i = 0; i < n; i++) g[i * n + i] = 0; }
   return g;
 }
+
+/**
+ * The affinity of unit rows `x` on the CPU path with the ONNX Gram, fused: `affinityFromUpperGram` read straight
+ * from ONNX Runtime's output blocks. The min and max scan the upper triangle in the same row-major order, then
+ * each block is transformed (min-max, power α) tile by tile into the upper triangle and copied transposed onto
+ * the lower one while the tile is in cache. The same float32 affinity bit for bit as
+ * `affinityFromUpperGram(await cosineGramOnnx(x, n, c, false), n, alpha, selfLoops)`, without the block copy
+ * and the separate mirror pass.
+ *
+ * @param x Unit rows, row-major n×c.
+ * @param n Row count.
+ * @param c Row length.
+ * @param alpha Exponent (≥ 1).
+ * @param selfLoops Keep the diagonal.
+ * @returns The n×n affinity.
+ * @throws {ConstantAffinityError} When every entry is the same.
+ */
+export async function affinityFromGramOnnx(
+  x: Float32Array,
+  n: number,
+  c: number,
+  alpha: number,
+  selfLoops: boolean,
+): Promise<Float32Array> {
+  const { sizes, blocks } = await gramBlocks(x, n, c);
+  const b = sizes.length;
+  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, v) => a + v, 0));
+  let lo = Infinity, hi = -Infinity;
+  for (let bi = 0; bi < b; bi++) {
+    for (let r = 0; r < sizes[bi]; r++) {
+      for (let bj = bi; bj < b; bj++) {
+        const block = blocks[bi][bj]!, cols = sizes[bj];
+        for (let k = r * cols + (bj === bi ? r : 0), end = (r + 1) * cols; k < end; k++) {
+          const v = block[k];
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+    }
+  }
+  const range = Math.fround(hi - lo);
+  if (!(range > 0)) throw new ConstantAffinityError();
+  const integer = Number.isInteger(alpha);
+  const g = new Float32Array(n * n);
+  const T = TILE;
+  for (let bi = 0; bi < b; bi++) {
+    for (let bj = bi; bj < b; bj++) {
+      const block = blocks[bi][bj]!, rows = sizes[bi], cols = sizes[bj], si = starts[bi], sj = starts[bj];
+      for (let r0 = 0; r0 < rows; r0 += T) {
+        const r1 = Math.min(r0 + T, rows);
+        for (let c0 = bi === bj ? r0 : 0; c0 < cols; c0 += T) {
+          const c1 = Math.min(c0 + T, cols);
+          for (let r = r0; r < r1; r++) {
+            const from = r * cols, to = (si + r) * n + sj;
+            for (let q = bi === bj ? Math.max(c0, r) : c0; q < c1; q++) {
+              const t = Math.fround(Math.fround(block[from + q] - lo) / range);
+              g[to + q] = integer ? powInt(t, alpha) : Math.pow(t, alpha);
+            }
+          }
+          for (let q = c0; q < c1; q++) {
+            const to = (sj + q) * n + si, from = sj + q;
+            for (let r = r0, end = bi === bj ? Math.min(r1, q) : r1; r < end; r++) {
+              g[to + r] = g[(si + r) * n + from];
+            }
+          }
+        }
+      }
+    }
+  }
+  if (!selfLoops) { for (let i = 0; i < n; i++) g[i * n + i] = 0; }
+  return g;
+}
+
+/** Tile side of {@linkcode affinityFromGramOnnx}'s transform-and-mirror pass. */
+const TILE = 32;
 
 /** Copies the strict upper triangle onto the lower one, in 32×32 tiles to stay cache friendly. */
 function mirrorUpper(g: Float32Array, n: number): void {

@@ -31,15 +31,24 @@ export interface Subgraph {
  */
 export function subgraph(w: Float32Array, n: number, idx: ArrayLike<number>): Subgraph {
   const m = idx.length;
-  let sub = w;
-  if (!isIdentity(idx, n)) {
-    sub = new Float32Array(m * m);
-    for (let i = 0; i < m; i++) {
-      const src = idx[i] * n, dst = i * m;
-      for (let j = 0; j < m; j++) sub[dst + j] = w[src + idx[j]];
-    }
-  }
   const degrees = new Float64Array(m);
+  if (!isIdentity(idx, n)) {
+    // The copy and the degrees in one pass (each row summed in the same order j = 0..m−1).
+    const sub = new Float32Array(m * m);
+    const cols = Int32Array.from(idx);
+    for (let i = 0; i < m; i++) {
+      const src = cols[i] * n, dst = i * m;
+      let s = 0;
+      for (let j = 0; j < m; j++) {
+        const v = w[src + cols[j]];
+        sub[dst + j] = v;
+        s += v;
+      }
+      degrees[i] = s;
+    }
+    return { w: sub, degrees };
+  }
+  const sub = w;
   for (let i = 0; i < m; i++) {
     let s = 0;
     const o = i * m;

@@ -87,3 +87,23 @@ Deno.test("ONNX Runtime Gram matches the TypeScript Gram; both affinity paths gi
   const ref = affinityMatrixSync(f, { alpha: 10 });
   assertAllClose(fast, ref, { atol: 1e-5, rtol: 1e-4 });
 });
+
+Deno.test("fused ONNX affinity (affinityFromGramOnnx) equals min-max/power on the upper Gram then mirror, bit for bit", async () => {
+  const { affinityFromGramOnnx, affinityFromUpperGram, cosineGramOnnx } = await import(
+    "../../lib/affinity/gram_onnx.ts"
+  );
+  // Orders that split unevenly into the Gram's row blocks and into the mirror's tiles; integer and real α.
+  for (
+    const [n, c, alpha, selfLoops] of [[2, 3, 10, true], [37, 64, 5, false], [203, 96, 2.5, true]] as const
+  ) {
+    const x = Float32Array.from(seededVector(n * c, 7 * n + c));
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < c; k++) s += x[i * c + k] ** 2;
+      for (let k = 0; k < c; k++) x[i * c + k] /= Math.sqrt(s);
+    }
+    const want = affinityFromUpperGram(await cosineGramOnnx(x, n, c, false), n, alpha, selfLoops);
+    const got = await affinityFromGramOnnx(x, n, c, alpha, selfLoops);
+    assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(want.buffer), `n=${n} c=${c} α=${alpha}`);
+  }
+});
