@@ -85,6 +85,29 @@ export {
   type SegmenterOptions,
   type SegmentTimings,
 } from "./lib/segmenter.ts";
+export {
+  buildTextClassifier,
+  type ClipLabeller,
+  type ClipLabelOptions,
+  ClipTokenizer,
+  DEFAULT_OPEN_VOCAB_MODEL,
+  type LabelledSegment,
+  type LabelOptions,
+  labelSegments,
+  loadOpenVocab,
+  maskPool,
+  type OpenVocab,
+  type OpenVocabModel,
+  type OpenVocabSection,
+  type PooledFeatures,
+  type SegmentLabel,
+  type TextClassifier,
+  TextClassifierCache,
+  type TextClassifierOptions,
+  type TextEmbedder,
+  type TokenizedTexts,
+  VILD_TEMPLATES,
+} from "./lib/openvocab/mod.ts";
 export type { GpuStage, StageRun } from "./lib/gpu/backend.ts";
 export { type OverlayOptions, overlaySegments } from "./lib/viz/overlay.ts";
 export { loadLabelMap } from "./lib/image/load_labels.ts";

@@ -15,6 +15,8 @@ import { checkSegments, SEGMENTS_TAU_MAX } from "./ncut/cut_segments.ts";
 import { checkStopRule, type StopRule, treeTauMax } from "./ncut/stop_rule.ts";
 import { runDeviceRoute } from "./pipeline/device_route.ts";
 import { runHostRoute } from "./pipeline/host_route.ts";
+import type { LabelledSegment } from "./openvocab/clip_labeller.ts";
+import { DEFAULT_OPEN_VOCAB_MODEL, loadOpenVocab, type OpenVocab } from "./openvocab/open_vocab.ts";
 import type { RouteInput } from "./pipeline/route.ts";
 import { refinePamr } from "./stages.ts";
 import type { Backend, Encoder, FeatureMap, ImageRGB } from "./types.ts";
@@ -90,6 +92,19 @@ export interface SegmenterOptions {
    * fallback, so the loss is thrown as a `GpuDeviceLostError`.
    */
   fallbackEncoder?: Encoder | (() => Promise<Encoder>);
+  /**
+   * Class names for open-vocabulary labels (the paper's Table 4): each segment is labelled with one of them by a
+   * CLIP (`openVocab`) into `result.segmentLabels`. Synonyms of one class are separated by commas
+   * (`"sofa, couch"`). @default undefined (no labels)
+   */
+  labels?: readonly string[];
+  /**
+   * The CLIP for `labels`: a registry id or sidecar path with an `openVocab` section, or a loaded
+   * {@linkcode OpenVocab} (not disposed by the segmenter). @default "convnext-clip"
+   */
+  openVocab?: string | OpenVocab;
+  /** How to load an `openVocab` given by id or path (runner, the trunk's input size, cache folder). */
+  openVocabOptions?: LoadEncoderOptions;
 }
 
 /** Per-stage wall-clock milliseconds of one `segment` call. */
@@ -160,6 +175,8 @@ export interface SegmentationResult {
    * ONNX Runtime's `"webgpu"` runner).
    */
   featuresOnDevice: boolean;
+  /** With `labels`: the label of each segment `0..K−1`, in order (class index, name, score, logit). */
+  segmentLabels?: LabelledSegment[];
 }
 
 /** A ready-to-use pipeline; call `dispose()` when done to free the encoder. */
@@ -234,6 +251,7 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
     throw new TypeError("Option encoderOptions applies to an encoder id or path, not to an Encoder object");
   }
   checkSegmenterOptions(options); // before the encoder loads: a bad value fails in milliseconds, not seconds
+  if (options.labels?.length === 0) throw new RangeError("Option labels needs at least one class name");
   const encoder = typeof options.encoder === "object"
     ? options.encoder
     : await loadEncoder(options.encoder ?? "isnet", options.encoderOptions);
@@ -268,6 +286,23 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
         runner: "wasm",
       });
   if (encoder.device) watchLoss(encoder.device);
+  const classNames = options.labels;
+  let openVocab: OpenVocab | undefined;
+  if (classNames) {
+    try {
+      openVocab = typeof options.openVocab === "object"
+        ? options.openVocab
+        : await loadOpenVocab(options.openVocab ?? DEFAULT_OPEN_VOCAB_MODEL, options.openVocabOptions);
+    } catch (error) {
+      if (typeof options.encoder !== "object") await encoder.dispose();
+      throw error;
+    }
+  }
+  const withLabels = async (image: ImageRGB, result: SegmentationResult): Promise<SegmentationResult> => {
+    if (!openVocab || !classNames) return result;
+    const map = { data: result.labels, height: result.height, width: result.width };
+    return { ...result, segmentLabels: await openVocab.label(image, map, classNames) };
+  };
   // Set once the GPU was lost under this segmenter: every later image runs on the host encoder + CPU path.
   let fallback: Promise<Encoder> | undefined;
   const segment = async (image: ImageRGB, o: ResolvedSegmenterOptions): Promise<SegmentationResult> => {
@@ -307,7 +342,9 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
       const cut = overrides.segments === undefined && overrides.tau !== undefined
         ? { segments: undefined }
         : {};
-      return segment(image, { ...resolved, ...cut, ...stripUndefined(overrides) });
+      return segment(image, { ...resolved, ...cut, ...stripUndefined(overrides) }).then((r) =>
+        withLabels(image, r)
+      );
     },
     async dispose() {
       try {
@@ -315,6 +352,7 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
       } finally {
         const host = fallback && await fallback.catch(() => undefined);
         if (host && host !== encoder) await host.dispose();
+        if (openVocab && typeof options.openVocab !== "object") await openVocab.dispose();
       }
     },
   };

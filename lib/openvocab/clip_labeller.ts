@@ -33,19 +33,26 @@ export interface ClipLabelOptions extends TextClassifierOptions {
 /** The visual head, text encoder and tokenizer of a CLIP sidecar's `openVocab` section. */
 export class ClipLabeller {
   readonly #cache: TextClassifierCache;
+  readonly #head: OrtSession;
+  readonly #text: OrtSession;
+  /** The CLIP tokenizer. */
+  readonly tokenizer: ClipTokenizer;
+  /** The sidecar section naming inputs and outputs. */
+  readonly section: OpenVocabSection;
 
   /**
+   * A labeller over open sessions (it owns them: `dispose()` frees them).
+   *
    * @param head visual head session (pooled trunk vectors → joint embeddings)
    * @param text text encoder session (token ids → joint embeddings)
    * @param tokenizer the CLIP tokenizer
    * @param section the sidecar section naming inputs and outputs
    */
-  constructor(
-    readonly head: OrtSession,
-    readonly text: OrtSession,
-    readonly tokenizer: ClipTokenizer,
-    readonly section: OpenVocabSection,
-  ) {
+  constructor(head: OrtSession, text: OrtSession, tokenizer: ClipTokenizer, section: OpenVocabSection) {
+    this.#head = head;
+    this.#text = text;
+    this.tokenizer = tokenizer;
+    this.section = section;
     this.#cache = new TextClassifierCache((prompts) => this.embedTexts(prompts));
   }
 
@@ -73,7 +80,7 @@ export class ClipLabeller {
     const { input, output } = this.section.text;
     const tok = this.tokenizer.tokenize(texts, this.section.contextLength);
     const out =
-      (await this.text.run({ [input]: { data: tok.ids, dims: [tok.count, tok.contextLength] } }, [output]))[
+      (await this.#text.run({ [input]: { data: tok.ids, dims: [tok.count, tok.contextLength] } }, [output]))[
         output
       ];
     return rowsOf(out.data, texts.length, this.section.embedDim, "text encoder");
@@ -83,7 +90,7 @@ export class ClipLabeller {
   async embedPooled(pooled: Float32Array, rows: number, channels: number): Promise<Float32Array> {
     const { input, output } = this.section.head;
     const out =
-      (await this.head.run({ [input]: { data: pooled, dims: [rows, channels] } }, [output]))[output];
+      (await this.#head.run({ [input]: { data: pooled, dims: [rows, channels] } }, [output]))[output];
     if (out.data.length !== rows * this.section.embedDim) {
       throw new RangeError(
         `visual head returned ${out.data.length} values, expected ${rows}×${this.section.embedDim}`,
@@ -120,7 +127,7 @@ export class ClipLabeller {
 
   /** Frees both sessions. */
   async dispose(): Promise<void> {
-    await Promise.all([this.head.dispose(), this.text.dispose()]);
+    await Promise.all([this.#head.dispose(), this.#text.dispose()]);
   }
 }
 

@@ -56,6 +56,8 @@ export class ClipTokenizer {
   readonly #cache = new Map<string, string[]>();
 
   /**
+   * A tokenizer from the merges file's text.
+   *
    * @param mergesText the merges file: a header line, then one `left right` pair per line
    * @param maxMerges how many merges to keep (default {@link CLIP_MERGES}, as the reference)
    */

@@ -1,11 +1,12 @@
 /**
  * Mask pooling: the mean feature vector of each segment, taken at the feature grid's resolution (the authors'
- * `MaskPooling`): the label map is resized to the grid by nearest-exact sampling, then each segment's vector is the
+ * `MaskPooling`): the label map is resized to the grid by nearest-exact sampling (`lib/image/resize.ts`), then each segment's vector is the
  * mean of the grid cells it covers. A segment that covers no cell after resizing gets a zero vector.
  *
  * @module
  */
 
+import { resizeLabelsNearestExact } from "../image/resize.ts";
 import type { FeatureMap, LabelMap } from "../types.ts";
 
 /** Pooled vectors: `rows × channels`, row `k` for the k-th entry of `labels`. */
@@ -22,24 +23,6 @@ export interface PooledFeatures {
   cells: number[];
 }
 
-/** Nearest-exact source index (PyTorch `nearest-exact`): `floor((i + 0.5) · in / out)`, clamped. */
-export function nearestExactIndex(i: number, inSize: number, outSize: number): number {
-  return Math.min(inSize - 1, Math.floor((i + 0.5) * inSize / outSize));
-}
-
-/** The label map resampled to `height × width` by nearest-exact sampling (returned as is when sizes match). */
-export function resizeLabelsNearestExact(labels: LabelMap, height: number, width: number): LabelMap {
-  if (labels.height === height && labels.width === width) return labels;
-  const data = new Int32Array(height * width);
-  for (let y = 0; y < height; y++) {
-    const sy = nearestExactIndex(y, labels.height, height);
-    for (let x = 0; x < width; x++) {
-      data[y * width + x] = labels.data[sy * labels.width + nearestExactIndex(x, labels.width, width)];
-    }
-  }
-  return { data, height, width };
-}
-
 /**
  * Mean-pool `features` over each segment of `labels` (any size; resized to the feature grid). Rows follow the
  * distinct labels of the full-resolution map in ascending order, so a segment lost by the resize still has a row
@@ -50,7 +33,9 @@ export function maskPool(features: FeatureMap, labels: LabelMap): PooledFeatures
   if (features.data.length !== height * width * channels) throw new Error("feature map size mismatch");
   const ids = [...new Set(labels.data)].sort((a, b) => a - b);
   const row = new Map(ids.map((id, k) => [id, k]));
-  const grid = resizeLabelsNearestExact(labels, height, width);
+  const grid = labels.height === height && labels.width === width
+    ? labels
+    : resizeLabelsNearestExact(labels, height, width);
   const data = new Float32Array(ids.length * channels);
   const sums = new Float64Array(ids.length * channels);
   const cells = new Array<number>(ids.length).fill(0);

@@ -6,7 +6,7 @@
  */
 
 export { fillTemplate, promptsOf, synonymsOf, VILD_TEMPLATES } from "./prompts.ts";
-export { maskPool, nearestExactIndex, type PooledFeatures, resizeLabelsNearestExact } from "./mask_pool.ts";
+export { maskPool, type PooledFeatures } from "./mask_pool.ts";
 export {
   buildTextClassifier,
   l2NormaliseInPlace,

@@ -97,7 +97,11 @@ export async function buildTextClassifier(
  */
 export class TextClassifierCache {
   #entries = new Map<string, Promise<TextClassifier>>();
-  /** @param embed the text encoder every classifier of this cache uses. */
+  /**
+   * An empty cache.
+   *
+   * @param embed the text encoder every classifier of this cache uses
+   */
   constructor(readonly embed: TextEmbedder) {}
   /** The classifier of `classNames`, built on first request. */
   get(classNames: readonly string[], options: TextClassifierOptions = {}): Promise<TextClassifier> {

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { headModel, MERGES, textModel, trunkModel } from "./_clip_models.ts";
 import { ClipTokenizer } from "../../lib/openvocab/clip_tokenizer.ts";
 import { loadOpenVocab } from "../../lib/openvocab/open_vocab.ts";
+import { createSegmenter } from "../../lib/segmenter.ts";
 
 const REGISTRY_SIDECAR = fileURLToPath(new URL("../../models/convnext-clip.json", import.meta.url));
 
@@ -54,6 +55,40 @@ Deno.test("loadOpenVocab: an image and its segments → trunk → pool → head 
     } finally {
       await ov.dispose();
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("createSegmenter({ labels }): every segment gets a class name from the CLIP (look-alike models)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const openVocab = await installLookAlike(dir);
+    const size = 64;
+    const data = new Float32Array(size * size * 3);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) data[(y * size + x) * 3 + (x < 32 ? 0 : y < 32 ? 1 : 2)] = 1;
+    }
+    const seg = await createSegmenter({
+      encoder: "rgb-grid",
+      refine: false,
+      segments: 3,
+      labels: ["cat", "sofa, couch"],
+      openVocab,
+      openVocabOptions: { runner: "wasm" },
+    });
+    try {
+      const result = await seg.segment({ data, height: size, width: size });
+      assert.equal(result.segments, 3);
+      const labels = result.segmentLabels!;
+      assert.deepEqual(labels.map((l) => l.segment), [0, 1, 2]);
+      const nameAt = (y: number, x: number) => labels[result.labels[y * size + x]].name;
+      // Red and blue regions read as "cat", green as "sofa, couch" (see clip_labeller_test.ts for the numbers).
+      assert.deepEqual([nameAt(10, 10), nameAt(10, 60), nameAt(60, 60)], ["cat", "sofa, couch", "cat"]);
+    } finally {
+      await seg.dispose();
+    }
+    await assert.rejects(createSegmenter({ encoder: "rgb-grid", labels: [] }), /labels needs at least one/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
