@@ -29,6 +29,7 @@ import {
 import type { Backend, Encoder } from "../types.ts";
 import type { StopRule } from "../ncut/stop_rule.ts";
 import { overlaySegments } from "../viz/overlay.ts";
+import { parseClassFile, parseClassList } from "../openvocab/class_list.ts";
 import { segmentPalette } from "../viz/palette.ts";
 
 const USAGE = `Usage: deno task segment <image or folder>... [options]
@@ -63,6 +64,10 @@ Options:
   --compat MODE    "default" or "reference" (reproduce the reference's exact-zero node dropping)
   --backend B      where the clustering and refinement run: auto, cpu or webgpu (default: auto, which keeps
                    the CPU path on software rasterisers and falls back to it when no GPU adapter exists)
+  --labels LIST    open-vocabulary labels: class names separated by commas ("cat,sofa,floor"); each segment
+                   gets one, with its score, in the JSON (needs a CLIP: deno task models ... convnext-clip)
+  --labels-file F  the same from a file: one class per line, synonyms separated by commas ("sofa, couch")
+  --open-vocab ID  the CLIP for --labels: registry id or sidecar path (default: convnext-clip)
   --out DIR        output folder (default: out)
   -h, --help       show this help`;
 
@@ -147,6 +152,9 @@ export function summarize(file: string, r: SegmentationResult, encoder?: Encoder
       label,
       pixels,
       fraction: +(pixels / r.labels.length).toFixed(6),
+      ...(r.segmentLabels
+        ? { class: r.segmentLabels[label].name, score: +r.segmentLabels[label].score.toFixed(6) }
+        : {}),
     })),
     timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, +v.toFixed(1)])),
     notes: r.notes,
@@ -185,6 +193,9 @@ export async function main(args: string[]): Promise<number> {
         "no-self-loops": { type: "boolean" },
         "min-segment": { type: "string" },
         "max-segments": { type: "string" },
+        labels: { type: "string" },
+        "labels-file": { type: "string" },
+        "open-vocab": { type: "string" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -216,7 +227,8 @@ export async function main(args: string[]): Promise<number> {
     }
     const runner = values.runner === undefined ? undefined : resolveRunner(values.runner, "--runner");
     // The runner from $DIFFCUT_ORT_RUNNER matters only to encoders that run on ONNX Runtime.
-    const usesOrt = !["rgb-grid", "mobilenet-v2"].includes(values.encoder ?? "isnet");
+    const usesOrt = !["rgb-grid", "mobilenet-v2"].includes(values.encoder ?? "isnet") ||
+      values.labels !== undefined || values["labels-file"] !== undefined; // the CLIP of --labels runs on it too
     if (runner || usesOrt) checkRunnerPermissions(runner ?? resolveRunner(undefined, "$DIFFCUT_ORT_RUNNER"));
     const encoderOptions = {
       runner,
@@ -270,6 +282,17 @@ export async function main(args: string[]): Promise<number> {
         `Invalid --max-segments ${options.maxSegments}: expected at most ${MAX_PNG_SEGMENTS} (labels are written as an 8-bit PNG)`,
       );
     }
+    if (values.labels !== undefined && values["labels-file"] !== undefined) {
+      throw new RangeError("Options --labels and --labels-file contradict each other");
+    }
+    const classNames = values.labels !== undefined
+      ? parseClassList(values.labels)
+      : values["labels-file"] !== undefined
+      ? parseClassFile(await Deno.readTextFile(values["labels-file"]))
+      : undefined;
+    if (values["open-vocab"] !== undefined && !classNames) {
+      throw new RangeError("Option --open-vocab needs --labels or --labels-file");
+    }
     plan = await planSegmentation(positionals, outDir);
     for (const line of plan.skipped) console.error(`skipped: ${printable(line)}`);
     segmenter = await createSegmenter({
@@ -277,6 +300,9 @@ export async function main(args: string[]): Promise<number> {
       encoder: values.encoder,
       encoderOptions: Object.fromEntries(Object.entries(encoderOptions).filter(([, v]) => v !== undefined)),
       refine: !values["no-refine"],
+      ...(classNames
+        ? { labels: classNames, openVocab: values["open-vocab"], openVocabOptions: runner ? { runner } : {} }
+        : {}),
     });
   } catch (e) {
     console.error(`error: ${printable((e as Error).message.split("\n")[0])}`);
@@ -315,6 +341,10 @@ export async function main(args: string[]): Promise<number> {
           printable(stem)
         }.{labels.png,overlay.png,json}`,
       );
+      if (r.segmentLabels) {
+        const named = r.segmentLabels.map((l) => `${l.segment} ${l.name} (${l.score.toFixed(2)})`).join(", ");
+        console.log(`  labels: ${printable(named)}`);
+      }
       for (const note of r.notes) console.log(`  note: ${printable(note)}`);
     } catch (e) {
       failed++;

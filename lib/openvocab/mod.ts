@@ -33,3 +33,4 @@ export {
 export { type OpenVocabModel, type OpenVocabSection, parseOpenVocabSection } from "./clip_sidecar.ts";
 export { ClipLabeller, type ClipLabelOptions, type LabelledSegment } from "./clip_labeller.ts";
 export { DEFAULT_OPEN_VOCAB_MODEL, loadOpenVocab, type OpenVocab } from "./open_vocab.ts";
+export { parseClassFile, parseClassList } from "./class_list.ts";

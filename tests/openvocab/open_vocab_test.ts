@@ -5,6 +5,8 @@ import { headModel, MERGES, textModel, trunkModel } from "./_clip_models.ts";
 import { ClipTokenizer } from "../../lib/openvocab/clip_tokenizer.ts";
 import { loadOpenVocab } from "../../lib/openvocab/open_vocab.ts";
 import { createSegmenter } from "../../lib/segmenter.ts";
+import { encodeRgbPng } from "../../lib/image/encode_png.ts";
+import { run } from "../cli/_segment_helpers.ts";
 
 const REGISTRY_SIDECAR = fileURLToPath(new URL("../../models/convnext-clip.json", import.meta.url));
 
@@ -89,6 +91,53 @@ Deno.test("createSegmenter({ labels }): every segment gets a class name from the
       await seg.dispose();
     }
     await assert.rejects(createSegmenter({ encoder: "rgb-grid", labels: [] }), /labels needs at least one/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("segment --labels / --labels-file: class and score per segment in the JSON (look-alike CLIP)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sidecar = await installLookAlike(dir);
+    const size = 64;
+    const data = new Float32Array(size * size * 3);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) data[(y * size + x) * 3 + (x < 32 ? 0 : y < 32 ? 1 : 2)] = 1;
+    }
+    const input = join(dir, "three.png");
+    await Deno.writeFile(input, encodeRgbPng({ data, height: size, width: size }));
+    const common = [
+      input,
+      "--encoder",
+      "rgb-grid",
+      "--no-refine",
+      "--segments",
+      "3",
+      "--open-vocab",
+      sidecar,
+    ];
+    const byList = await run([...common, "--labels", "cat,sofa", "--out", join(dir, "a")]);
+    assert.equal(byList.code, 0, byList.err);
+    assert.match(byList.out, /labels: 0 \w+ \(\d\.\d\d\), 1 /);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "a", "three.json")));
+    const labels = new Map<number, string>(
+      json.segments.map((s: { label: number; class: string }) => [s.label, s.class]),
+    );
+    assert.deepEqual([...labels.values()].sort(), ["cat", "cat", "sofa"]);
+    for (const s of json.segments) assert.ok(s.score > 0.5 && s.score <= 1, `${s.score}`);
+    await Deno.writeTextFile(join(dir, "classes.txt"), "# two classes\ncat\nsofa,couch\n");
+    const byFile = await run([...common, "--labels-file", join(dir, "classes.txt"), "--out", join(dir, "b")]);
+    assert.equal(byFile.code, 0, byFile.err);
+    const names = JSON.parse(await Deno.readTextFile(join(dir, "b", "three.json"))).segments.map((
+      s: { class: string },
+    ) => s.class);
+    assert.deepEqual(names.sort(), ["cat", "cat", "sofa, couch"]);
+    const both = await run([...common, "--labels", "cat", "--labels-file", join(dir, "classes.txt")]);
+    assert.equal(both.code, 1);
+    assert.match(both.err, /--labels and --labels-file contradict/);
+    const alone = await run([input, "--encoder", "rgb-grid", "--open-vocab", sidecar]);
+    assert.match(alone.err, /--open-vocab needs --labels/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
