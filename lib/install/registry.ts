@@ -16,6 +16,7 @@ import { exportModelFiles, prepareDiffusionEncoder } from "./diffusion_prepare.t
 import { resolveCacheDir, sha256File } from "../encoder/model_cache.ts";
 import type { OrtRunnerChoice } from "../onnx/ort_session.ts";
 import { type EncoderSidecar, type HubFile, type InstalledFile, parseSidecar } from "../encoder/sidecar.ts";
+import { prepareOpenVocabModel } from "./open_vocab_prepare.ts";
 
 /** The registry folder, `models/`. */
 export const REGISTRY_URL: URL = new URL("../../models/", import.meta.url);
@@ -398,10 +399,20 @@ export async function prepareEncoder(
   options: InstallOptions = {},
 ): Promise<string> {
   const entry = await readRegistryEntry(id, options.registryDir);
+  if (!entry.sidecar.diffusion && entry.json.openVocab !== undefined) {
+    return await prepareOpenVocabModel(
+      entry.json,
+      entry.path,
+      resolve(fromDir),
+      installDirOf(id, options.cacheDir),
+    );
+  }
   if (!entry.sidecar.diffusion) {
     throw new RangeError(
-      `Encoder '${id}' is not a diffusion encoder, so there is nothing to prepare; expected one of ${
-        (await listRegistry(options.registryDir)).filter((e) => e.sidecar.diffusion).map((e) => e.id).join(
+      `Encoder '${id}' is neither a diffusion encoder nor a CLIP, so there is nothing to prepare; expected one of ${
+        (await listRegistry(options.registryDir)).filter((e) => e.sidecar.diffusion || e.json.openVocab).map((
+          e,
+        ) => e.id).join(
           ", ",
         )
       }`,
