@@ -79,3 +79,18 @@ export function trunkModel(): Uint8Array {
     output: [valueInfo("clip_vis_dense", undefined)],
   });
 }
+
+/** A 64×64 image of three pure-colour regions (left half red, top-right green, bottom-right blue) and its labels. */
+export function threeRegions(): { size: number; data: Float32Array; labels: Int32Array } {
+  const size = 64;
+  const data = new Float32Array(size * size * 3);
+  const labels = new Int32Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const seg = x < 32 ? 0 : y < 32 ? 1 : 2;
+      labels[y * size + x] = seg;
+      data[(y * size + x) * 3 + seg] = 1;
+    }
+  }
+  return { size, data, labels };
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { headModel, MERGES, textModel, trunkModel } from "./_clip_models.ts";
+import { headModel, MERGES, textModel, threeRegions, trunkModel } from "./_clip_models.ts";
 import { ClipTokenizer } from "../../lib/openvocab/clip_tokenizer.ts";
 import { prepareEncoder } from "../../lib/install/registry.ts";
 import { loadOpenVocab } from "../../lib/openvocab/open_vocab.ts";
@@ -55,16 +55,7 @@ Deno.test("models prepare convnext-clip --from DIR: the export's four files inst
 
     const ov = await loadOpenVocab("convnext-clip", { cacheDir, runner: "wasm" });
     try {
-      const size = 64;
-      const data = new Float32Array(size * size * 3);
-      const labels = new Int32Array(size * size);
-      for (let y = 0; y < size; y++) {
-        for (let x = 0; x < size; x++) {
-          const seg = x < 32 ? 0 : y < 32 ? 1 : 2;
-          labels[y * size + x] = seg;
-          data[(y * size + x) * 3 + seg] = 1;
-        }
-      }
+      const { size, data, labels } = threeRegions();
       const out = await ov.label({ data, height: size, width: size }, {
         data: labels,
         height: size,

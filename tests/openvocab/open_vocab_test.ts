@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { headModel, MERGES, textModel, trunkModel } from "./_clip_models.ts";
+import { headModel, MERGES, textModel, threeRegions, trunkModel } from "./_clip_models.ts";
 import { ClipTokenizer } from "../../lib/openvocab/clip_tokenizer.ts";
 import { loadOpenVocab } from "../../lib/openvocab/open_vocab.ts";
 import { createSegmenter } from "../../lib/segmenter.ts";
@@ -32,16 +32,7 @@ Deno.test("loadOpenVocab: an image and its segments → trunk → pool → head 
     const ov = await loadOpenVocab(await installLookAlike(dir), { runner: "wasm" });
     try {
       // 64×64 image: left half red, top-right green, bottom-right blue; the segments are those three regions.
-      const size = 64;
-      const data = new Float32Array(size * size * 3);
-      const labels = new Int32Array(size * size);
-      for (let y = 0; y < size; y++) {
-        for (let x = 0; x < size; x++) {
-          const seg = x < 32 ? 0 : y < 32 ? 1 : 2;
-          labels[y * size + x] = seg;
-          data[(y * size + x) * 3 + seg] = 1;
-        }
-      }
+      const { size, data, labels } = threeRegions();
       const image = { data, height: size, width: size };
       const features = await ov.encoder.encode(image);
       assert.deepEqual([features.height, features.width, features.channels], [2, 2, 2]);
