@@ -197,6 +197,14 @@ export interface LabelledImageGridOptions {
   cellCaptions?: string[];
   /** Drawn width of each cell in pixels; heights follow each image's aspect ratio. @default {160} */
   cellWidth?: number;
+  /** Title of the row axis, drawn rotated left of the row labels (e.g. `α (affinity exponent)`). */
+  rowTitle?: string;
+  /** Title of the column axis, drawn above the column labels (e.g. `τ (NCut threshold) →`). */
+  columnTitle?: string;
+  /** Cells to outline in red, row-major (e.g. those cut into one segment); their captions are red too. */
+  marked?: boolean[];
+  /** Caption under the grid, wrapped to its width (e.g. what the red outlines mean). */
+  caption?: string;
 }
 
 /**
@@ -204,7 +212,7 @@ export interface LabelledImageGridOptions {
  *
  * @param images The images, row-major.
  * @param columns Images per row.
- * @param options Title, row/column labels, cell captions, cell width.
+ * @param options Title, row/column labels and axis titles, cell captions, marked cells, caption, cell width.
  * @returns The chart.
  * @throws {RangeError} When there are no images or `columns` is not a positive integer.
  *
@@ -228,7 +236,9 @@ export function labelledImageGrid(
     throw new RangeError(`Invalid columns ${columns}: expected an integer ≥ 1`);
   }
   const cw = options.cellWidth ?? 160, gap = 6;
-  const left = options.rowLabels ? 64 : 0;
+  // Room for the row labels, plus a rotated axis title left of them.
+  const rowTitleWidth = options.rowTitle ? 22 : 0;
+  const left = (options.rowLabels ? 64 : 0) + rowTitleWidth;
   const ch = Math.max(...images.map((im) => Math.round((cw * im.height) / im.width)));
   const caption = options.cellCaptions ? 16 : 0;
   const rows = Math.ceil(images.length / columns);
@@ -242,6 +252,15 @@ export function labelledImageGrid(
     }
     y += 2;
   }
+  if (options.columnTitle) {
+    const mid = left + (width - left) / 2;
+    parts.push(
+      `<text x="${mid}" y="${y + 13}" font-size="13" font-style="italic" text-anchor="middle">${
+        escapeXml(fit(options.columnTitle, width - left, 13))
+      }</text>`,
+    );
+    y += 20;
+  }
   if (options.columnLabels) {
     options.columnLabels.forEach((label, c) =>
       parts.push(
@@ -252,6 +271,7 @@ export function labelledImageGrid(
     );
     y += 20;
   }
+  const gridTop = y;
   for (let r = 0; r < rows; r++) {
     if (options.rowLabels?.[r] !== undefined) {
       parts.push(
@@ -265,16 +285,39 @@ export function labelledImageGrid(
       const h = Math.round((cw * im.height) / im.width);
       const x = left + c * (cw + gap);
       parts.push(`<image x="${x}" y="${y}" width="${cw}" height="${h}" href="${jpegDataUrl(im, cw, h)}"/>`);
+      const marked = options.marked?.[r * columns + c] ?? false;
+      if (marked) {
+        parts.push(
+          `<rect x="${x + 1.5}" y="${y + 1.5}" width="${cw - 3}" height="${
+            h - 3
+          }" fill="none" stroke="#d00" ` +
+            `stroke-width="3"/>`,
+        );
+      }
       const text = options.cellCaptions?.[r * columns + c];
       if (text) {
         parts.push(
-          `<text x="${x + cw / 2}" y="${y + ch + 12}" font-size="11" text-anchor="middle">${
-            escapeXml(fit(text, cw, 11))
-          }</text>`,
+          `<text x="${x + cw / 2}" y="${y + ch + 12}" font-size="11" text-anchor="middle"${
+            marked ? ' fill="#d00" font-weight="bold"' : ""
+          }>${escapeXml(fit(text, cw, marked ? 10 : 11))}</text>`,
         );
       }
     }
     y += ch + caption + gap;
+  }
+  if (options.rowTitle) {
+    const cy = (gridTop + y) / 2;
+    parts.push(
+      `<text x="14" y="${cy}" font-size="13" font-style="italic" text-anchor="middle" ` +
+        `transform="rotate(-90 14 ${cy})">${escapeXml(fit(options.rowTitle, y - gridTop, 13))}</text>`,
+    );
+  }
+  if (options.caption) {
+    y += 4;
+    for (const line of wrapLines(options.caption, width, 12)) {
+      parts.push(`<text x="0" y="${y + 12}" font-size="12" fill="#333">${escapeXml(line)}</text>`);
+      y += 16;
+    }
   }
   const height = Math.ceil(y);
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +

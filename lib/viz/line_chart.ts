@@ -15,6 +15,10 @@ export interface LineSeries {
   x: ArrayLike<number>;
   /** y values (NaN and ±Infinity break the line). */
   y: ArrayLike<number>;
+  /** Lower ends of an interval per point (e.g. a bootstrap 95% interval), drawn as a shaded band with `hi`. */
+  lo?: ArrayLike<number>;
+  /** Upper ends of the interval per point. */
+  hi?: ArrayLike<number>;
 }
 
 /** Options of {@linkcode lineChart}. */
@@ -53,7 +57,7 @@ export interface LineChartOptions {
  * @param series The curves; each must have as many x as y values.
  * @param options Axes, reference lines and highlights.
  * @returns The chart; one `<path>` per series, legend labels as text.
- * @throws {RangeError} When a series' x and y lengths differ.
+ * @throws {RangeError} When a series' x and y (or `lo`/`hi`) lengths differ, or only one of `lo`/`hi` is given.
  *
  * @example
  * ```ts
@@ -65,17 +69,32 @@ export interface LineChartOptions {
  */
 export function lineChart(series: LineSeries[], options: LineChartOptions = {}): Chart {
   const rows: { name: string; x: number; y: number }[] = [];
+  const bands: { name: string; x: number; lo: number; hi: number }[] = [];
+  const finite = (v: number) => Number.isFinite(v) ? v : NaN;
   for (const s of series) {
     if (s.x.length !== s.y.length) {
       throw new RangeError(
         `Series '${s.name}' has ${s.x.length} x values and ${s.y.length} y values; expected equal`,
       );
     }
+    if ((s.lo === undefined) !== (s.hi === undefined)) {
+      throw new RangeError(`Series '${s.name}' has only one of lo and hi; expected both or neither`);
+    }
+    if (s.lo && s.hi && (s.lo.length !== s.x.length || s.hi.length !== s.x.length)) {
+      throw new RangeError(
+        `Series '${s.name}' has ${s.lo.length} lo and ${s.hi.length} hi values for ${s.x.length} points`,
+      );
+    }
     for (let i = 0; i < s.x.length; i++) {
-      rows.push({ name: s.name, x: s.x[i], y: Number.isFinite(s.y[i]) ? s.y[i] : NaN });
+      rows.push({ name: s.name, x: s.x[i], y: finite(s.y[i]) });
+      if (s.lo && s.hi) bands.push({ name: s.name, x: s.x[i], lo: finite(s.lo[i]), hi: finite(s.hi[i]) });
     }
   }
   const marks: Plot.Markish[] = [Plot.ruleY([0], { strokeOpacity: 0.2 })];
+  // Bands first, faint, so the lines stay readable where the intervals overlap.
+  if (bands.length) {
+    marks.push(Plot.areaY(bands, { x: "x", y1: "lo", y2: "hi", fill: "name", fillOpacity: 0.14, z: "name" }));
+  }
   if (options.diagonal) {
     marks.push(Plot.line([[0, 0], [1, 1]], { stroke: "#999", strokeDasharray: "4,3" }));
   }

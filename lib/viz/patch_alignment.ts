@@ -9,6 +9,7 @@
  * @module
  */
 import { seededRandom } from "../random.ts";
+import { bootstrapImages } from "../eval/bootstrap.ts";
 import type { FeatureMap, LabelMap } from "../types.ts";
 
 /** Options of {@linkcode patchLabels}. */
@@ -275,27 +276,13 @@ export function bootstrapPatchAuc(
   auc: (scores: Float64Array, same: Uint8Array) => number,
   options: PatchAucBootstrapOptions = {},
 ): PatchAucInterval {
-  const replicates = options.replicates ?? 1000;
   const seed = options.seed ?? 1;
-  const [qLo, qHi] = options.quantiles ?? [0.025, 0.975];
-  const rand = seededRandom(seed);
-  const aucs: number[] = [];
-  let skipped = 0;
-  for (let b = 0; b < replicates; b++) {
-    const drawn = images.map(() => images[Math.floor(rand() * images.length)]);
-    try {
-      const pairs = samplePatchPairs(drawn, {
-        pairsPerKind: options.pairsPerKind ?? 2000,
-        seed: seed + 1 + b,
-      });
-      aucs.push(auc(pairs.scores, pairs.same));
-    } catch (error) {
-      if (!(error instanceof RangeError)) throw error;
-      skipped++;
-    }
-  }
-  aucs.sort((a, b) => a - b);
-  const at = (q: number) =>
-    aucs.length ? aucs[Math.min(aucs.length - 1, Math.max(0, Math.round(q * (aucs.length - 1))))] : NaN;
-  return { lo: at(qLo), hi: at(qHi), replicates: aucs.length, skipped };
+  // The image resampling and percentiles are the shared image bootstrap; only the statistic is ROC-specific.
+  return bootstrapImages(images.length, (draw, b) => {
+    const pairs = samplePatchPairs(Array.from(draw, (i) => images[i]), {
+      pairsPerKind: options.pairsPerKind ?? 2000,
+      seed: seed + 1 + b,
+    });
+    return auc(pairs.scores, pairs.same);
+  }, { replicates: options.replicates ?? 1000, seed, quantiles: options.quantiles });
 }

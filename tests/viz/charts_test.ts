@@ -105,3 +105,20 @@ Deno.test("treeLayout/treeChart: accepted splits and segments of a two-block gri
   assert.ok(chart.svg.includes("seg 0"));
   assert.ok(chart.svg.includes(`NCut ${tree.nodes[0].ncut.toFixed(3)}`));
 });
+
+Deno.test("lineChart: lo/hi draw one shaded band per series; both or neither", () => {
+  // One y domain for both, so that the axes draw the same ticks.
+  const yDomain: [number, number] = [0, 60];
+  const plain = lineChart([{ name: "α = 5", x: [0.1, 0.2], y: [40, 50] }], { yDomain });
+  const banded = lineChart([{ name: "α = 5", x: [0.1, 0.2], y: [40, 50], lo: [30, 45], hi: [48, 58] }], {
+    yDomain,
+  });
+  assert.equal(count(plain.svg, /fill-opacity="0.14"/g), 0);
+  assert.equal(count(banded.svg, /fill-opacity="0.14"/g), 1);
+  assert.equal(count(banded.svg, /<path/g), count(plain.svg, /<path/g) + 1);
+  assert.throws(() => lineChart([{ name: "half", x: [0], y: [0], lo: [0] }]), /only one of lo and hi/);
+  assert.throws(
+    () => lineChart([{ name: "short", x: [0, 1], y: [0, 1], lo: [0], hi: [1] }]),
+    /1 lo and 1 hi/,
+  );
+});
