@@ -26,11 +26,12 @@ import {
   type OrtRunnerChoice,
   resolveRunner,
 } from "../onnx/ort_session.ts";
-import type { Backend, Encoder } from "../types.ts";
+import type { Backend, Encoder, ImageRGB } from "../types.ts";
 import type { StopRule } from "../ncut/stop_rule.ts";
 import { overlaySegments } from "../viz/overlay.ts";
 import { parseClassFile, parseClassList } from "../openvocab/class_list.ts";
-import { segmentPalette } from "../viz/palette.ts";
+import { segmentColor, segmentPalette } from "../viz/palette.ts";
+import { appendLegend } from "../viz/legend.ts";
 
 const USAGE = `Usage: deno task segment <image or folder>... [options]
 
@@ -65,7 +66,8 @@ Options:
   --backend B      where the clustering and refinement run: auto, cpu or webgpu (default: auto, which keeps
                    the CPU path on software rasterisers and falls back to it when no GPU adapter exists)
   --labels LIST    open-vocabulary labels: class names separated by commas ("cat,sofa,floor"); each segment
-                   gets one, with its score, in the JSON (needs a CLIP: deno task models ... convnext-clip)
+                   gets one, with its score, in the JSON and in a legend below the overlay (needs a CLIP:
+                   deno task models prepare convnext-clip --from DIR)
   --labels-file F  the same from a file: one class per line, synonyms separated by commas ("sofa, couch")
   --open-vocab ID  the CLIP for --labels: registry id or sidecar path (default: convnext-clip)
   --out DIR        output folder (default: out)
@@ -159,6 +161,19 @@ export function summarize(file: string, r: SegmentationResult, encoder?: Encoder
     timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, +v.toFixed(1)])),
     notes: r.notes,
   };
+}
+
+/** With open-vocabulary labels, the overlay gets a legend below it: each segment's colour, class and score. */
+function withLegend(overlay: ImageRGB, r: SegmentationResult): ImageRGB {
+  if (!r.segmentLabels) return overlay;
+  return appendLegend(
+    overlay,
+    r.segmentLabels.map((l) => ({
+      color: segmentColor(l.segment),
+      label: l.name,
+      value: l.score.toFixed(2),
+    })),
+  );
 }
 
 /** The backends that produced the result: `"cpu"`, `"webgpu"` or `"cpu+webgpu"` when the stages differ. */
@@ -327,7 +342,7 @@ export async function main(args: string[]): Promise<number> {
       const r = await segmenter.segment(image, cap ? { maxSegments: cap } : {});
       // Encode everything first, then write all three together: a failure leaves none of them.
       const labelPng = encodeLabelPng({ data: r.labels, height: r.height, width: r.width }, palette);
-      const overlayPng = encodeRgbPng(overlaySegments(image, r.labels));
+      const overlayPng = encodeRgbPng(withLegend(overlaySegments(image, r.labels), r));
       const json = JSON.stringify(summarize(resolve(file), r, segmenter.encoder), null, 2) + "\n";
       await Deno.mkdir(dirname(outputs.json), { recursive: true });
       await writeFilesAtomic([

@@ -5,9 +5,11 @@
  * @module
  */
 
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { floatTensor, int, int64Tensor, ints, modelBytes, valueInfo } from "../_onnx_models.ts";
 import type { OpenVocabSection } from "../../lib/openvocab/clip_sidecar.ts";
-import type { ClipTokenizer } from "../../lib/openvocab/clip_tokenizer.ts";
+import { ClipTokenizer } from "../../lib/openvocab/clip_tokenizer.ts";
 
 export const MERGES = ["#version: tiny", "c a", "ca t</w>", "s o", "f a</w>", "so fa</w>", ""].join("\n");
 const INT64 = 7;
@@ -93,4 +95,22 @@ export function threeRegions(): { size: number; data: Float32Array; labels: Int3
     }
   }
   return { size, data, labels };
+}
+
+const REGISTRY_SIDECAR = fileURLToPath(new URL("../../models/convnext-clip.json", import.meta.url));
+
+/** The registry sidecar fitted to the look-alikes: 64-pixel input without normalisation, 2 channels, 3-d joint space, tiny merges. */
+export async function installLookAlike(dir: string): Promise<string> {
+  const json = JSON.parse(await Deno.readTextFile(REGISTRY_SIDECAR));
+  json.input.size = 64;
+  json.input.normalisation = { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] }; // the trunk sees the image values
+  json.output = { ...json.output, channels: 2, grid: 2 };
+  json.openVocab = { ...json.openVocab, embedDim: 3, tokenizer: "merges.txt" };
+  const path = join(dir, "encoder.json");
+  await Deno.writeTextFile(path, JSON.stringify(json));
+  await Deno.writeFile(join(dir, json.model), trunkModel());
+  await Deno.writeFile(join(dir, json.openVocab.head.model), headModel());
+  await Deno.writeFile(join(dir, json.openVocab.text.model), textModel(new ClipTokenizer(MERGES)));
+  await Deno.writeTextFile(join(dir, "merges.txt"), MERGES);
+  return path;
 }

@@ -1,30 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { headModel, MERGES, textModel, threeRegions, trunkModel } from "./_clip_models.ts";
-import { ClipTokenizer } from "../../lib/openvocab/clip_tokenizer.ts";
+import { installLookAlike, threeRegions } from "./_clip_models.ts";
 import { loadOpenVocab } from "../../lib/openvocab/open_vocab.ts";
 import { createSegmenter } from "../../lib/segmenter.ts";
 import { encodeRgbPng } from "../../lib/image/encode_png.ts";
 import { run } from "../cli/_segment_helpers.ts";
-
-const REGISTRY_SIDECAR = fileURLToPath(new URL("../../models/convnext-clip.json", import.meta.url));
-
-/** The registry sidecar fitted to the look-alikes: 64-pixel input without normalisation, 2 channels, 3-d joint space, tiny merges. */
-async function installLookAlike(dir: string): Promise<string> {
-  const json = JSON.parse(await Deno.readTextFile(REGISTRY_SIDECAR));
-  json.input.size = 64;
-  json.input.normalisation = { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] }; // the trunk sees the image values
-  json.output = { ...json.output, channels: 2, grid: 2 };
-  json.openVocab = { ...json.openVocab, embedDim: 3, tokenizer: "merges.txt" };
-  const path = join(dir, "encoder.json");
-  await Deno.writeTextFile(path, JSON.stringify(json));
-  await Deno.writeFile(join(dir, json.model), trunkModel());
-  await Deno.writeFile(join(dir, json.openVocab.head.model), headModel());
-  await Deno.writeFile(join(dir, json.openVocab.text.model), textModel(new ClipTokenizer(MERGES)));
-  await Deno.writeTextFile(join(dir, "merges.txt"), MERGES);
-  return path;
-}
+import { loadImage } from "../../lib/image/load_image.ts";
+import { segmentColor } from "../../lib/viz/palette.ts";
 
 Deno.test("loadOpenVocab: an image and its segments → trunk → pool → head → class names (look-alike models)", async () => {
   const dir = await Deno.makeTempDir();
@@ -117,6 +99,17 @@ Deno.test("segment --labels / --labels-file: class and score per segment in the 
     );
     assert.deepEqual([...labels.values()].sort(), ["cat", "cat", "sofa"]);
     for (const s of json.segments) assert.ok(s.score > 0.5 && s.score <= 1, `${s.score}`);
+    // The overlay gets a legend panel below the 64×64 image: the "sofa 0.xx" entry widens it to 71 pixels and
+    // three rows of entries add 4 + 3·11 − 4 + 4 = 37; each swatch is its segment's overlay colour.
+    const overlay = await loadImage(join(dir, "a", "three.overlay.png"));
+    assert.deepEqual([overlay.width, overlay.height], [71, 64 + 37]);
+    for (const k of [0, 1, 2]) {
+      const at = ((64 + 4 + 11 * k) * overlay.width + 4) * 3;
+      assert.deepEqual(
+        [...overlay.data.subarray(at, at + 3)].map((v) => Math.round(v * 255)),
+        segmentColor(k),
+      );
+    }
     await Deno.writeTextFile(join(dir, "classes.txt"), "# two classes\ncat\nsofa,couch\n");
     const byFile = await run([...common, "--labels-file", join(dir, "classes.txt"), "--out", join(dir, "b")]);
     assert.equal(byFile.code, 0, byFile.err);
