@@ -112,6 +112,20 @@ export type { GpuStage, StageRun } from "./lib/gpu/backend.ts";
 export { type OverlayOptions, overlaySegments } from "./lib/viz/overlay.ts";
 export { loadLabelMap } from "./lib/image/load_labels.ts";
 export { type EvalSample, prepareEvalSample } from "./lib/eval/protocol.ts";
+export {
+  bootstrapImages,
+  type BootstrapInterval,
+  bootstrapMean,
+  type BootstrapOptions,
+} from "./lib/eval/bootstrap.ts";
+export {
+  crossValidate,
+  type CrossValidation,
+  type HeldOutFold,
+  type LeaveOneGroupOut,
+  leaveOneGroupOut,
+  type ScoredSetting,
+} from "./lib/eval/cross_validate.ts";
 export { ncutPerThreshold } from "./lib/ncut/split.ts";
 export { BUILTIN_ENCODERS } from "./lib/encoder/load_encoder.ts";
 export {
@@ -143,6 +157,7 @@ export {
   type LabelledImageGridOptions,
 } from "./lib/viz/heatmap_overlay.ts";
 export { lineChart, type LineChartOptions, type LineSeries } from "./lib/viz/line_chart.ts";
+export { intervalChart, type IntervalChartOptions, type IntervalPoint } from "./lib/viz/interval_chart.ts";
 export { treeChart, type TreeChartOptions, treeLayout, type TreeLayoutNode } from "./lib/viz/tree_chart.ts";
 export { type RocCurve, rocCurve } from "./lib/viz/roc.ts";
 export {
@@ -171,3 +186,4 @@ export {
 export { featurePcaImage, principalComponents } from "./lib/viz/feature_pca.ts";
 export { colormapImage, type ColormapOptions, viridis } from "./lib/viz/colormap.ts";
 export { figuresDir, saveCsv, saveFigure, type SaveFigureOptions } from "./lib/viz/save_figure.ts";
+export { svgToPng, type SvgToPngOptions } from "./lib/viz/svg_to_png.ts";

@@ -1,14 +1,16 @@
 /**
  * What a fresh clone installs. Deno installs every npm package that `deno.json`'s imports or `deno.lock` list, not
  * only what the module graph reaches, so the optional engines (TensorFlow.js + nsfwjs for `mobilenet-v2`,
- * onnxruntime-node for the native runner, ~600 MB together) must appear in neither: they are loaded with
- * `import()` of a non-literal specifier when chosen. The test task and `bench-encoders`, which load them, record
- * them in `tests/deno.lock` instead; `deno task notebooks` restores `deno.lock` after its kernels ran.
+ * onnxruntime-node for the native runner, ~600 MB together) and the PNG rasteriser (@resvg/resvg-wasm and its
+ * fonts, dejavu-fonts-ttf, ~16 MB, needed only when a chart is saved as PNG) must appear in neither: they are
+ * loaded with `import()` of a non-literal specifier when chosen. The test task and `bench-encoders`, which load
+ * them, record them in `tests/deno.lock` instead; `deno task notebooks` restores `deno.lock` after its kernels
+ * ran.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
-const OPTIONAL = /^(npm:)?(@tensorflow\/|nsfwjs(@|$)|onnxruntime-node(@|$))/;
+const OPTIONAL = /^(npm:)?(@tensorflow\/|nsfwjs(@|$)|onnxruntime-node(@|$)|@resvg\/|dejavu-fonts-ttf(@|$))/;
 const root = new URL("../", import.meta.url);
 
 /**
@@ -38,7 +40,7 @@ async function committedLock(): Promise<string> {
   }
 }
 
-Deno.test("deno.json and deno.lock list no optional engine (TensorFlow.js, nsfwjs, onnxruntime-node)", async () => {
+Deno.test("deno.json and deno.lock list no optional engine (TensorFlow.js, nsfwjs, onnxruntime-node, resvg)", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
   const imports = Object.entries(config.imports ?? {}).filter(([key, value]) =>
     OPTIONAL.test(key) || OPTIONAL.test(String(value))
@@ -59,7 +61,8 @@ Deno.test("deno.json and deno.lock list no optional engine (TensorFlow.js, nsfwj
 
 Deno.test("the optional engines are loaded only by import() of a non-literal specifier", async () => {
   const offenders: string[] = [];
-  const literal = /(\bfrom\s*|\bimport\s*\(\s*)["'`](npm:)?(@tensorflow\/|nsfwjs|onnxruntime-node)/;
+  const literal =
+    /(\bfrom\s*|\bimport\s*\(\s*)["'`](npm:)?(@tensorflow\/|nsfwjs|onnxruntime-node|@resvg\/|dejavu-fonts-ttf)/;
   async function scan(dir: URL): Promise<void> {
     for await (const entry of Deno.readDir(dir)) {
       const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);

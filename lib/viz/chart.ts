@@ -1,6 +1,6 @@
 /**
  * A rendered chart: Observable Plot output serialised to one standalone SVG, shown richly in the Deno Jupyter
- * kernel and written to `.svg` files from `deno run` scripts.
+ * kernel and written to `.svg` or `.png` files from `deno run` scripts.
  *
  * Plot returns a bare `<svg>` for a plain chart and a `<figure>` when it adds a title, caption or legends (and
  * its categorical legends are HTML, not SVG). {@linkcode renderPlot} turns either into a single SVG document:
@@ -13,6 +13,7 @@ import * as Plot from "npm:@observablehq/plot@0.6.17";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { plotDocument } from "./plot_document.ts";
 import { JUPYTER_DISPLAY } from "./jupyter_display.ts";
+import { svgToPng, type SvgToPngOptions } from "./svg_to_png.ts";
 
 /** Observable Plot's options (`Plot.plot(options)`), as accepted by {@linkcode renderPlot}. */
 export type PlotOptions = Plot.PlotOptions;
@@ -44,14 +45,31 @@ export class Chart {
   }
 
   /**
-   * Writes the SVG to `path` atomically.
+   * Writes the chart atomically, as SVG or PNG by the path's extension: `.svg` writes the SVG text, `.png`
+   * rasterises it with resvg ({@linkcode svgToPng}; the rasteriser is loaded on the first PNG only).
    *
-   * @param path Destination, normally ending in `.svg`.
+   * @param path Destination ending in `.svg` or `.png` (any case).
+   * @param options PNG scale and background (ignored for `.svg`).
    * @returns The path written.
+   * @throws {RangeError} When the extension is neither `.svg` nor `.png`.
    */
-  async save(path: string): Promise<string> {
-    await writeFileAtomic(path, this.svg);
+  async save(path: string, options: SvgToPngOptions = {}): Promise<string> {
+    const ext = /\.(svg|png)$/i.exec(path)?.[1]?.toLowerCase();
+    if (ext === undefined) {
+      throw new RangeError(`Cannot save a chart as '${path}': expected a path ending in .svg or .png`);
+    }
+    await writeFileAtomic(path, ext === "svg" ? this.svg : await this.toPng(options));
     return path;
+  }
+
+  /**
+   * The chart as PNG file bytes, `width · scale × height · scale` pixels.
+   *
+   * @param options Scale (default 1) and background (default white).
+   * @returns The PNG file.
+   */
+  async toPng(options: SvgToPngOptions = {}): Promise<Uint8Array> {
+    return await svgToPng(this.svg, options);
   }
 
   /**

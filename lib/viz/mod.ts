@@ -1,8 +1,9 @@
 /**
  * The plotting and display helpers alone (`@diffcut/diffcut/viz`): Observable Plot charts on a linkedom document,
  * segment overlays and palettes, image and segmentation views that display themselves in a Jupyter notebook on
- * the Deno kernel, and {@linkcode saveFigure} to write a chart or view as SVG or PNG from a script. The main entry
- * (`mod.ts`) exports the same functions; this entry does not load the encoders or ONNX Runtime.
+ * the Deno kernel, and {@linkcode saveFigure} to write a chart as SVG and/or PNG (or a view as PNG) from a
+ * script. The main entry (`mod.ts`) exports the same functions; this entry does not load the encoders or ONNX
+ * Runtime, and the PNG rasteriser loads only when a PNG is asked for.
  *
  * @example
  * ```ts
@@ -32,6 +33,7 @@ export {
   type LabelledImageGridOptions,
 } from "./heatmap_overlay.ts";
 export { lineChart, type LineChartOptions, type LineSeries } from "./line_chart.ts";
+export { intervalChart, type IntervalChartOptions, type IntervalPoint } from "./interval_chart.ts";
 export { treeChart, type TreeChartOptions, treeLayout, type TreeLayoutNode } from "./tree_chart.ts";
 export { type RocCurve, rocCurve } from "./roc.ts";
 export {
@@ -59,3 +61,4 @@ export {
 export { featurePcaImage, principalComponents } from "./feature_pca.ts";
 export { colormapImage, type ColormapOptions, viridis } from "./colormap.ts";
 export { figuresDir, saveCsv, saveFigure, type SaveFigureOptions } from "./save_figure.ts";
+export { svgToPng, type SvgToPngOptions } from "./svg_to_png.ts";

@@ -1,6 +1,6 @@
 /**
  * Where notebooks and scripts put their figures: the folder the caller names (`dir`), else
- * `$DIFFCUT_FIGURES_DIR` (set by `deno task notebooks` to `docs/figures/<notebook>`), else nowhere: with neither,
+ * `$DIFFCUT_FIGURES_DIR` (set by `deno task notebooks` to its staging folder for `<notebook>`), else nowhere: with neither,
  * {@linkcode saveFigure} writes nothing and says so once, instead of guessing a folder relative to the current
  * one (a notebook opened from `notebooks/` would otherwise write a stray `notebooks/docs/figures/`).
  *
@@ -35,19 +35,32 @@ export interface SaveFigureOptions {
    * @default {`$DIFFCUT_FIGURES_DIR`, else nothing is written}
    */
   dir?: string | URL;
+  /**
+   * The files a chart is written as: `["svg"]`, `["png"]` or both (an image is always a PNG). PNGs are drawn at
+   * `pngScale` pixels per SVG unit.
+   * @default {["svg"]}
+   */
+  formats?: readonly ("svg" | "png")[];
+  /**
+   * Pixels per SVG unit of a chart's PNG.
+   * @default {2}
+   */
+  pngScale?: number;
 }
 
 let warnedNoFolder = false;
 
 /**
- * Writes a chart as `<name>.svg` or an image as `<name>.png` into the folder the caller names: `options.dir`,
- * else {@linkcode figuresDir}. With neither, nothing is written and a one-line notice says so (once per process).
+ * Writes a chart as `<name>.svg` and/or `<name>.png` (`options.formats`), or an image as `<name>.png`, into
+ * the folder the caller names: `options.dir`, else {@linkcode figuresDir}. With neither, nothing is written and
+ * a one-line notice says so (once per process).
  *
  * @param name File name without extension (letters, digits, `_`, `-`).
  * @param figure A chart, an image view, or a raw RGB image.
- * @param options The folder.
- * @returns The path written, or `undefined` when no folder was named.
- * @throws {RangeError} When `name` holds other characters.
+ * @param options The folder, and a chart's formats.
+ * @returns The path written (a chart in several formats: the first of `formats`), or `undefined` when no folder
+ * was named.
+ * @throws {RangeError} When `name` holds other characters, or `formats` is empty or names another format.
  *
  * @example
  * ```ts
@@ -67,6 +80,10 @@ export async function saveFigure(
   if (!/^[A-Za-z0-9_-]+$/.test(name)) {
     throw new RangeError(`Invalid figure name '${name}': use letters, digits, '_' and '-'`);
   }
+  const formats = options.formats ?? ["svg"];
+  if (!formats.length || formats.some((f) => f !== "svg" && f !== "png")) {
+    throw new RangeError(`Invalid figure formats ${JSON.stringify(formats)}: expected "svg", "png" or both`);
+  }
   const named = options.dir ?? figuresDir();
   if (named === undefined) {
     if (!warnedNoFolder) {
@@ -79,7 +96,13 @@ export async function saveFigure(
   }
   const dir = named instanceof URL ? fileURLToPath(named) : named;
   await mkdir(dir, { recursive: true });
-  if (figure instanceof Chart) return await figure.save(join(dir, `${name}.svg`));
+  if (figure instanceof Chart) {
+    const paths: string[] = [];
+    for (const format of formats) {
+      paths.push(await figure.save(join(dir, `${name}.${format}`), { scale: options.pngScale ?? 2 }));
+    }
+    return paths[0];
+  }
   const view = figure instanceof ImageView ? figure : new ImageView(figure);
   return await view.save(join(dir, `${name}.png`));
 }
