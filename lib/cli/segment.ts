@@ -1,6 +1,7 @@
 /**
  * `deno task segment <image or folder>… [--tau T] [--alpha A] [--no-refine] [--size S] [--encoder ID]
- * [--runner R] [--timestep T] [--input-size N] [--out DIR]`: segments images and writes, per image, an indexed
+ * [--runner R] [--timestep T] [--input-size N] [--labels LIST | --labels-file F] [--open-vocab ID] [--clip-size N]
+ * [--out DIR]`: segments images and writes, per image, an indexed
  * label PNG at the input's size, a colour overlay PNG and a JSON summary. Nothing is written for an image that
  * fails.
  *
@@ -30,6 +31,8 @@ import type { Backend, Encoder, ImageRGB } from "../types.ts";
 import type { StopRule } from "../ncut/stop_rule.ts";
 import { overlaySegments } from "../viz/overlay.ts";
 import { parseClassFile, parseClassList } from "../openvocab/class_list.ts";
+import { checkClipSize, readClipInput } from "../openvocab/clip_size.ts";
+import { DEFAULT_OPEN_VOCAB_MODEL } from "../openvocab/open_vocab.ts";
 import { segmentColor, segmentPalette } from "../viz/palette.ts";
 import { appendLegend } from "../viz/legend.ts";
 
@@ -70,6 +73,8 @@ Options:
                    deno task models prepare convnext-clip --from DIR)
   --labels-file F  the same from a file: one class per line, synonyms separated by commas ("sofa, couch")
   --open-vocab ID  the CLIP for --labels: registry id or sidecar path (default: convnext-clip)
+  --clip-size N    side of the square CLIP input for --labels, a positive multiple of the CLIP's stride (32)
+                   (default: the CLIP's, 320; the features are N/32 cells a side)
   --out DIR        output folder (default: out)
   -h, --help       show this help`;
 
@@ -211,6 +216,7 @@ export async function main(args: string[]): Promise<number> {
         labels: { type: "string" },
         "labels-file": { type: "string" },
         "open-vocab": { type: "string" },
+        "clip-size": { type: "string" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -308,6 +314,13 @@ export async function main(args: string[]): Promise<number> {
     if (values["open-vocab"] !== undefined && !classNames) {
       throw new RangeError("Option --open-vocab needs --labels or --labels-file");
     }
+    const clipSize = integerOption("clip-size", values["clip-size"]);
+    if (clipSize !== undefined) {
+      if (!classNames) throw new RangeError("Option --clip-size needs --labels or --labels-file");
+      // The stride is the CLIP's: read its sidecar (no model yet) so that a bad size fails at once.
+      const clip = await readClipInput(values["open-vocab"] ?? DEFAULT_OPEN_VOCAB_MODEL);
+      checkClipSize(clipSize, clip.stride, "--clip-size", clip.id);
+    }
     plan = await planSegmentation(positionals, outDir);
     for (const line of plan.skipped) console.error(`skipped: ${printable(line)}`);
     segmenter = await createSegmenter({
@@ -316,7 +329,11 @@ export async function main(args: string[]): Promise<number> {
       encoderOptions: Object.fromEntries(Object.entries(encoderOptions).filter(([, v]) => v !== undefined)),
       refine: !values["no-refine"],
       ...(classNames
-        ? { labels: classNames, openVocab: values["open-vocab"], openVocabOptions: runner ? { runner } : {} }
+        ? {
+          labels: classNames,
+          openVocab: values["open-vocab"],
+          openVocabOptions: { ...(runner ? { runner } : {}), ...(clipSize ? { inputSize: clipSize } : {}) },
+        }
         : {}),
     });
   } catch (e) {

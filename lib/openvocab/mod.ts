@@ -34,3 +34,4 @@ export { type OpenVocabModel, type OpenVocabSection, parseOpenVocabSection } fro
 export { ClipLabeller, type ClipLabelOptions, type LabelledSegment } from "./clip_labeller.ts";
 export { DEFAULT_OPEN_VOCAB_MODEL, loadOpenVocab, type OpenVocab } from "./open_vocab.ts";
 export { parseClassFile, parseClassList } from "./class_list.ts";
+export { checkClipSize, type ClipInputFacts, readClipInput } from "./clip_size.ts";

@@ -12,6 +12,7 @@ import { installedSidecarPath, isRegistryId } from "../install/registry.ts";
 import type { Encoder, ImageRGB, LabelMap } from "../types.ts";
 import { ClipLabeller, type ClipLabelOptions, type LabelledSegment } from "./clip_labeller.ts";
 import { parseOpenVocabSection } from "./clip_sidecar.ts";
+import { checkClipSize, readClipInput } from "./clip_size.ts";
 
 /** The default CLIP of the registry. */
 export const DEFAULT_OPEN_VOCAB_MODEL = "convnext-clip";
@@ -37,7 +38,7 @@ export interface OpenVocab {
  * Load a CLIP for open-vocabulary labels by registry id (installed with `deno task models`) or sidecar path.
  *
  * @param idOrSidecarPath registry id or path of a sidecar with an `openVocab` section
- * @param options encoder options (runner, input size of the trunk, cache folder)
+ * @param options encoder options (runner, input size of the trunk: a positive multiple of its stride, cache folder)
  */
 export async function loadOpenVocab(
   idOrSidecarPath: string = DEFAULT_OPEN_VOCAB_MODEL,
@@ -46,6 +47,10 @@ export async function loadOpenVocab(
   const path = isRegistryId(idOrSidecarPath)
     ? await installedSidecarPath(idOrSidecarPath, options.cacheDir)
     : idOrSidecarPath;
+  if (options.inputSize !== undefined) {
+    const input = await readClipInput(path);
+    checkClipSize(options.inputSize, input.stride, "inputSize", input.id);
+  }
   const section = parseOpenVocabSection(JSON.parse(await Deno.readTextFile(path)), path);
   const encoder = await loadEncoderFromSidecar(path, options);
   let labeller: ClipLabeller;

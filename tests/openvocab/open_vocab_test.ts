@@ -4,7 +4,7 @@ import { installLookAlike, threeRegions } from "./_clip_models.ts";
 import { loadOpenVocab } from "../../lib/openvocab/open_vocab.ts";
 import { createSegmenter } from "../../lib/segmenter.ts";
 import { encodeRgbPng } from "../../lib/image/encode_png.ts";
-import { run } from "../cli/_segment_helpers.ts";
+import { listing, run } from "../cli/_segment_helpers.ts";
 import { loadImage } from "../../lib/image/load_image.ts";
 import { segmentColor } from "../../lib/viz/palette.ts";
 
@@ -29,6 +29,20 @@ Deno.test("loadOpenVocab: an image and its segments → trunk → pool → head 
       out.forEach((s, k) => assert.ok(Math.abs(s.logit - logits[k]) < 1e-3, `${s.logit} vs ${logits[k]}`));
     } finally {
       await ov.dispose();
+    }
+    // The trunk's input side must be a whole number of its stride (32), checked before any model loads.
+    await assert.rejects(loadOpenVocab(join(dir, "encoder.json"), { runner: "wasm", inputSize: 48 }), {
+      name: "RangeError",
+      message:
+        "Invalid inputSize 48: expected a positive multiple of 32 (the stride of CLIP 'convnext-clip')",
+    });
+    const wide = await loadOpenVocab(join(dir, "encoder.json"), { runner: "wasm", inputSize: 96 });
+    try {
+      const { size, data } = threeRegions();
+      const f = await wide.encoder.encode({ data, height: size, width: size });
+      assert.deepEqual([f.height, f.width], [3, 3]);
+    } finally {
+      await wide.dispose();
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -122,6 +136,26 @@ Deno.test("segment --labels / --labels-file: class and score per segment in the 
     assert.match(both.err, /--labels and --labels-file contradict/);
     const alone = await run([input, "--encoder", "rgb-grid", "--open-vocab", sidecar]);
     assert.match(alone.err, /--open-vocab needs --labels/);
+    // --clip-size: the CLIP sees a 128² input (4×4 cells); the regions keep their classes.
+    const big = await run([...common, "--labels", "cat,sofa", "--clip-size", "128", "--out", join(dir, "c")]);
+    assert.equal(big.code, 0, big.err);
+    const bigNames = JSON.parse(await Deno.readTextFile(join(dir, "c", "three.json"))).segments.map((
+      s: { class: string },
+    ) => s.class);
+    assert.deepEqual(bigNames.sort(), ["cat", "cat", "sofa"]);
+    for (const bad of ["100", "0", "16", "-32"]) {
+      const r = await run([...common, "--labels", "cat", `--clip-size=${bad}`, "--out", join(dir, "d")]);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.err,
+        `error: Invalid --clip-size ${bad}: expected a positive multiple of 32 (the stride of CLIP 'convnext-clip')`,
+      );
+    }
+    const half = await run([...common, "--labels", "cat", "--clip-size", "64.5"]);
+    assert.equal(half.err, `error: Invalid --clip-size "64.5": expected an integer`);
+    const noLabels = await run([input, "--encoder", "rgb-grid", "--clip-size", "64"]);
+    assert.equal(noLabels.err, "error: Option --clip-size needs --labels or --labels-file");
+    assert.deepEqual(await listing(join(dir, "d")), []); // nothing written for a bad size
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
