@@ -20,6 +20,8 @@ export interface IntervalPoint {
   lo?: number;
   /** Upper end of the interval. */
   hi?: number;
+  /** Text printed beside the point. @default {the value, with `valueDecimals` decimals} */
+  label?: string;
 }
 
 /** Options of {@linkcode intervalChart}. */
@@ -40,6 +42,10 @@ export interface IntervalChartOptions {
   rowHeight?: number;
   /** Left margin for the row labels, in pixels. @default {150} */
   marginLeft?: number;
+  /** Right margin for the column of values or labels, in pixels. @default {60} */
+  marginRight?: number;
+  /** One colour per series, in order of first appearance. @default {Plot's categorical scheme} */
+  colors?: string[];
 }
 
 /**
@@ -84,15 +90,16 @@ export function intervalChart(points: IntervalPoint[], options: IntervalChartOpt
     marks.push(
       Plot.ruleY(whiskers, { y: "row", x1: "lo", x2: "hi", stroke: "series", strokeWidth: 2, dy }),
       Plot.dot(own, { x: "value", y: "row", fill: "series", r: 4, dy }),
+      // Values in a column in the right margin, so long labels never run over whiskers or off the plot.
       Plot.text(own, {
-        x: (p: IntervalPoint) => Number.isFinite(p.hi) ? p.hi : p.value,
+        frameAnchor: "right",
         y: "row",
-        text: (p: IntervalPoint) => p.value.toFixed(decimals),
-        dx: 7,
+        text: (p: IntervalPoint) => p.label ?? p.value.toFixed(decimals),
+        dx: 10,
         dy,
         textAnchor: "start",
         fontSize: 10,
-        fill: "#333",
+        fill: "series",
       }),
     );
   });
@@ -100,13 +107,13 @@ export function intervalChart(points: IntervalPoint[], options: IntervalChartOpt
     title: options.title,
     caption: options.caption,
     width: options.width ?? 560,
-    height: 60 + rows.length * rowHeight,
+    height: 50 + rows.length * rowHeight,
     marginLeft: options.marginLeft ?? 150,
-    marginRight: 40,
+    marginRight: options.marginRight ?? 60,
     grid: true,
     x: { label: options.xLabel ?? null, domain: options.xDomain },
-    y: { label: null, domain: rows, inset: rowHeight / 2 },
-    color: { legend: true, domain: series },
+    y: { label: null, domain: rows, inset: rowHeight / 4 },
+    color: { legend: true, domain: series, ...(options.colors ? { range: options.colors } : {}) },
     marks,
   });
 }
