@@ -6,8 +6,13 @@
  *                [--limit N] [--shard i/n] [--out DIR] [--method diffcut,kmeans,kmeans-gt,autosc,maskcut]
  *                [--upsample concept,nearest] [--k 6] [--maskcut-k 5] [--maskcut-tau 0.2] [--seed 0]
  *                [--split S] [--list FILE] [--ade-labels reference|shifted] [--compat reference]
+ *                [--open-vocab [ID]] [--clip-size N]
  * deno task eval merge DIR… [--out DIR]
  * ```
+ *
+ * `--open-vocab` scores with the paper's Table 4 protocol instead of Hungarian matching: every segment is named by
+ * a CLIP (default `convnext-clip`) among the dataset's class names and the class map is compared with the ground
+ * truth (`lib/eval/open_vocab_scoring.ts`).
  *
  * Every image gets one fsync'd JSON line in `<out>/records*.jsonl` as it finishes; running the same command
  * again resumes. The table is printed as Markdown and written to `<out>/results.{md,csv,json}`.
@@ -33,6 +38,8 @@ import { printable } from "../io/printable.ts";
 import { markdownTable, mergeRuns, skippedLines, writeResults } from "../eval/report.ts";
 import { type FolderLock, lockRunFolder, parseShard, runEval } from "../eval/run_eval.ts";
 import type { Encoder } from "../types.ts";
+import { checkClipSize, readClipInput } from "../openvocab/clip_size.ts";
+import { DEFAULT_OPEN_VOCAB_MODEL, loadOpenVocab, type OpenVocab } from "../openvocab/open_vocab.ts";
 
 const USAGE = `Usage:
   deno task eval --dataset NAME --root DIR [options]
@@ -53,6 +60,11 @@ Options:
   --shard i/n           images with index mod n = i (merge the shard folders with 'eval merge')
   --out DIR             output folder (default out/eval/<dataset>-<encoder>-<settings hash>); one eval at a time
   --split S, --list FILE (COCO 2,175-image list), --ade-labels reference|shifted, --compat reference
+  --open-vocab [ID]     the paper's Table 4 protocol instead of Hungarian matching: each segment is named by a
+                        CLIP among the dataset's class names (ID: registry id or sidecar path, default
+                        convnext-clip; deno task models prepare convnext-clip --from DIR)
+  --clip-size N         side of the CLIP input with --open-vocab, a positive multiple of the CLIP's stride (32)
+                        (default: the encoder's input side rounded down to the stride, 1024 for most encoders)
   --no-progress         no progress bar`;
 
 /** Parses a comma-separated list of numbers; every entry must be a number. */
@@ -116,6 +128,10 @@ export interface EvalArgs {
   listPath?: string;
   /** `--ade-labels`. */
   adeLabels?: "reference" | "shifted";
+  /** `--open-vocab`: the CLIP (registry id or sidecar path) of the open-vocabulary protocol. */
+  openVocab?: string;
+  /** `--clip-size` (checked against the CLIP's stride before the dataset is read). */
+  clipSize?: number;
   /** Show the progress bar. */
   progress: boolean;
 }
@@ -141,7 +157,7 @@ export interface EvalArgs {
  */
 export function parseEvalArgs(args: string[]): EvalArgs | "help" {
   const { values } = parseArgs({
-    args,
+    args: withOpenVocabDefault(args),
     options: {
       dataset: { type: "string" },
       root: { type: "string" },
@@ -163,6 +179,8 @@ export function parseEvalArgs(args: string[]): EvalArgs | "help" {
       list: { type: "string" },
       "ade-labels": { type: "string" },
       compat: { type: "string" },
+      "open-vocab": { type: "string" },
+      "clip-size": { type: "string" },
       "no-progress": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -194,6 +212,10 @@ export function parseEvalArgs(args: string[]): EvalArgs | "help" {
   if (values["refine-both"]) given.refine = [false, true];
   else if (values.refine) given.refine = [true];
   checkEvalSettings(given, EVAL_OPTION_NAMES);
+  const clipSize = number(values["clip-size"], "clip-size");
+  if (clipSize !== undefined && values["open-vocab"] === undefined) {
+    throw new RangeError("Option --clip-size needs --open-vocab");
+  }
   const limit = number(values.limit, "limit");
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
     throw new RangeError(`Invalid --limit ${limit}: expected an integer >= 1`);
@@ -209,8 +231,19 @@ export function parseEvalArgs(args: string[]): EvalArgs | "help" {
     split: values.split,
     listPath: values.list,
     adeLabels,
+    openVocab: values["open-vocab"],
+    clipSize,
     progress: !values["no-progress"],
   };
+}
+
+/** `--open-vocab` may come without its value: the default CLIP is then inserted after it. */
+function withOpenVocabDefault(args: string[]): string[] {
+  return args.flatMap((arg, i) =>
+    arg === "--open-vocab" && (i + 1 === args.length || args[i + 1].startsWith("-"))
+      ? [arg, DEFAULT_OPEN_VOCAB_MODEL]
+      : [arg]
+  );
 }
 
 async function merge(args: string[]): Promise<void> {
@@ -274,6 +307,9 @@ async function lockOutput(dir: string, shard?: { index: number; count: number })
 }
 
 async function evaluate(a: EvalArgs): Promise<void> {
+  // The CLIP's sidecar gives its stride: a bad --clip-size fails before the dataset is read.
+  const clip = a.openVocab === undefined ? undefined : await readClipInput(a.openVocab);
+  if (clip && a.clipSize !== undefined) checkClipSize(a.clipSize, clip.stride, "--clip-size", clip.id);
   const dataset = await openDataset(a.dataset, a.root, {
     split: a.split,
     listPath: a.listPath,
@@ -286,7 +322,24 @@ async function evaluate(a: EvalArgs): Promise<void> {
     for (const line of skippedLines(dataset.skipped)) console.error(line);
     const encoder = await loadEncoder(a.encoder);
     try {
-      await evaluateWith(a, dataset, encoder, async (outDir) => lock ??= await lockOutput(outDir, a.shard));
+      let openVocab: OpenVocab | undefined;
+      if (clip) {
+        // By default the CLIP sees the image at the encoder's side, as in the authors' script.
+        const side = encoder.defaults.inputSize ?? 1024;
+        const inputSize = a.clipSize ?? Math.max(clip.stride, Math.floor(side / clip.stride) * clip.stride);
+        openVocab = await loadOpenVocab(clip.path, { inputSize });
+      }
+      try {
+        await evaluateWith(
+          a,
+          dataset,
+          encoder,
+          openVocab,
+          async (outDir) => lock ??= await lockOutput(outDir, a.shard),
+        );
+      } finally {
+        await openVocab?.dispose();
+      }
     } finally {
       await encoder.dispose();
     }
@@ -299,6 +352,7 @@ async function evaluateWith(
   a: EvalArgs,
   dataset: OpenedDataset,
   encoder: Encoder,
+  openVocab: OpenVocab | undefined,
   lockFolder: (outDir: string) => Promise<FolderLock>,
 ): Promise<void> {
   const d = encoder.defaults;
@@ -320,15 +374,18 @@ async function evaluateWith(
     refine: g.refine ?? [false],
     encoderSize: d.inputSize ?? 1024,
     scoringSize: 128,
+    ...(openVocab ? { protocol: "open-vocab" as const, clipSize: openVocab.encoder.defaults.inputSize } : {}),
   };
   // The encoder's defaults are checked too, before anything is encoded or written.
   checkEvalSettings(settings);
   const encoderInfo = await encoderIdentity(encoder);
+  const openVocabInfo = openVocab ? await encoderIdentity(openVocab.encoder) : undefined;
   const hash = await shortHash({
     dataset: dataset.name,
     root: resolve(dataset.root),
     options: dataset.options,
     encoder: encoderInfo,
+    ...(openVocabInfo ? { openVocab: openVocabInfo } : {}),
     settings,
     limit: a.limit ?? null,
   });
@@ -338,7 +395,9 @@ async function evaluateWith(
   console.error(
     `eval ${dataset.name}: ${total} image(s)${
       a.shard ? `, shard ${a.shard.index}/${a.shard.count}` : ""
-    }, encoder ${printable(encoder.id)}, methods ${settings.methods.join(",")} → ${printable(outDir)}`,
+    }, encoder ${printable(encoder.id)}, methods ${settings.methods.join(",")}${
+      openVocabInfo ? `, open vocabulary (CLIP ${printable(openVocabInfo.id)} at ${settings.clipSize}²)` : ""
+    } → ${printable(outDir)}`,
   );
   for (const note of dataset.notes) console.error(`note: ${printable(note)}`);
   const progress = a.progress ? new ProgressBar(`eval ${dataset.name}`) : undefined;
@@ -353,6 +412,7 @@ async function evaluateWith(
     progress,
     lock,
     note: (message) => console.error(`note: ${printable(message)}`),
+    ...(openVocab ? { openVocab, openVocabInfo } : {}),
   });
   console.log(markdownTable(results));
   const skipped = results.images - results.timing.imagesThisSession;

@@ -33,6 +33,11 @@ export interface EvalDataset {
   manyToOne: boolean;
   /** Class names, `nClasses` of them (the last is `"background"` when `manyToOne`). */
   classNames: string[];
+  /**
+   * True when the names are placeholders (`class 0` …, a VOC folder without `class_names.txt`): they are fine for
+   * tables but say nothing to the open-vocabulary protocol, which names segments by them.
+   */
+  genericClassNames?: boolean;
   /** Samples in a fixed (sorted) order. */
   samples: EvalSample[];
   /** Lookup table from a raw annotation value to a class (−1 for ignore/background); values beyond it map to −1. */

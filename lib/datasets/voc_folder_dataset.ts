@@ -29,6 +29,7 @@ export async function openVocFolderDataset(
 ): Promise<EvalDataset & { skipped: SkippedImage[] }> {
   const folder = await readVocFolder(root);
   let names = folder.classNames;
+  const generic = !names;
   if (!names) {
     let max = -1;
     for (const s of folder.samples) {
@@ -63,6 +64,7 @@ export async function openVocFolderDataset(
     lut: makeLut(256, (v) => (v < names.length ? v : undefined)),
     options: { classes: names.length, background: "none" },
     notes: [],
+    ...(generic ? { genericClassNames: true } : {}),
     skipped: folder.skipped,
   };
 }

@@ -32,6 +32,15 @@ export const UPSAMPLE_MODES = ["concept", "nearest"] as const;
 /** One of {@linkcode UPSAMPLE_MODES}. */
 export type UpsampleMode = typeof UPSAMPLE_MODES[number];
 
+/**
+ * How predictions are scored: `hungarian`, the paper's unsupervised protocol (segments matched to classes per
+ * image), or `open-vocab`, its Table 4 protocol (each segment named by a CLIP among the dataset's class names, the
+ * class map compared with the ground truth as it is).
+ */
+export const SCORING_PROTOCOLS = ["hungarian", "open-vocab"] as const;
+/** One of {@linkcode SCORING_PROTOCOLS}. */
+export type ScoringProtocol = typeof SCORING_PROTOCOLS[number];
+
 /** Everything that decides an evaluation's numbers (recorded with every run). */
 export interface EvalSettings {
   /** Methods to run. */
@@ -66,6 +75,10 @@ export interface EvalSettings {
   encoderSize: number;
   /** Scoring side. */
   scoringSize: number;
+  /** Scoring protocol; absent means `hungarian` (so runs recorded before it existed keep their settings). */
+  protocol?: ScoringProtocol;
+  /** `open-vocab`: side of the CLIP trunk's input (a multiple of its stride, checked against the CLIP). */
+  clipSize?: number;
 }
 
 /** How a setting is named in messages (`--tau` for the CLI); the field name when absent. */
@@ -82,6 +95,7 @@ export const EVAL_OPTION_NAMES: Readonly<EvalSettingNames> = Object.freeze({
   maskcutK: "--maskcut-k",
   maskcutTau: "--maskcut-tau",
   upsample: "--upsample",
+  clipSize: "--clip-size",
 });
 
 const isPositiveInteger = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
@@ -113,7 +127,7 @@ function list(rule: Rule): { list: true; rule: Rule } {
  * The constraints of every setting, in one table: `list` settings must be non-empty arrays of distinct values
  * that each pass `rule`. α and τ use the checks of the affinity and of the partition tree.
  */
-const EVAL_SETTING_RULES: { readonly [K in keyof EvalSettings]: { list: boolean; rule: Rule } } = {
+const EVAL_SETTING_RULES: { readonly [K in keyof EvalSettings]-?: { list: boolean; rule: Rule } } = {
   methods: list((v, fail) => {
     if (!METHOD_NAMES.includes(v as MethodName)) fail(`expected one of ${METHOD_NAMES.join(", ")}`);
   }),
@@ -158,6 +172,14 @@ const EVAL_SETTING_RULES: { readonly [K in keyof EvalSettings]: { list: boolean;
     if (!isPositiveInteger(v)) fail("expected an integer >= 1");
   }),
   scoringSize: scalar((v, fail) => {
+    if (!isPositiveInteger(v)) fail("expected an integer >= 1");
+  }),
+  protocol: scalar((v, fail) => {
+    if (!SCORING_PROTOCOLS.includes(v as ScoringProtocol)) {
+      fail(`expected one of ${SCORING_PROTOCOLS.join(", ")}`);
+    }
+  }),
+  clipSize: scalar((v, fail) => {
     if (!isPositiveInteger(v)) fail("expected an integer >= 1");
   }),
 };

@@ -10,6 +10,7 @@
  */
 import { printable } from "../io/printable.ts";
 import type { ImageRowResult } from "./score_image.ts";
+import type { ScoringProtocol } from "./methods.ts";
 
 /** One image's line in the log. */
 export interface ImageRecord {
@@ -23,6 +24,27 @@ export interface ImageRecord {
   ms: Record<string, number>;
   /** Method facts (AutoSC's α and K, K* …). */
   info?: Record<string, unknown>;
+  /** How the results were scored; records written before the field existed were `hungarian`. */
+  protocol?: ScoringProtocol;
+}
+
+/**
+ * Refuses a record scored under another protocol than the run's, so that one table never sums counts of both.
+ *
+ * @param record A record read back.
+ * @param expected The run's protocol.
+ * @param where The record file, named in the message.
+ * @throws {RangeError} Naming the record, its protocol and the expected one.
+ */
+export function checkRecordProtocol(record: ImageRecord, expected: ScoringProtocol, where: string): void {
+  const got = record.protocol ?? "hungarian";
+  if (got !== expected) {
+    throw new RangeError(
+      `Record '${printable(record.id)}' in '${
+        printable(where)
+      }' was scored with the ${got} protocol; expected ${expected}, the run's (use another --out)`,
+    );
+  }
 }
 
 /** What {@linkcode openRecordLog} found. */

@@ -9,7 +9,7 @@ import { printable } from "../io/printable.ts";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
 import { SegmentationScore } from "./matching.ts";
 import type { ImageRecord } from "./records.ts";
-import { readRecords } from "./records.ts";
+import { checkRecordProtocol, readRecords } from "./records.ts";
 import { rowKey, type RowSpec } from "./score_image.ts";
 import type { EvalSettings } from "./methods.ts";
 import type { SkippedImage } from "../datasets/voc_folder.ts";
@@ -32,6 +32,8 @@ export interface RunConfig {
   };
   /** Encoder id, model SHA-256 (null when it has no model file) and whether it is a stand-in. */
   encoder: { id: string; sha256: string | null; standIn: boolean; note?: string };
+  /** The open-vocabulary protocol's CLIP (its trunk's identity); absent under the Hungarian protocol. */
+  openVocab?: { id: string; sha256: string | null; standIn: boolean; note?: string };
   /** Methods and their parameters. */
   settings: EvalSettings;
   /** Rows in table order. */
@@ -148,6 +150,14 @@ export function meanStageMs(records: ImageRecord[]): Record<string, number> {
   );
 }
 
+/** How the run was scored, for the table's header. */
+function protocolLine(c: RunConfig): string {
+  if (c.settings.protocol !== "open-vocab") return "Hungarian matching per image";
+  return `open vocabulary: segments named by CLIP \`${c.openVocab?.id ?? "?"}\` at ${
+    c.settings.clipSize ?? "?"
+  }² among the dataset's class names, no matching`;
+}
+
 const pct = (x: number | null) => (x === null ? "n/a" : (100 * x).toFixed(1));
 
 /**
@@ -168,7 +178,7 @@ export function markdownTable(res: EvalResults): string {
       c.encoder.standIn ? " — stand-in features" : ""
     }; α = ${s.alpha}, self-loops ${s.selfLoops ? "on" : "off"}${
       s.maxSegments ? `, max ${s.maxSegments} segments` : ""
-    }; code ${c.codeVersion?.slice(0, 10) ?? "unknown"}`,
+    }; ${protocolLine(c)}; code ${c.codeVersion?.slice(0, 10) ?? "unknown"}`,
     "",
     "| method | param | upsample | PAMR | mIoU | pixel acc. | mean segments |",
     "| --- | --- | --- | --- | ---: | ---: | ---: |",
@@ -292,6 +302,7 @@ export function configMismatch(a: RunConfig, b: RunConfig): string | null {
     dataset: { ...c.dataset, notes: undefined },
     encoder: { id: c.encoder.id, sha256: c.encoder.sha256 },
     settings: c.settings,
+    openVocab: c.openVocab ? { id: c.openVocab.id, sha256: c.openVocab.sha256 } : null,
     rows: c.rows,
     limit: c.limit,
   });
@@ -341,6 +352,7 @@ export async function mergeRuns(dirs: string[]): Promise<EvalResults> {
     for (const path of paths) {
       files++;
       for (const rec of (await readRecords(path)).records) {
+        checkRecordProtocol(rec, config.settings.protocol ?? "hungarian", path);
         const seen = byId.get(rec.id);
         if (seen) {
           if (JSON.stringify(seen.rec.results) !== JSON.stringify(rec.results)) {

@@ -27,7 +27,9 @@ import { checkEvalSettings, type EvalSettings, methodParams } from "./methods.ts
 import type { ProgressBar } from "./progress.ts";
 import { printable } from "../io/printable.ts";
 import { prepareEvalSample } from "./protocol.ts";
-import { type ImageRecord, openRecordLog, readRecords } from "./records.ts";
+import { checkRecordProtocol, type ImageRecord, openRecordLog, readRecords } from "./records.ts";
+import type { OpenVocab } from "../openvocab/open_vocab.ts";
+import { openVocabClassifier, type SegmentClassifier } from "./open_vocab_scoring.ts";
 import {
   aggregate,
   configMismatch,
@@ -64,6 +66,10 @@ export interface RunEvalOptions {
   note?: (message: string) => void;
   /** The lock of `outDir`, when the caller already holds it (then runEval neither takes nor releases it). */
   lock?: FolderLock;
+  /** The CLIP of the `open-vocab` protocol (the caller disposes it); its trunk's side must be `clipSize`. */
+  openVocab?: OpenVocab;
+  /** The CLIP trunk's identity, recorded with the results (`open-vocab` protocol). */
+  openVocabInfo?: RunConfig["encoder"];
 }
 
 /** Thrown when another session holds a folder's lock (see {@linkcode lockRunFolder}). */
@@ -196,6 +202,31 @@ export function checkRunOptions(limit?: number, shard?: { index: number; count: 
   }
 }
 
+/**
+ * What the `open-vocab` protocol needs besides its settings: a loaded CLIP whose trunk runs at `clipSize`, its
+ * identity, and class names that mean something.
+ */
+function checkOpenVocab(o: RunEvalOptions): void {
+  if (!o.openVocab || !o.openVocabInfo) {
+    throw new RangeError(
+      "Invalid protocol open-vocab: expected openVocab and openVocabInfo (the CLIP) in the options",
+    );
+  }
+  const side = o.openVocab.encoder.defaults.inputSize;
+  if (o.settings.clipSize !== undefined && side !== o.settings.clipSize) {
+    throw new RangeError(
+      `Invalid clipSize ${o.settings.clipSize}: the CLIP was loaded for ${side}² inputs; expected the same side`,
+    );
+  }
+  if (o.dataset.genericClassNames) {
+    throw new RangeError(
+      `Dataset '${printable(o.dataset.root)}' has placeholder class names (${
+        o.dataset.classNames.slice(0, 2).join(", ")
+      }, …); the open-vocabulary protocol names segments by class names, so expected a class_names.txt`,
+    );
+  }
+}
+
 /** Rows of a configuration in table order: methods × parameters × upsampling × PAMR. */
 export function tableRows(settings: EvalSettings): RowSpec[] {
   const rows: RowSpec[] = [];
@@ -251,6 +282,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalResults> {
   const { dataset, settings } = o;
   checkEvalSettings(settings);
   checkRunOptions(o.limit, o.shard);
+  if (settings.protocol === "open-vocab") checkOpenVocab(o);
   const samples = dataset.samples.slice(0, o.limit ?? dataset.samples.length).map((s, index) => ({
     ...s,
     index,
@@ -268,6 +300,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalResults> {
       notes: dataset.notes,
     },
     encoder: o.encoderInfo,
+    ...(settings.protocol === "open-vocab" ? { openVocab: o.openVocabInfo } : {}),
     settings,
     rows: tableRows(settings),
     limit: o.limit ?? null,
@@ -327,6 +360,13 @@ async function runLocked(
   const mine = o.shard ? samples.filter((s) => s.index % o.shard!.count === o.shard!.index) : samples;
   const suffix = o.shard ? `-${o.shard.index}of${o.shard.count}` : "";
   const log = await openRecordLog(join(o.outDir, `records${suffix}.jsonl`));
+  const protocol = o.settings.protocol ?? "hungarian";
+  try {
+    for (const rec of log.records.values()) checkRecordProtocol(rec, protocol, log.path);
+  } catch (e) {
+    log.close();
+    throw e;
+  }
   if (log.droppedBytes > 0) {
     o.note?.(
       `dropped an incomplete last record (${log.droppedBytes} bytes) from '${
@@ -404,23 +444,31 @@ async function evaluateSample(
     const t1 = performance.now();
     const features = await o.encoder.encode(sample.image);
     const t2 = performance.now();
+    // Open vocabulary: the CLIP sees the same image as the encoder (the authors' set-up), once per image.
+    const classify: SegmentClassifier | undefined = o.settings.protocol === "open-vocab"
+      ? await openVocabClassifier(o.openVocab!, sample.image, o.dataset.classNames)
+      : undefined;
+    const t3 = performance.now();
     const { results, ms, info } = await scoreImage(
       o.dataset,
       features,
       sample.scoringImage,
       sample.labels,
       o.settings,
+      classify,
     );
     const round = (x: number) => Math.round(x * 10) / 10;
     const allMs: Record<string, number> = {
       load: t1 - t0,
       encode: t2 - t1,
+      ...(classify ? { clip: t3 - t2 } : {}),
       ...ms,
       total: performance.now() - t0,
     };
     return {
       id: s.id,
       index: s.index,
+      protocol: o.settings.protocol ?? "hungarian",
       results,
       ms: Object.fromEntries(Object.entries(allMs).map(([k, v]) => [k, round(v)])),
       ...(Object.keys(info).length ? { info } : {}),

@@ -1,7 +1,8 @@
 /**
  * Scoring one image under every configuration of a run (REFERENCE.md §5.3): method variants × upsampling ×
  * PAMR, each giving per-class TP/FP/FN from the per-image Hungarian matching, after the many-to-one background
- * merge on datasets that have one.
+ * merge on datasets that have one; or, under the open-vocabulary protocol (`open_vocab_scoring.ts`), from the
+ * class map of the segments named by a CLIP, with no matching and no merge.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { resizeLabelsNearest } from "../image/resize.ts";
 import { assignConcepts, refinePamr } from "../stages.ts";
 import type { FeatureMap, ImageRGB, LabelMap } from "../types.ts";
 import { hungarianMatch, mergeUnmatchedToBackground } from "./matching.ts";
+import { classMapCounts, type SegmentClassifier } from "./open_vocab_scoring.ts";
 import { type EvalSettings, gridVariants, type MethodName, type UpsampleMode } from "./methods.ts";
 
 /** One table row's identity. */
@@ -73,6 +75,7 @@ export function scoringGt(dataset: EvalDataset, labels: LabelMap): { gt: Int32Ar
  * @param scoringImage The image at the scoring size (PAMR input).
  * @param labels Raw annotation at the scoring size.
  * @param settings Run settings.
+ * @param classify The open-vocabulary protocol's namer of segments (absent: the Hungarian protocol).
  * @returns Results by row key, and milliseconds per stage.
  */
 export async function scoreImage(
@@ -81,6 +84,7 @@ export async function scoreImage(
   scoringImage: ImageRGB,
   labels: LabelMap,
   settings: EvalSettings,
+  classify?: SegmentClassifier,
 ): Promise<
   { results: Record<string, ImageRowResult>; ms: Record<string, number>; info: Record<string, unknown> }
 > {
@@ -102,7 +106,10 @@ export async function scoreImage(
         .data;
       const segments = countDistinct(pred);
       let target = gt;
-      if (dataset.manyToOne) {
+      if (classify) {
+        // Open vocabulary: background is a class name like the others; nothing is merged.
+        if (dataset.manyToOne) target = gt.map((g) => (g < 0 ? dataset.nClasses - 1 : g));
+      } else if (dataset.manyToOne) {
         const merged = mergeUnmatchedToBackground(pred, gt, dataset.nClasses);
         pred = merged.pred;
         target = merged.gt;
@@ -114,7 +121,9 @@ export async function scoreImage(
         if (refine && countDistinct(pred) > 1) final = await refinePamr(scoringImage, pred);
         const t2 = performance.now();
         tPamr += t2 - t;
-        const m = hungarianMatch(final, target, dataset.nClasses);
+        const m = classify
+          ? classMapCounts(await classify({ data: final, ...size }), target, dataset.nClasses)
+          : hungarianMatch(final, target, dataset.nClasses);
         const c: [number, number, number, number][] = [];
         for (let i = 0; i < dataset.nClasses; i++) {
           if (m.tp[i] || m.fp[i] || m.fn[i]) c.push([i, m.tp[i], m.fp[i], m.fn[i]]);
