@@ -76,7 +76,21 @@ export {
 export { centerCropImage, centerCropLabels, type CropBox, evalCropBox } from "./lib/image/crop.ts";
 export { loadEncoder, type LoadEncoderOptions } from "./lib/encoder/load_encoder.ts";
 export type { DiffusionEncoderOptions } from "./lib/encoder/diffusion_encoder.ts";
-export { ORT_RUNNERS, type OrtRunner } from "./lib/onnx/ort_session.ts";
+export {
+  addNoise,
+  alphasCumprod,
+  type BetaSchedule,
+  type NoiseCoefficients,
+  noiseCoefficients,
+  SCALED_LINEAR_SCHEDULE,
+  seededGaussian,
+} from "./lib/encoder/diffusion_noise.ts";
+export {
+  type EncoderStatus,
+  encoderStatus,
+  type EncoderStatusOptions,
+} from "./lib/install/encoder_status.ts";
+export { ORT_RUNNERS, type OrtRunner, type OrtRunnerChoice } from "./lib/onnx/ort_session.ts";
 export {
   createSegmenter,
   type ResolvedSegmenterOptions,
@@ -187,3 +201,4 @@ export { featurePcaImage, principalComponents } from "./lib/viz/feature_pca.ts";
 export { colormapImage, type ColormapOptions, viridis } from "./lib/viz/colormap.ts";
 export { figuresDir, saveCsv, saveFigure, type SaveFigureOptions } from "./lib/viz/save_figure.ts";
 export { svgToPng, type SvgToPngOptions } from "./lib/viz/svg_to_png.ts";
+export { plural } from "./lib/viz/plural.ts";

@@ -19,6 +19,7 @@ import { cutTree } from "../ncut/cut_tree.ts";
 import type { FeatureMap, ImageRGB } from "../types.ts";
 import { syntheticFeatureMap } from "./synthetic_features.ts";
 import { medianTime } from "./median_time.ts";
+import { plural } from "../viz/plural.ts";
 
 const PHOTO = new URL("../../docs/examples/chelsea.png", import.meta.url);
 
@@ -64,7 +65,7 @@ async function clusteringRows(
       ms: tree.ms,
       detail: `${tree.value.nodes.length} nodes, ${matvecs} mat-vecs, τ=${tau}, α=${alpha}`,
     },
-    { stage: "cut", ms: cut.ms, detail: `${k} segments` },
+    { stage: "cut", ms: cut.ms, detail: plural(k, "segment") },
     { stage: "assignment 128²", ms: a128.ms },
     { stage: `assignment ${full.height}×${full.width}`, ms: aFull.ms },
     { stage: "PAMR + median 128²", ms: pamr.ms, detail: "10 iterations, dilations 1,2,4,8" },
@@ -99,7 +100,7 @@ if (import.meta.main) {
     {
       stage: "affinity + tree + cut (4,096 patches)",
       ms: scale.ms,
-      detail: `${new Set(scale.value).size} segments`,
+      detail: plural(new Set(scale.value).size, "segment"),
     },
   ]);
   // The native runner only when installed (deno task native-runner): loading it otherwise would download it

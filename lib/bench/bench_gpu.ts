@@ -23,6 +23,7 @@ import { assignAndRefineGpu } from "../upsample/assign_refine_gpu.ts";
 import { getGpu, type GpuContext } from "../gpu/device.ts";
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
 import { syntheticFeatureMap } from "./synthetic_features.ts";
+import { plural } from "../viz/plural.ts";
 
 const PHOTO = new URL("../../docs/examples/chelsea.png", import.meta.url);
 
@@ -115,7 +116,7 @@ async function stageRows(ctx: GpuContext, f: FeatureMap, photo: ImageRGB, runs: 
   await both(
     `assignment ${side}²`,
     (backend) => assignConcepts(f, labels, size, { backend }),
-    `${k} segments`,
+    plural(k, "segment"),
   );
   const assigned = await assignConcepts(f, labels, size, { backend: "cpu" });
   await both(

@@ -41,6 +41,46 @@ export interface HeatmapOptions {
   legendSteps?: number;
 }
 
+/** Width of Plot's colour legend (its default), font size of its tick labels. */
+const LEGEND_WIDTH = 240;
+const LEGEND_FONT = 10;
+
+/**
+ * Tick labels of a quantised colour legend that never run together: Plot labels every threshold, so a legend of
+ * many bins with labels like "−0.05" crowds its 240 px. Only thresholds that are multiples of `every · step` are
+ * labelled (0 among them when the domain spans it), with as many decimals as that spacing needs.
+ */
+function legendTickFormat(domain: [number, number], n: number): (value: number) => string {
+  // Plot picks round thresholds itself; ask it for the same ones.
+  const thresholds = (Plot.scale({ color: { type: "quantize", n, domain } }).domain ?? []) as number[];
+  if (thresholds.length < 2) return (v) => formatTick(v, 2);
+  const step = thresholds[1] - thresholds[0];
+  const spacing = LEGEND_WIDTH / (thresholds.length + 1);
+  let every = 1, decimals = 0;
+  for (; every <= thresholds.length; every++) {
+    decimals = decimalsOf(every * step);
+    const widest = Math.max(...thresholds.map((t) => formatTick(t, decimals).length));
+    if (every * spacing >= 0.62 * LEGEND_FONT * widest + 8) break;
+  }
+  return (v) => {
+    const k = Math.round(v / step);
+    return Math.abs(v / step - k) < 1e-6 && k % every === 0 ? formatTick(v, decimals) : "";
+  };
+}
+
+/** The fewest decimals that write `x` exactly (to 1e-6 of its last digit), at most 10. */
+function decimalsOf(x: number): number {
+  let d = 0;
+  while (d < 10 && Math.abs(Math.round(x * 10 ** d) - x * 10 ** d) > 1e-6) d++;
+  return d;
+}
+
+/** A tick value with `decimals` decimals, trailing zeros dropped, and a typographic minus. */
+function formatTick(value: number, decimals: number): string {
+  const text = String(Number(value.toFixed(decimals)));
+  return text === "-0" ? "0" : text.replace(/^-/, "−");
+}
+
 /**
  * Draws a row-major `height × width` field as coloured cells (row 0 at the top).
  *
@@ -89,14 +129,16 @@ export function heatmapChart(
       domain = [-m, m];
     } else domain = [lo, hi === lo ? lo + 1 : hi];
   }
+  const scheme = options.scheme ?? (options.diverging ? "rdbu" : "viridis");
+  const n = options.legendSteps ?? 10;
   const color = {
     type: legend ? "quantize" : "linear",
-    n: options.legendSteps ?? 10,
-    scheme: options.scheme ?? (options.diverging ? "rdbu" : "viridis"),
+    n,
+    scheme,
     domain,
     legend,
     label: options.legendLabel ?? null,
-    ...(legend ? { tickFormat: ".2~f" } : {}),
+    ...(legend ? { tickFormat: legendTickFormat(domain, n) } : {}),
   } as Plot.ScaleOptions;
   const marks: Plot.Markish[] = [
     Plot.cell(cells, {

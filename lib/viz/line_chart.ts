@@ -35,6 +35,11 @@ export interface LineChartOptions {
   xDomain?: [number, number];
   /** y domain. @default {the data's extent} */
   yDomain?: [number, number];
+  /**
+   * y scale: `"log"` for quantities spanning decades (a signal-to-noise ratio); every y must then be > 0.
+   * @default {"linear"}
+   */
+  yType?: "linear" | "log";
   /** Draw the y = x diagonal (chance level of an ROC curve). @default {false} */
   diagonal?: boolean;
   /** Vertical reference lines (e.g. τ, or the chosen threshold). */
@@ -57,7 +62,8 @@ export interface LineChartOptions {
  * @param series The curves; each must have as many x as y values.
  * @param options Axes, reference lines and highlights.
  * @returns The chart; one `<path>` per series, legend labels as text.
- * @throws {RangeError} When a series' x and y (or `lo`/`hi`) lengths differ, or only one of `lo`/`hi` is given.
+ * @throws {RangeError} When a series' x and y (or `lo`/`hi`) lengths differ, only one of `lo`/`hi` is given, or a
+ * log y scale meets a y ≤ 0.
  *
  * @example
  * ```ts
@@ -90,7 +96,13 @@ export function lineChart(series: LineSeries[], options: LineChartOptions = {}):
       if (s.lo && s.hi) bands.push({ name: s.name, x: s.x[i], lo: finite(s.lo[i]), hi: finite(s.hi[i]) });
     }
   }
-  const marks: Plot.Markish[] = [Plot.ruleY([0], { strokeOpacity: 0.2 })];
+  const log = options.yType === "log";
+  if (log && rows.some((r) => r.y <= 0)) {
+    const bad = rows.find((r) => r.y <= 0)!;
+    throw new RangeError(`Series '${bad.name}' has y = ${bad.y} at x = ${bad.x}; a log y scale needs y > 0`);
+  }
+  // The y = 0 baseline has no place on a log scale.
+  const marks: Plot.Markish[] = log ? [] : [Plot.ruleY([0], { strokeOpacity: 0.2 })];
   // Bands first, faint, so the lines stay readable where the intervals overlap.
   if (bands.length) {
     marks.push(Plot.areaY(bands, { x: "x", y1: "lo", y2: "hi", fill: "name", fillOpacity: 0.14, z: "name" }));
@@ -98,11 +110,15 @@ export function lineChart(series: LineSeries[], options: LineChartOptions = {}):
   if (options.diagonal) {
     marks.push(Plot.line([[0, 0], [1, 1]], { stroke: "#999", strokeDasharray: "4,3" }));
   }
+  // Labels are drawn last, on a white halo, so a curve passing under a label leaves it readable.
+  const halo = { stroke: "white", strokeWidth: 3, paintOrder: "stroke" } as const;
+  const labels: Plot.Markish[] = [];
   for (const r of options.xRules ?? []) {
     marks.push(Plot.ruleX([r.x], { stroke: r.color ?? "#c00", strokeDasharray: "3,3" }));
     if (r.label) {
-      marks.push(
+      labels.push(
         Plot.text([r], {
+          ...halo,
           x: "x",
           frameAnchor: "top",
           dy: 4,
@@ -117,8 +133,9 @@ export function lineChart(series: LineSeries[], options: LineChartOptions = {}):
   for (const r of options.yRules ?? []) {
     marks.push(Plot.ruleY([r.y], { stroke: r.color ?? "#c00", strokeDasharray: "3,3" }));
     if (r.label) {
-      marks.push(
+      labels.push(
         Plot.text([r], {
+          ...halo,
           y: "y",
           frameAnchor: "right",
           dy: -6,
@@ -136,9 +153,12 @@ export function lineChart(series: LineSeries[], options: LineChartOptions = {}):
       Plot.dot([p], { x: "x", y: "y", r: 5, stroke: p.color ?? "black", fill: "white", strokeWidth: 2 }),
     );
     if (p.label) {
-      marks.push(Plot.text([p], { x: "x", y: "y", text: "label", dy: -12, fill: p.color ?? "black" }));
+      labels.push(
+        Plot.text([p], { ...halo, x: "x", y: "y", text: "label", dy: -12, fill: p.color ?? "black" }),
+      );
     }
   }
+  marks.push(...labels);
   return renderPlot({
     title: options.title,
     caption: options.caption,
@@ -147,8 +167,19 @@ export function lineChart(series: LineSeries[], options: LineChartOptions = {}):
     marginLeft: 50,
     grid: true,
     x: { label: options.xLabel ?? null, domain: options.xDomain },
-    y: { label: options.yLabel ?? null, domain: options.yDomain },
+    y: {
+      label: options.yLabel ?? null,
+      domain: options.yDomain,
+      // Decades only, as plain decimals (Plot's default writes 0.01 as "10m" and labels 2, 3, … 9 too).
+      ...(log ? { type: "log" as const, tickFormat: (v: number) => (isDecade(v) ? String(v) : "") } : {}),
+    },
     color: { legend: series.length > 1, domain: series.map((s) => s.name) },
     marks,
   });
+}
+
+/** Whether `v` is a power of ten (1e-6 tolerance on its logarithm). */
+function isDecade(v: number): boolean {
+  const e = Math.log10(v);
+  return Math.abs(e - Math.round(e)) < 1e-6;
 }

@@ -62,3 +62,4 @@ export { featurePcaImage, principalComponents } from "./feature_pca.ts";
 export { colormapImage, type ColormapOptions, viridis } from "./colormap.ts";
 export { figuresDir, saveCsv, saveFigure, type SaveFigureOptions } from "./save_figure.ts";
 export { svgToPng, type SvgToPngOptions } from "./svg_to_png.ts";
+export { plural } from "./plural.ts";

@@ -12,6 +12,7 @@ import { featurePcaImage } from "./feature_pca.ts";
 import { ImageView, imageView } from "./image_view.ts";
 import { overlaySegments } from "./overlay.ts";
 import { segmentColor } from "./palette.ts";
+import { plural } from "./plural.ts";
 import { JUPYTER_DISPLAY } from "./jupyter_display.ts";
 
 function escapeHtml(text: string): string {
@@ -85,7 +86,7 @@ export class SegmentationView {
   [JUPYTER_DISPLAY](): Record<string, string> {
     return {
       "text/html": this.html,
-      "text/plain": `${this.title}: ${this.rows.length} segments (${
+      "text/plain": `${this.title}: ${plural(this.rows.length, "segment")} (${
         this.rows.map((r) => `${r.segment}: ${(100 * r.share).toFixed(1)}%`).join(", ")
       })`,
     };

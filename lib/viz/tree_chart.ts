@@ -100,14 +100,20 @@ export interface TreeChartOptions {
 export function treeChart(tree: PartitionTree, tau: number, options: TreeChartOptions = {}): Chart {
   const nodes = treeLayout(tree, tau);
   const byId = new Map(nodes.map((n) => [n.id, n]));
+  const leaves = nodes.filter((n) => n.segment >= 0).length;
+  const maxDepth = Math.max(...nodes.map((n) => n.depth));
+  const height = 90 * (maxDepth + 1) + 40;
+  const margin = { top: 20, bottom: 50 };
+  // Each node's three-line label hangs below its dot (24 px down, ±15 px): an edge drawn from the dot would cross
+  // it, so edges leave from just under the label (44 px, in depth units) and end at the child's dot.
+  const pxPerDepth = (height - margin.top - margin.bottom) / Math.max(1, maxDepth);
+  const labelDrop = 44 / pxPerDepth;
   const links = nodes.filter((n) => n.parent >= 0 && byId.has(n.parent)).map((n) => ({
     x1: byId.get(n.parent)!.x,
-    y1: byId.get(n.parent)!.depth,
+    y1: byId.get(n.parent)!.depth + labelDrop,
     x2: n.x,
     y2: n.depth,
   }));
-  const leaves = nodes.filter((n) => n.segment >= 0).length;
-  const maxDepth = Math.max(...nodes.map((n) => n.depth));
   const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : "–");
   const label = (n: TreeLayoutNode) =>
     `${n.segment >= 0 ? `seg ${n.segment}` : `#${n.id}`}\nn=${n.size}\nNCut ${fmt(n.ncut)} ${
@@ -123,9 +129,9 @@ export function treeChart(tree: PartitionTree, tau: number, options: TreeChartOp
     caption:
       "✓ split accepted (NCut < τ) · ✗ split rejected (NCut ≥ τ or none possible) · coloured: final segments",
     width: options.width ?? Math.max(480, 70 * leaves),
-    height: 90 * (maxDepth + 1) + 40,
-    marginTop: 20,
-    marginBottom: 50,
+    height,
+    marginTop: margin.top,
+    marginBottom: margin.bottom,
     marginLeft: 40,
     marginRight: 40,
     x: { axis: null, domain: [-0.5, Math.max(0.5, leaves - 0.5)] },
@@ -133,7 +139,18 @@ export function treeChart(tree: PartitionTree, tau: number, options: TreeChartOp
     marks: [
       Plot.link(links, { x1: "x1", y1: "y1", x2: "x2", y2: "y2", stroke: "#999" }),
       Plot.dot(nodes, { x: "x", y: "depth", r: 7, fill, stroke: "white" }),
-      Plot.text(nodes, { x: "x", y: "depth", text: label, dy: 24, fontSize: 9, lineHeight: 1.1 }),
+      Plot.text(nodes, {
+        x: "x",
+        y: "depth",
+        text: label,
+        dy: 24,
+        fontSize: 9,
+        lineHeight: 1.1,
+        fill: "black",
+        stroke: "white", // a halo, should a long label reach a neighbour's edge
+        strokeWidth: 3,
+        paintOrder: "stroke",
+      }),
     ],
   });
 }
