@@ -13,6 +13,7 @@ import type { Backend, FeatureMap } from "../types.ts";
 import { validateFeatureMap } from "../features/validate_features.ts";
 import { normalizeRows } from "../features/normalize_rows.ts";
 import { ConstantAffinityError } from "./constant_affinity_error.ts";
+import { squareMatrix } from "../wasm/square_matrix.ts";
 
 /** Options of an affinity build (`affinityMatrix` in `lib/stages.ts`, {@linkcode affinityMatrixSync}). */
 export interface AffinityOptions {
@@ -37,7 +38,7 @@ export interface AffinityOptions {
  * @returns `n·n` values, symmetric.
  */
 export function cosineGram(x: Float32Array, n: number, c: number): Float32Array {
-  const g = new Float32Array(n * n);
+  const g = squareMatrix(n); // in WebAssembly memory, where the solver's SIMD products read it
   const rowBlock = 4;
   const colBlock = 2;
   for (let i0 = 0; i0 < n; i0 += rowBlock) {

@@ -12,6 +12,7 @@ import p from "npm:onnx-proto@8.0.1";
 import { createOrtSession, type OrtSession } from "../onnx/ort_session.ts";
 import { powInt } from "./affinity.ts";
 import { ConstantAffinityError } from "./constant_affinity_error.ts";
+import { squareMatrix } from "../wasm/square_matrix.ts";
 
 const { onnx } = p;
 
@@ -98,7 +99,7 @@ export async function cosineGramOnnx(
   mirror = true,
 ): Promise<Float32Array> {
   const { sizes, blocks } = await gramBlocks(x, n, c);
-  const g = new Float32Array(n * n);
+  const g = squareMatrix(n); // in WebAssembly memory, where the solver's SIMD products read it
   const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, v) => a + v, 0));
   for (let i = 0; i < sizes.length; i++) {
     for (let j = i; j < sizes.length; j++) {
@@ -196,7 +197,7 @@ export async function affinityFromGramOnnx(
   const range = Math.fround(hi - lo);
   if (!(range > 0)) throw new ConstantAffinityError();
   const integer = Number.isInteger(alpha);
-  const g = new Float32Array(n * n);
+  const g = squareMatrix(n); // in WebAssembly memory, where the solver's SIMD products read it
   const T = TILE;
   for (let bi = 0; bi < b; bi++) {
     for (let bj = bi; bj < b; bj++) {

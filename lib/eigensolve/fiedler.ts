@@ -11,7 +11,7 @@
  */
 import { jacobiEigen } from "./jacobi.ts";
 import { type LanczosOptions, lanczosTop } from "./lanczos.ts";
-import { matVec } from "./matvec.ts";
+import { symmetricMatVec } from "./symmetric_matvec.ts";
 
 /** Nodes at or below this count use the dense Jacobi solver. */
 export const DENSE_LIMIT = 48;
@@ -67,9 +67,10 @@ export function fiedlerVector(
     for (let i = 0; i < m; i++) s += d[i];
     for (let i = 0; i < m; i++) u0[i] = Math.sqrt(d[i] / s);
     const t = new Float64Array(m);
+    const product = symmetricMatVec(a, m);
     const matvec = (x: Float64Array, out: Float64Array) => {
       for (let i = 0; i < m; i++) t[i] = x[i] * isd[i];
-      matVec(a, m, t, out);
+      product(t, out);
       for (let i = 0; i < m; i++) out[i] *= isd[i];
     };
     // A warm start is given in the generalised form (like y); Lanczos works on D^1/2 y.

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { squareMatrix } from "../wasm/square_matrix.ts";
 
 /** A node's sub-graph. */
 export interface Subgraph {
@@ -34,7 +35,7 @@ export function subgraph(w: Float32Array, n: number, idx: ArrayLike<number>): Su
   const degrees = new Float64Array(m);
   if (!isIdentity(idx, n)) {
     // The copy and the degrees in one pass (each row summed in the same order j = 0..m−1).
-    const sub = new Float32Array(m * m);
+    const sub = squareMatrix(m); // in WebAssembly memory: the solver's SIMD products use it in place
     const cols = Int32Array.from(idx);
     for (let i = 0; i < m; i++) {
       const src = cols[i] * n, dst = i * m;
