@@ -152,6 +152,7 @@ export { segmentColor, segmentPalette } from "./lib/viz/palette.ts";
 export {
   Chart,
   chartGrid,
+  type FigureLayout,
   type PlotElement,
   type PlotOptions,
   renderPlot,

@@ -180,26 +180,47 @@ function swatchesToSvg(div: PlotElement, width: number): { body: string; height:
   };
 }
 
+/** Where the parts of a Plot figure go in its standalone SVG. */
+export interface FigureLayout {
+  /**
+   * Colour legends under the chart instead of above it, so that charts placed side by side (one with a legend,
+   * one without) start at the same height.
+   * @default {false}
+   */
+  legendsBelow?: boolean;
+}
+
 /**
  * Converts Plot's output element (an `<svg>` or a `<figure>`) into one standalone SVG.
  *
  * @param el Plot's return value.
+ * @param layout Where the legends go.
  * @returns The SVG text, its size, and the title found in the figure.
  */
 export function toStandaloneSvg(
   el: PlotElement,
+  layout: FigureLayout = {},
 ): { svg: string; width: number; height: number; title: string } {
   if (el.tagName.toLowerCase() === "svg") {
     const [w, h] = svgSize(el);
     if (!el.getAttribute("xmlns")) el.setAttribute("xmlns", SVG_NS);
     return { svg: el.outerHTML, width: w, height: h, title: "" };
   }
-  const svgs = Array.from(el.children).filter((c) => c.tagName.toLowerCase() === "svg");
+  let children = Array.from(el.children);
+  if (layout.legendsBelow) {
+    // Colour ramps (class "plot-…-ramp") move to just after the last chart, before the caption.
+    const isRamp = (c: PlotElement) => /-ramp\b/.test(c.getAttribute("class") ?? "");
+    const ramps = children.filter(isRamp);
+    const rest = children.filter((c) => !isRamp(c));
+    const lastChart = rest.findLastIndex((c) => c.tagName.toLowerCase() === "svg");
+    children = [...rest.slice(0, lastChart + 1), ...ramps, ...rest.slice(lastChart + 1)];
+  }
+  const svgs = children.filter((c) => c.tagName.toLowerCase() === "svg");
   let title = "";
   const width = Math.max(0, ...svgs.map((s) => svgSize(s)[0])) || 640;
   const rows: string[] = [];
   let y = 0;
-  for (const child of Array.from(el.children)) {
+  for (const child of children) {
     const tag = child.tagName.toLowerCase();
     const text = (child.textContent ?? "").trim();
     if (tag === "h2" || tag === "h3" || tag === "figcaption") {
@@ -240,6 +261,7 @@ export function toStandaloneSvg(
  *
  * @param options Observable Plot options (`document` is supplied). Continuous colour legends need a canvas and
  * fail here: use `type: "quantize"` (or another discrete colour scale) when `legend: true`.
+ * @param layout Where the legends go (above the chart, Plot's order, unless `legendsBelow`).
  * @returns The chart.
  *
  * @example
@@ -253,11 +275,11 @@ export function toStandaloneSvg(
  * assert.equal((chart.svg.match(/<circle/g) ?? []).length, 2);
  * ```
  */
-export function renderPlot(options: PlotOptions): Chart {
+export function renderPlot(options: PlotOptions, layout: FigureLayout = {}): Chart {
   const el = Plot.plot(
     { ...options, document: plotDocument() } as Plot.PlotOptions,
   ) as unknown as PlotElement;
-  const { svg, width, height, title } = toStandaloneSvg(el);
+  const { svg, width, height, title } = toStandaloneSvg(el, layout);
   return new Chart(svg, title || (typeof options.title === "string" ? options.title : ""), width, height);
 }
 

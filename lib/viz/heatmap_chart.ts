@@ -27,6 +27,11 @@ export interface HeatmapOptions {
   legend?: boolean;
   /** Label of the colour legend. @default {none} */
   legendLabel?: string;
+  /**
+   * Draw the colour legend under the map rather than above it (maps side by side then start level).
+   * @default {false}
+   */
+  legendBelow?: boolean;
   /** Column tick labels (shows the x axis); one per column. */
   columns?: (string | number)[];
   /** Row tick labels (shows the y axis); one per row. */
@@ -201,5 +206,5 @@ export function heatmapChart(
       : { axis: null, domain: Array.from({ length: height }, (_, i) => i) },
     color,
     marks,
-  });
+  }, { legendsBelow: options.legendBelow });
 }

@@ -42,12 +42,24 @@ export interface LineChartOptions {
   yType?: "linear" | "log";
   /** Draw the y = x diagonal (chance level of an ROC curve). @default {false} */
   diagonal?: boolean;
-  /** Vertical reference lines (e.g. τ, or the chosen threshold). */
-  xRules?: { x: number; label?: string; color?: string }[];
+  /**
+   * Vertical reference lines (e.g. τ, or the chosen threshold); each label at the top of its line, or at the
+   * bottom with `at: "bottom"` (where the curves leave room).
+   */
+  xRules?: { x: number; label?: string; color?: string; at?: "top" | "bottom" }[];
   /** Horizontal reference lines. */
   yRules?: { y: number; label?: string; color?: string }[];
-  /** Points to highlight, drawn as dots. */
-  points?: { x: number; y: number; label?: string; color?: string }[];
+  /**
+   * Points to highlight, drawn as dots; a label sits above its point, centred, or starting at the point with
+   * `labelAnchor: "start"` (a point near the left edge), or ending there with `"end"`.
+   */
+  points?: {
+    x: number;
+    y: number;
+    label?: string;
+    color?: string;
+    labelAnchor?: "start" | "middle" | "end";
+  }[];
   /** Also draw a dot at every data point. @default {false} */
   dots?: boolean;
   /** Width in pixels. @default {560} */
@@ -120,8 +132,8 @@ export function lineChart(series: LineSeries[], options: LineChartOptions = {}):
         Plot.text([r], {
           ...halo,
           x: "x",
-          frameAnchor: "top",
-          dy: 4,
+          frameAnchor: r.at ?? "top",
+          dy: r.at === "bottom" ? -4 : 4,
           dx: 4,
           textAnchor: "start",
           text: "label",
@@ -153,8 +165,18 @@ export function lineChart(series: LineSeries[], options: LineChartOptions = {}):
       Plot.dot([p], { x: "x", y: "y", r: 5, stroke: p.color ?? "black", fill: "white", strokeWidth: 2 }),
     );
     if (p.label) {
+      const anchor = p.labelAnchor ?? "middle";
       labels.push(
-        Plot.text([p], { ...halo, x: "x", y: "y", text: "label", dy: -12, fill: p.color ?? "black" }),
+        Plot.text([p], {
+          ...halo,
+          x: "x",
+          y: "y",
+          text: "label",
+          dy: -12,
+          dx: anchor === "start" ? 4 : anchor === "end" ? -4 : 0,
+          textAnchor: anchor,
+          fill: p.color ?? "black",
+        }),
       );
     }
   }

@@ -19,6 +19,7 @@ export { segmentColor, segmentPalette } from "./palette.ts";
 export {
   Chart,
   chartGrid,
+  type FigureLayout,
   type PlotElement,
   type PlotOptions,
   renderPlot,

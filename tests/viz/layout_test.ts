@@ -89,3 +89,23 @@ Deno.test("plural: one segment, many segments", () => {
   assert.equal(plural(1, "patch", "patches"), "1 patch");
   assert.equal(plural(4, "patch", "patches"), "4 patches");
 });
+
+Deno.test("heatmap legendBelow: the map starts right under the title and the colour ramp follows it", () => {
+  const above = heatmapChart(signed, 8, 8, { title: "T", diverging: true, cellSize: 6, caption: "c" });
+  const below = heatmapChart(signed, 8, 8, {
+    title: "T",
+    diverging: true,
+    cellSize: 6,
+    caption: "c",
+    legendBelow: true,
+  });
+  const y = (svg: string, cls: RegExp) =>
+    Number(new RegExp(`<svg y="([\\d.]+)"[^>]*class="${cls.source}"`).exec(svg)![1]);
+  // Title: one 16 px line (22 units). Above: ramp at 22, map after the 50 px ramp; below: map at 22, ramp after it.
+  assert.equal(y(above.svg, /plot-\w+-ramp/), 22);
+  assert.equal(y(above.svg, /plot-\w+/), 22 + 50 + 4);
+  assert.equal(y(below.svg, /plot-\w+/), 22);
+  assert.equal(y(below.svg, /plot-\w+-ramp/), 22 + 8 * 6 + 20 + 4);
+  assert.equal(below.height, above.height, "same parts, same height");
+  assert.ok(below.svg.indexOf(">c</text>") > below.svg.indexOf("-ramp"), "the caption stays last");
+});
