@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { squareMatrix } from "../wasm/square_matrix.ts";
+import { matrixMemory, squareMatrix } from "../wasm/square_matrix.ts";
+import { symmetricMatVec } from "./symmetric_matvec.ts";
 
 /** A node's sub-graph. */
 export interface Subgraph {
@@ -15,7 +16,8 @@ export interface Subgraph {
 }
 
 /**
- * Restricts an `n×n` affinity to the patches `idx` (in that order) and computes the degrees.
+ * Restricts an `n×n` affinity (symmetric, as every affinity is) to the patches `idx` (in that order) and
+ * computes the degrees.
  *
  * @param w Full affinity, row-major.
  * @param n Its order.
@@ -32,31 +34,34 @@ export interface Subgraph {
  */
 export function subgraph(w: Float32Array, n: number, idx: ArrayLike<number>): Subgraph {
   const m = idx.length;
-  const degrees = new Float64Array(m);
-  if (!isIdentity(idx, n)) {
-    // The copy and the degrees in one pass (each row summed in the same order j = 0..m−1).
-    const sub = squareMatrix(m); // in WebAssembly memory: the solver's SIMD products use it in place
-    const cols = Int32Array.from(idx);
-    for (let i = 0; i < m; i++) {
-      const src = cols[i] * n, dst = i * m;
-      let s = 0;
-      for (let j = 0; j < m; j++) {
-        const v = w[src + cols[j]];
-        sub[dst + j] = v;
-        s += v;
-      }
-      degrees[i] = s;
-    }
-    return { w: sub, degrees };
+  if (isIdentity(idx, n)) return { w, degrees: rowSums(w, n) };
+  const sub = squareMatrix(m, false); // in WebAssembly memory: the solver's SIMD products use it in place
+  const cols = Int32Array.from(idx);
+  for (let i = 0; i < m; i++) {
+    const src = cols[i] * n, dst = i * m;
+    for (let j = 0; j < m; j++) sub[dst + j] = w[src + cols[j]];
   }
-  const sub = w;
+  return { w: sub, degrees: rowSums(sub, m) };
+}
+
+/**
+ * Row sums of a symmetric matrix, each accumulated in float64 in order j = 0..m−1: the product with a vector of
+ * ones, whose terms `a·1` are exact, so the SIMD kernel gives the sums of a plain row loop bit for bit.
+ */
+function rowSums(a: Float32Array, m: number): Float64Array {
+  const degrees = new Float64Array(m);
+  if (matrixMemory(a, m)) {
+    symmetricMatVec(a, m)(new Float64Array(m).fill(1), degrees);
+    return degrees;
+  }
+  // A plain array (an affinity the caller made): summed here rather than copied into module memory for it.
   for (let i = 0; i < m; i++) {
     let s = 0;
     const o = i * m;
-    for (let j = 0; j < m; j++) s += sub[o + j];
+    for (let j = 0; j < m; j++) s += a[o + j];
     degrees[i] = s;
   }
-  return { w: sub, degrees };
+  return degrees;
 }
 
 function isIdentity(idx: ArrayLike<number>, n: number): boolean {

@@ -15,6 +15,7 @@ import { affinityMatrixSync, checkAlpha } from "../affinity/affinity.ts";
 import { ConstantAffinityError } from "../affinity/constant_affinity_error.ts";
 import { fiedlerVector } from "../eigensolve/fiedler.ts";
 import { subgraph } from "../eigensolve/subgraph.ts";
+import { releaseMatrix } from "../wasm/square_matrix.ts";
 import type { Backend, FeatureMap } from "../types.ts";
 import { bestThresholdSplit } from "./split.ts";
 
@@ -365,6 +366,7 @@ function splitNode(
     if (start) start = start.filter((_, i) => d[i] > 0);
     idx = idx.filter((_, i) => d[i] > 0);
     node.active = idx;
+    if (sub !== w) releaseMatrix(sub);
     if (idx.length < 2) return undefined;
     ({ w: sub, degrees: d } = subgraph(w, n, idx));
   }
@@ -378,6 +380,7 @@ function splitNode(
   node.threshold = split.threshold;
   node.thresholdIndex = split.index;
   node.one = idx.filter((_, i) => split.inOne[i] === 1);
+  if (sub !== w) releaseMatrix(sub); // the next node's sub-matrix reuses its memory
   if (keepVectors) {
     node.fiedler = f.vector;
     node.thresholds = split.thresholds;

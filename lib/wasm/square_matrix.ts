@@ -31,21 +31,50 @@ function layout(m: number): { xAt: number; outAt: number; bytes: number } {
 }
 
 /**
- * A zero-filled m×m float32 matrix (row-major) in a WebAssembly memory of its own, or in a plain buffer when
- * it would not fit one.
+ * The memory of the last matrix given back with {@linkcode releaseMatrix}, reused by the next
+ * {@linkcode squareMatrix} that fits in it: the partition tree makes one sub-matrix per node, one after the
+ * other, and first touches of fresh pages cost as much as the copy itself (~2 µs per 4 KiB page here). Held
+ * weakly, so an idle process does not keep it.
+ */
+let spare: WeakRef<WebAssembly.Memory> | undefined;
+
+/**
+ * An m×m float32 matrix (row-major) in a WebAssembly memory of its own, or in a plain buffer when it would not
+ * fit one.
  *
  * @param m Order.
- * @returns `m·m` zeros.
+ * @param zeroed Fill with zeros; false is for callers that overwrite every entry (a reused memory then keeps
+ * old values). @default true
+ * @returns `m·m` values, zeros unless `zeroed` is false.
  */
-export function squareMatrix(m: number): Float32Array {
+export function squareMatrix(m: number, zeroed = true): Float32Array {
   const { xAt, outAt, bytes } = layout(m);
   if (bytes > MAX_BYTES || typeof WebAssembly !== "object") return new Float32Array(m * m);
-  const memory = new WebAssembly.Memory({
-    initial: Math.ceil(bytes / PAGE),
-    maximum: Math.ceil(bytes / PAGE),
-  });
+  const reused = spare?.deref();
+  if (reused && reused.buffer.byteLength >= bytes) {
+    spare = undefined;
+    layouts.set(reused.buffer, { memory: reused, xAt, outAt });
+    if (zeroed) new Uint8Array(reused.buffer, 0, bytes).fill(0);
+    return new Float32Array(reused.buffer, 0, m * m);
+  }
+  const pages = Math.ceil(bytes / PAGE);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   layouts.set(memory.buffer, { memory, xAt, outAt });
   return new Float32Array(memory.buffer, 0, m * m);
+}
+
+/**
+ * Gives a matrix made by {@linkcode squareMatrix} back for reuse: the caller promises not to read or write it
+ * again (the next `squareMatrix` may return the same memory). The larger of two released memories is kept.
+ * Any other array is ignored.
+ *
+ * @param a A matrix no longer used.
+ */
+export function releaseMatrix(a: Float32Array): void {
+  const found = layouts.get(a.buffer);
+  if (!found || a.byteOffset !== 0) return;
+  const held = spare?.deref();
+  if (!held || held.buffer.byteLength < found.memory.buffer.byteLength) spare = new WeakRef(found.memory);
 }
 
 /**
