@@ -12,7 +12,7 @@
  * @module
  */
 import { lanczosTop } from "../eigensolve/lanczos.ts";
-import { matVec } from "../eigensolve/matvec.ts";
+import { symmetricMatVec } from "../eigensolve/symmetric_matvec.ts";
 import { kmeansLabels } from "../eval/kmeans.ts";
 import { seededRandom } from "../random.ts";
 import type { FeatureMap } from "../types.ts";
@@ -98,9 +98,10 @@ export function spectralKmeansLabels(w: Float32Array, n: number, k: number, seed
   }
   for (let i = 0; i < n; i++) first[i] /= Math.sqrt(norm) || 1;
   const scaled = new Float64Array(n);
+  const product = symmetricMatVec(w, n); // w is an affinity: symmetric
   const matvec = (x: Float64Array, out: Float64Array) => {
     for (let i = 0; i < n; i++) scaled[i] = x[i] * isd[i];
-    matVec(w, n, scaled, out);
+    product(scaled, out);
     for (let i = 0; i < n; i++) out[i] *= isd[i];
   };
   const vectors: Float64Array[] = [first];
