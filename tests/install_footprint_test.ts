@@ -2,7 +2,8 @@
  * What a fresh clone installs. Deno installs every npm package that `deno.json`'s imports or `deno.lock` list, not
  * only what the module graph reaches, so the optional engines (TensorFlow.js + nsfwjs for `mobilenet-v2`,
  * onnxruntime-node for the native runner, ~600 MB together) and the PNG rasteriser (@resvg/resvg-wasm and its
- * fonts, dejavu-fonts-ttf, ~16 MB, needed only when a chart is saved as PNG) must appear in neither: they are
+ * fonts, dejavu-fonts-ttf, ~16 MB, needed only when a chart is saved as PNG) and the WebAssembly compiler (wabt,
+ * used only by `deno task build-wasm`) must appear in neither: they are
  * loaded with `import()` of a non-literal specifier when chosen. The test task and `bench-encoders`, which load
  * them, record them in `tests/deno.lock` instead; `deno task notebooks` restores `deno.lock` after its kernels
  * ran.
@@ -10,7 +11,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
-const OPTIONAL = /^(npm:)?(@tensorflow\/|nsfwjs(@|$)|onnxruntime-node(@|$)|@resvg\/|dejavu-fonts-ttf(@|$))/;
+const OPTIONAL =
+  /^(npm:)?(@tensorflow\/|nsfwjs(@|$)|onnxruntime-node(@|$)|@resvg\/|dejavu-fonts-ttf(@|$)|wabt(@|$))/;
 const root = new URL("../", import.meta.url);
 
 /**
@@ -62,7 +64,7 @@ Deno.test("deno.json and deno.lock list no optional engine (TensorFlow.js, nsfwj
 Deno.test("the optional engines are loaded only by import() of a non-literal specifier", async () => {
   const offenders: string[] = [];
   const literal =
-    /(\bfrom\s*|\bimport\s*\(\s*)["'`](npm:)?(@tensorflow\/|nsfwjs|onnxruntime-node|@resvg\/|dejavu-fonts-ttf)/;
+    /(\bfrom\s*|\bimport\s*\(\s*)["'`](npm:)?(@tensorflow\/|nsfwjs|onnxruntime-node|@resvg\/|dejavu-fonts-ttf|wabt)/;
   async function scan(dir: URL): Promise<void> {
     for await (const entry of Deno.readDir(dir)) {
       const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
