@@ -6,7 +6,9 @@
  * runs after one warm-up run. The ISNet encoder is timed on every ONNX Runtime runner that loads here
  * (`BENCH_RUNNERS`, default `wasm,node`; `webgpu` on request), each with its ratio to the native runner
  * (onnxruntime-node, ONNX Runtime's own binding on the same model file) measured in the same run; the CLI's
- * per-image stages after the encoder are also timed at its default work size (512).
+ * per-image stages after the encoder are also timed at its default work size (512). PAMR runs on the CPU with its
+ * default engine (WebAssembly SIMD where available); its rows also give the TypeScript reference's time, which
+ * computes the same labels bit for bit.
  *
  * @module
  */
@@ -20,6 +22,8 @@ import type { FeatureMap, ImageRGB } from "../types.ts";
 import { syntheticFeatureMap } from "./synthetic_features.ts";
 import { medianTime } from "./median_time.ts";
 import { plural } from "../viz/plural.ts";
+import { refinePamrSync } from "../pamr/pamr.ts";
+import { pamrWorkspace } from "../pamr/pamr_simd.ts";
 
 const PHOTO = new URL("../../docs/examples/chelsea.png", import.meta.url);
 
@@ -27,6 +31,27 @@ interface Row {
   stage: string;
   ms: number;
   detail?: string;
+}
+
+/**
+ * PAMR + median on the CPU path (the default engine), and the TypeScript reference beside it.
+ *
+ * @returns The engine's median time and a detail naming the engine, the reference's time and the ratio.
+ */
+async function pamrTimes(
+  image: ImageRGB,
+  labels: Int32Array,
+  runs: number,
+): Promise<{ ms: number; detail: string }> {
+  const fast = await medianTime(runs, () => refinePamr(image, labels, { backend: "cpu" }));
+  const reference = await medianTime(runs, () => refinePamrSync(image, labels, {}, "typescript"));
+  const engine = pamrWorkspace(1, 1, 1, [1]) ? "WebAssembly SIMD" : "TypeScript (no WebAssembly SIMD here)";
+  return {
+    ms: fast.ms,
+    detail: `10 iterations, dilations 1,2,4,8; ${engine}; TypeScript reference ${
+      reference.ms.toFixed(1)
+    } ms (${(reference.ms / fast.ms).toFixed(1)}×)`,
+  };
 }
 
 async function clusteringRows(
@@ -51,7 +76,7 @@ async function clusteringRows(
     Math.max(1, Math.floor(runs / 2)),
     () => assignConcepts(features, cut.value, full),
   );
-  const pamr = await medianTime(runs, () => refinePamr(small, a128.value));
+  const pamr = await pamrTimes(small, a128.value, runs);
   const matvecs = tree.value.nodes.reduce((s, n) => s + n.matvecs, 0);
   const clustering = aff.ms + tree.ms + cut.ms + a128.ms + pamr.ms;
   return [
@@ -68,7 +93,7 @@ async function clusteringRows(
     { stage: "cut", ms: cut.ms, detail: plural(k, "segment") },
     { stage: "assignment 128²", ms: a128.ms },
     { stage: `assignment ${full.height}×${full.width}`, ms: aFull.ms },
-    { stage: "PAMR + median 128²", ms: pamr.ms, detail: "10 iterations, dilations 1,2,4,8" },
+    { stage: "PAMR + median 128²", ms: pamr.ms, detail: pamr.detail },
     { stage: "clustering stage (affinity + tree + cut + assignment 128² + PAMR 128²)", ms: clustering },
   ];
 }
@@ -140,11 +165,11 @@ if (import.meta.main) {
   const cut = cutTree(await buildPartitionTree(features, { ...d, alpha: d.alpha, tauMax: d.tau }), d.tau);
   const size = { height: work.height, width: work.width };
   const a512 = await medianTime(runs, () => assignConcepts(features!, cut, size));
-  const p512 = await medianTime(runs, () => refinePamr(work, a512.value));
+  const p512 = await pamrTimes(work, a512.value, runs);
   const perImage = rows[0].ms + rows[1].ms + rows[2].ms + a512.ms + p512.ms;
   rows.push(
     { stage: `assignment ${work.width}×${work.height} (CLI work size)`, ms: a512.ms },
-    { stage: `PAMR + median ${work.width}×${work.height}`, ms: p512.ms },
+    { stage: `PAMR + median ${work.width}×${work.height}`, ms: p512.ms, detail: p512.detail },
     {
       stage: "per image after the encoder (affinity + tree + cut + assignment + PAMR at the work size)",
       ms: perImage,

@@ -20,6 +20,11 @@
  * order, so values agree to float32 rounding, not bit for bit; a label can differ only where two
  * propagated masks are within rounding of each other.
  *
+ * Speed: where the runtime has WebAssembly SIMD, the affinity and the propagation steps run in the kernels of
+ * `pamr_simd.ts` (engine `"wasm"`, the default), which perform exactly these operations in this order, several
+ * pixels per instruction, so every value is bit-identical to the TypeScript functions here (engine
+ * `"typescript"`), which remain the specification and the fallback.
+ *
  * References
  * ----------
  * Araslanov & Roth, "Single-Stage Semantic Segmentation from Image Labels", CVPR 2020,
@@ -30,6 +35,7 @@
 
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
 import { medianFilter3x3 } from "./median_filter.ts";
+import { pamrWorkspace } from "./pamr_simd.ts";
 
 /** Options of `refinePamr` (`lib/stages.ts`). */
 export interface PamrOptions {
@@ -72,6 +78,13 @@ export const DEFAULT_PAMR_OPTIONS: Readonly<{
   median: true,
   backend: "auto",
 });
+
+/**
+ * Which CPU implementation runs: `"wasm"` (WebAssembly SIMD kernels, or the TypeScript ones where the runtime lacks
+ * SIMD) or `"typescript"` (always the reference). Both give bit-identical results; the choice is for tests and
+ * benchmarks.
+ */
+export type PamrEngine = "wasm" | "typescript";
 
 const f32 = Math.fround;
 const STD_EPS = f32(1e-8);
@@ -270,6 +283,7 @@ function clamp(i: number, size: number): number {
  *
  * @param image RGB image `[height, width, 3]`, finite values (DiffCut feeds [0, 1] RGB, no normalisation).
  * @param options `dilations` (default `[1, 2, 4, 8]`).
+ * @param engine CPU implementation (bit-identical results); see {@linkcode PamrEngine}.
  * @returns `height × width × 8L` float32 weights, pixel-major.
  * @throws {TypeError} If `image.data` is not a Float32Array or `dilations` is not an array.
  * @throws {RangeError} If the image size or length is wrong, a value is not finite, or a dilation is not a positive integer.
@@ -277,11 +291,23 @@ function clamp(i: number, size: number): number {
 export function pamrAffinity(
   image: ImageRGB,
   options: { dilations?: readonly number[] } = {},
+  engine: PamrEngine = "wasm",
 ): Float32Array {
   validateImage(image);
   const dilations = options.dilations ?? DEFAULT_PAMR_OPTIONS.dilations;
   validateDilations(dilations);
-  return affinityUnchecked(image, dilations, false);
+  const { height: H, width: W } = image;
+  const ws = engine === "wasm" ? pamrWorkspace(H, W, 0, dilations) : null;
+  if (!ws) return affinityUnchecked(image, dilations, false);
+  ws.affinity(image);
+  // Neighbour-major planes to pixel-major rows.
+  const P = 8 * dilations.length, n = H * W;
+  const out = new Float32Array(n * P);
+  for (let p = 0; p < P; p++) {
+    const plane = ws.weights.subarray(p * n, p * n + n);
+    for (let i = 0; i < n; i++) out[i * P + p] = plane[i];
+  }
+  return out;
 }
 
 /**
@@ -370,6 +396,7 @@ function affinityUnchecked(image: ImageRGB, dilations: readonly number[], planar
  * @param image RGB image `[height, width, 3]`, finite values.
  * @param masks Masks `[height, width, channels]` (channels = labels), finite values.
  * @param options `iterations` (default 10) and `dilations` (default `[1, 2, 4, 8]`).
+ * @param engine CPU implementation (bit-identical results); see {@linkcode PamrEngine}.
  * @returns New float32 masks of the same shape.
  * @throws {TypeError} If `image.data` or `masks.data` is not a Float32Array or `dilations` is not an array.
  * @throws {RangeError} If a size does not match the image, a value is not finite, or an option is out of range.
@@ -378,6 +405,7 @@ export function propagatePamr(
   image: ImageRGB,
   masks: FeatureMap,
   options: { iterations?: number; dilations?: readonly number[] } = {},
+  engine: PamrEngine = "wasm",
 ): FeatureMap {
   validateImage(image);
   const iterations = options.iterations ?? DEFAULT_PAMR_OPTIONS.iterations;
@@ -408,12 +436,26 @@ export function propagatePamr(
       throw new RangeError(`Masks values must be finite, received ${masks.data[i]} at index ${i}`);
     }
   }
-  const weights = affinityUnchecked(image, dilations, true);
   const n = height * width;
   const K = channels;
-  const planes = new Float32Array(n * K);
+  const ws = engine === "wasm" ? pamrWorkspace(height, width, K, dilations) : null;
+  const planes = ws?.masks ?? new Float32Array(n * K);
   for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) planes[k * n + i] = masks.data[i * K + k];
-  const result = propagate(planes, weights, height, width, K, dilations, iterations);
+  let result: Float32Array;
+  if (ws) {
+    ws.affinity(image);
+    result = ws.propagate(iterations);
+  } else {
+    result = propagate(
+      planes,
+      affinityUnchecked(image, dilations, true),
+      height,
+      width,
+      K,
+      dilations,
+      iterations,
+    );
+  }
   const data = new Float32Array(n * K);
   for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) data[i * K + k] = result[k * n + i];
   return { data, height, width, channels };
@@ -604,6 +646,53 @@ function propagateOneHot(
 }
 
 /**
+ * The propagated one-hot masks of {@linkcode refinePamrSync} before its argmax: plane `k` starts as the indicator
+ * of rank `k` and takes `iterations` steps. Inputs are not checked (the caller validated them); exported so that
+ * tests can compare the two engines value by value.
+ *
+ * @param image The image.
+ * @param ranks The label rank (`0..K−1`) of every pixel.
+ * @param K Number of planes.
+ * @param iterations Steps.
+ * @param dilations Dilations.
+ * @param engine CPU implementation (bit-identical results); see {@linkcode PamrEngine}.
+ * @returns `K × H × W` float32 planes. On the `"wasm"` engine they are a view of its memory, valid until the next
+ * PAMR call: copy them to keep them.
+ */
+export function propagateRanks(
+  image: ImageRGB,
+  ranks: Int32Array,
+  K: number,
+  iterations: number,
+  dilations: readonly number[],
+  engine: PamrEngine = "wasm",
+): Float32Array {
+  const { height: H, width: W } = image;
+  const n = H * W;
+  if (iterations === 0) {
+    const planes = new Float32Array(n * K);
+    for (let i = 0; i < n; i++) planes[ranks[i] * n + i] = 1;
+    return planes;
+  }
+  const ws = engine === "wasm" ? pamrWorkspace(H, W, K, dilations) : null;
+  if (!ws) {
+    const weights = affinityUnchecked(image, dilations, true);
+    const first = propagateOneHot(ranks, weights, H, W, K, dilations);
+    return propagate(first, weights, H, W, K, dilations, iterations - 1);
+  }
+  if (ws.affinity(image)) {
+    // With every weight a number, a propagation step on the one-hot planes performs propagateOneHot's float64
+    // operations (w·1 = w, w·0 = +0, and adding +0 changes nothing), and the vectorised step beats its gather.
+    ws.masks.fill(0);
+    for (let i = 0; i < n; i++) ws.masks[ranks[i] * n + i] = 1;
+    return ws.propagate(iterations);
+  }
+  // NaN weights (only from extreme image values) would spread to other labels' planes there: the reference's step.
+  ws.masks.set(propagateOneHot(ranks, ws.weights, H, W, K, dilations));
+  return ws.propagate(iterations - 1);
+}
+
+/**
  * Checks the inputs of `refinePamr` (`lib/stages.ts`) (shared by the CPU and WebGPU paths).
  *
  * @param image Image.
@@ -663,9 +752,15 @@ export function checkPamrOptions(
  * @param image Image.
  * @param labels Labels.
  * @param options Options.
+ * @param engine CPU implementation (bit-identical results); see {@linkcode PamrEngine}.
  * @returns Refined labels.
  */
-export function refinePamrSync(image: ImageRGB, labels: Int32Array, options: PamrOptions): Int32Array {
+export function refinePamrSync(
+  image: ImageRGB,
+  labels: Int32Array,
+  options: PamrOptions,
+  engine: PamrEngine = "wasm",
+): Int32Array {
   const { iterations, dilations, median } = checkPamrInput(image, labels, options);
   const { height: H, width: W } = image;
   const n = H * W;
@@ -679,15 +774,7 @@ export function refinePamrSync(image: ImageRGB, labels: Int32Array, options: Pam
 
   const ranks = new Int32Array(n);
   for (let i = 0; i < n; i++) ranks[i] = rank.get(labels[i])!;
-  let refined: Float32Array;
-  if (iterations === 0) {
-    refined = new Float32Array(n * K);
-    for (let i = 0; i < n; i++) refined[ranks[i] * n + i] = 1;
-  } else {
-    const weights = affinityUnchecked(image, dilations, true);
-    const first = propagateOneHot(ranks, weights, H, W, K, dilations);
-    refined = propagate(first, weights, H, W, K, dilations, iterations - 1);
-  }
+  const refined = propagateRanks(image, ranks, K, iterations, dilations, engine);
   // Argmax over the planes (the first of equal values wins, as before).
   const bestValue = refined.slice(0, n);
   for (let k = 1; k < K; k++) {

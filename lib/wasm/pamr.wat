@@ -1,0 +1,408 @@
+;; PAMR kernels (lib/pamr/pamr_simd.ts drives them): the affinity row by row, and one propagation step of one
+;; mask-plane row. Each performs the float operations of the TypeScript reference (lib/pamr/pamr.ts: localStd,
+;; affinityUnchecked, propagate), in the same order, on several pixels side by side: the lanes of a float64x2 or
+;; float32x4 operation are independent IEEE operations, so every pixel gets the reference's bits. float32 steps
+;; are f32x4 operations (the reference rounds each float64 +, −, ×, ÷ of float32 values with Math.fround, which
+;; is the same single rounding); float64 steps are f64x2 operations. WebAssembly has no exp: the softmax's exp is
+;; JavaScript's Math.exp, the very function the reference calls, applied by the caller between logitRow and
+;; normalizeRow (in a JavaScript loop: a call from WebAssembly into JavaScript per value costs as much again).
+;;
+;; Image layout: three channel planes (R, G, B) of float32, each padded by replicating its border, so that a tap
+;; at a fixed offset from the centre needs no clamping. Addresses and offsets are in bytes.
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; The denominators 1e-8 + 0.1·σ_c of one image row, σ_c the unbiased standard deviation of channel c over the
+  ;; taps. Two pixels per f64x2: in each lane, the reference's float64 one-pass sums of u and u² with u the tap
+  ;; minus the centre, tap by tap in order, then sqrt(max(Σu² − (Σu)²/n, 0)/(n − 1)) rounded to float32, then
+  ;; the float32 product and sum.
+  ;; $c: centre of pixel 0 of the row in the R plane; $plane: bytes from one channel plane to the next;
+  ;; $taps: n i32 tap offsets; $den: three rows (R, G, B) of $stride bytes, float32.
+  (func (export "denominatorRow")
+    (param $c i32) (param $plane i32) (param $w i32) (param $taps i32) (param $n i32)
+    (param $den i32) (param $stride i32)
+    (local $x i32) (local $j i32) (local $p i32) (local $t i32) (local $q i32) (local $o i32)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $u v128)
+    (local $a1 v128) (local $a2 v128) (local $b1 v128) (local $b2 v128) (local $e1 v128) (local $e2 v128)
+    (local $nn v128) (local $nm1 v128)
+    (local.set $nn (f64x2.splat (f64.convert_i32_s (local.get $n))))
+    (local.set $nm1 (f64x2.splat (f64.convert_i32_s (i32.sub (local.get $n) (i32.const 1)))))
+    (block $rowDone
+      (loop $pixels
+        (br_if $rowDone (i32.ge_s (local.get $x) (local.get $w)))
+        (local.set $p (i32.add (local.get $c) (i32.shl (local.get $x) (i32.const 2))))
+        (local.set $c0 (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
+        (local.set $c1 (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $p) (local.get $plane)))))
+        (local.set $c2 (f64x2.promote_low_f32x4
+          (v128.load64_zero (i32.add (local.get $p) (i32.shl (local.get $plane) (i32.const 1))))))
+        (local.set $a1 (v128.const i64x2 0 0)) (local.set $a2 (v128.const i64x2 0 0))
+        (local.set $b1 (v128.const i64x2 0 0)) (local.set $b2 (v128.const i64x2 0 0))
+        (local.set $e1 (v128.const i64x2 0 0)) (local.set $e2 (v128.const i64x2 0 0))
+        (local.set $j (i32.const 0))
+        (block $tapsDone
+          (loop $tap
+            (br_if $tapsDone (i32.ge_s (local.get $j) (local.get $n)))
+            (local.set $t (i32.add (local.get $p) (i32.load (i32.add (local.get $taps) (i32.shl (local.get $j) (i32.const 2))))))
+            (local.set $u (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $t))) (local.get $c0)))
+            (local.set $a1 (f64x2.add (local.get $a1) (local.get $u)))
+            (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $u) (local.get $u))))
+            (local.set $t (i32.add (local.get $t) (local.get $plane)))
+            (local.set $u (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $t))) (local.get $c1)))
+            (local.set $b1 (f64x2.add (local.get $b1) (local.get $u)))
+            (local.set $b2 (f64x2.add (local.get $b2) (f64x2.mul (local.get $u) (local.get $u))))
+            (local.set $t (i32.add (local.get $t) (local.get $plane)))
+            (local.set $u (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $t))) (local.get $c2)))
+            (local.set $e1 (f64x2.add (local.get $e1) (local.get $u)))
+            (local.set $e2 (f64x2.add (local.get $e2) (f64x2.mul (local.get $u) (local.get $u))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $tap)))
+        ;; Two lanes are stored even for the last pixel of an odd row: $stride leaves room for them.
+        (local.set $o (i32.add (local.get $den) (i32.shl (local.get $x) (i32.const 2))))
+        (v128.store64_lane 0 (local.get $o)
+          (call $denominator (local.get $a1) (local.get $a2) (local.get $nn) (local.get $nm1)))
+        (v128.store64_lane 0 (i32.add (local.get $o) (local.get $stride))
+          (call $denominator (local.get $b1) (local.get $b2) (local.get $nn) (local.get $nm1)))
+        (v128.store64_lane 0 (i32.add (local.get $o) (i32.shl (local.get $stride) (i32.const 1)))
+          (call $denominator (local.get $e1) (local.get $e2) (local.get $nn) (local.get $nm1)))
+        (local.set $x (i32.add (local.get $x) (i32.const 2)))
+        (br $pixels))))
+
+  ;; float32 1e-8 + 0.1·σ in lanes 0 and 1, σ = fround(sqrt(max(s2 − s1·s1/n, 0)/(n − 1))).
+  (func $denominator (param $s1 v128) (param $s2 v128) (param $nn v128) (param $nm1 v128) (result v128)
+    (f32x4.add (v128.const i32x4 0x322bcc77 0x322bcc77 0x322bcc77 0x322bcc77) ;; float32 1e-8
+      (f32x4.mul (v128.const i32x4 0x3dcccccd 0x3dcccccd 0x3dcccccd 0x3dcccccd) ;; float32 0.1
+        (f32x4.demote_f64x2_zero
+          (f64x2.sqrt
+            (f64x2.div
+              (f64x2.max
+                (f64x2.sub (local.get $s2) (f64x2.div (f64x2.mul (local.get $s1) (local.get $s1)) (local.get $nn)))
+                (v128.const i64x2 0 0))
+              (local.get $nm1)))))))
+
+  ;; The float32 logits mean_c(−|I_c(x) − I_c(nb_p)| / den_c(x)) of one row, four pixels per f32x4, neighbour p
+  ;; at $nbs[p] bytes from the centre, into row p of $logits (rows of $stride bytes); per pixel their maximum,
+  ;; kept like the reference's `if (v > max) max = v` from −∞ (compare and select: a NaN never wins); then
+  ;; each logit minus the maximum in float64 (the argument of the reference's exp) into row p of $shifted (rows
+  ;; of 2·$stride bytes). Lanes past the row's end compute unused values from the padding.
+  (func (export "logitRow")
+    (param $c i32) (param $plane i32) (param $w i32) (param $nbs i32) (param $np i32)
+    (param $den i32) (param $logits i32) (param $stride i32) (param $shifted i32)
+    (local $x4 i32) (local $p i32) (local $t i32) (local $q i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $d0 v128) (local $d1 v128) (local $d2 v128)
+    (local $v v128) (local $m v128) (local $mlo v128) (local $mhi v128)
+    (block $rowDone
+      (loop $pixels
+        (br_if $rowDone (i32.ge_s (local.get $x4) (i32.shl (local.get $w) (i32.const 2))))
+        (local.set $q (i32.add (local.get $c) (local.get $x4)))
+        (local.set $v0 (v128.load (local.get $q)))
+        (local.set $v1 (v128.load (i32.add (local.get $q) (local.get $plane))))
+        (local.set $v2 (v128.load (i32.add (local.get $q) (i32.shl (local.get $plane) (i32.const 1)))))
+        (local.set $t (i32.add (local.get $den) (local.get $x4)))
+        (local.set $d0 (v128.load (local.get $t)))
+        (local.set $d1 (v128.load (i32.add (local.get $t) (local.get $stride))))
+        (local.set $d2 (v128.load (i32.add (local.get $t) (i32.shl (local.get $stride) (i32.const 1)))))
+        (local.set $m (v128.const f32x4 -inf -inf -inf -inf))
+        (local.set $p (i32.const 0))
+        (block $nbDone
+          (loop $nb
+            (br_if $nbDone (i32.ge_s (local.get $p) (local.get $np)))
+            (local.set $t (i32.add (local.get $q) (i32.load (i32.add (local.get $nbs) (i32.shl (local.get $p) (i32.const 2))))))
+            (local.set $v
+              (f32x4.div
+                (f32x4.add
+                  (f32x4.add
+                    (f32x4.div (f32x4.neg (f32x4.abs (f32x4.sub (local.get $v0) (v128.load (local.get $t))))) (local.get $d0))
+                    (f32x4.div
+                      (f32x4.neg (f32x4.abs (f32x4.sub (local.get $v1) (v128.load (i32.add (local.get $t) (local.get $plane))))))
+                      (local.get $d1)))
+                  (f32x4.div
+                    (f32x4.neg (f32x4.abs (f32x4.sub (local.get $v2)
+                      (v128.load (i32.add (local.get $t) (i32.shl (local.get $plane) (i32.const 1)))))))
+                    (local.get $d2)))
+                (v128.const f32x4 3 3 3 3)))
+            (v128.store
+              (i32.add (i32.add (local.get $logits) (i32.mul (local.get $p) (local.get $stride))) (local.get $x4))
+              (local.get $v))
+            (local.set $m (v128.bitselect (local.get $v) (local.get $m) (f32x4.gt (local.get $v) (local.get $m))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $nb)))
+        (local.set $mlo (f64x2.promote_low_f32x4 (local.get $m)))
+        (local.set $mhi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $m) (local.get $m))))
+        (local.set $p (i32.const 0))
+        (block $shiftDone
+          (loop $shift
+            (br_if $shiftDone (i32.ge_s (local.get $p) (local.get $np)))
+            (local.set $v (v128.load
+              (i32.add (i32.add (local.get $logits) (i32.mul (local.get $p) (local.get $stride))) (local.get $x4))))
+            (local.set $t (i32.add (i32.add (local.get $shifted) (i32.shl (i32.mul (local.get $p) (local.get $stride)) (i32.const 1)))
+              (i32.shl (local.get $x4) (i32.const 1))))
+            (v128.store (local.get $t) (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $mlo)))
+            (v128.store offset=16 (local.get $t)
+              (f64x2.sub
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+                (local.get $mhi)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $shift)))
+        (local.set $x4 (i32.add (local.get $x4) (i32.const 16)))
+        (br $pixels))))
+
+  ;; The softmax weights of one row from e_p = exp(logit_p − max) (float64, computed by the caller with
+  ;; JavaScript's Math.exp in place of logitRow's shifted values; rows of $estride bytes): their sum in neighbour
+  ;; order, each weight e_p / sum rounded to float32 and stored at $out + p·$plane (the neighbour-major weight
+  ;; planes, $out at the row's first pixel). Returns 1 when a sum is NaN (then that pixel's weights are NaN).
+  (func (export "normalizeRow")
+    (param $exps i32) (param $estride i32) (param $w i32) (param $np i32) (param $out i32) (param $plane i32)
+    (result i32)
+    (local $x i32) (local $p i32) (local $e i32) (local $s f64)
+    (local $sum v128) (local $nan v128)
+    ;; sums and quotients, two pixels per f64x2
+    (local.set $x (i32.const 0))
+    (block $pairsDone
+      (loop $pairs
+        (br_if $pairsDone (i32.gt_s (i32.add (local.get $x) (i32.const 2)) (local.get $w)))
+        (local.set $e (i32.add (local.get $exps) (i32.shl (local.get $x) (i32.const 3))))
+        (local.set $sum (v128.const i64x2 0 0))
+        (local.set $p (i32.const 0))
+        (block $sumDone
+          (loop $sumLoop
+            (br_if $sumDone (i32.ge_s (local.get $p) (local.get $np)))
+            (local.set $sum (f64x2.add (local.get $sum)
+              (v128.load (i32.add (local.get $e) (i32.mul (local.get $p) (local.get $estride))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $sumLoop)))
+        (local.set $nan (v128.or (local.get $nan) (f64x2.ne (local.get $sum) (local.get $sum))))
+        (local.set $p (i32.const 0))
+        (block $divDone
+          (loop $divLoop
+            (br_if $divDone (i32.ge_s (local.get $p) (local.get $np)))
+            (v128.store64_lane 0
+              (i32.add (i32.add (local.get $out) (i32.mul (local.get $p) (local.get $plane)))
+                (i32.shl (local.get $x) (i32.const 2)))
+              (f32x4.demote_f64x2_zero
+                (f64x2.div (v128.load (i32.add (local.get $e) (i32.mul (local.get $p) (local.get $estride))))
+                  (local.get $sum))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $divLoop)))
+        (local.set $x (i32.add (local.get $x) (i32.const 2)))
+        (br $pairs)))
+    ;; the last pixel of an odd row (two lanes would write into the next row's weights)
+    (if (i32.lt_s (local.get $x) (local.get $w))
+      (then
+        (local.set $e (i32.add (local.get $exps) (i32.shl (local.get $x) (i32.const 3))))
+        (local.set $s (f64.const 0))
+        (local.set $p (i32.const 0))
+        (block $sumDone
+          (loop $sumLoop
+            (br_if $sumDone (i32.ge_s (local.get $p) (local.get $np)))
+            (local.set $s (f64.add (local.get $s)
+              (f64.load (i32.add (local.get $e) (i32.mul (local.get $p) (local.get $estride))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $sumLoop)))
+        (if (f64.ne (local.get $s) (local.get $s)) (then (local.set $nan (v128.const i32x4 -1 0 0 0))))
+        (local.set $p (i32.const 0))
+        (block $divDone
+          (loop $divLoop
+            (br_if $divDone (i32.ge_s (local.get $p) (local.get $np)))
+            (f32.store
+              (i32.add (i32.add (local.get $out) (i32.mul (local.get $p) (local.get $plane)))
+                (i32.shl (local.get $x) (i32.const 2)))
+              (f32.demote_f64
+                (f64.div (f64.load (i32.add (local.get $e) (i32.mul (local.get $p) (local.get $estride))))
+                  (local.get $s))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $divLoop)))))
+    (v128.any_true (local.get $nan)))
+
+  ;; One propagation step of one row y of one mask plane, columns [$lo, $hi) (the reference's wantLo, wantHi):
+  ;; acc = 0, then for each dilation d the eight float64 products w_j·M(nb_j) summed in neighbour order and added
+  ;; to acc; the row of $b is acc rounded to float32 in [$lo, $hi) and 0 elsewhere. $a, $b: the plane's first
+  ;; pixel; $wts: the first weight plane (8L planes of $plane bytes); $dil: L i32 dilations; $acc: W float64.
+  ;; Border columns clamp (replicate padding); interior columns go four, then two, pixels per step.
+  (func (export "propagateRow")
+    (param $a i32) (param $b i32) (param $wts i32) (param $plane i32) (param $acc i32) (param $dil i32)
+    (param $nl i32) (param $h i32) (param $w i32) (param $y i32) (param $lo i32) (param $hi i32)
+    (local $l i32) (local $d i32) (local $row i32) (local $rm i32) (local $r0 i32) (local $rp i32) (local $q i32)
+    (local $from i32) (local $to i32) (local $x i32) (local $o i32)
+    (local.set $row (i32.shl (local.get $w) (i32.const 2)))
+    (memory.fill (i32.add (local.get $acc) (i32.shl (local.get $lo) (i32.const 3))) (i32.const 0)
+      (i32.shl (i32.sub (local.get $hi) (local.get $lo)) (i32.const 3)))
+    (block $dilDone
+      (loop $dilations
+        (br_if $dilDone (i32.ge_s (local.get $l) (local.get $nl)))
+        (local.set $d (i32.load (i32.add (local.get $dil) (i32.shl (local.get $l) (i32.const 2)))))
+        (local.set $r0 (i32.add (local.get $a) (i32.mul (local.get $y) (local.get $row))))
+        (local.set $rm (i32.add (local.get $a) (i32.mul
+          (select (i32.const 0) (i32.sub (local.get $y) (local.get $d)) (i32.lt_s (i32.sub (local.get $y) (local.get $d)) (i32.const 0)))
+          (local.get $row))))
+        (local.set $rp (i32.add (local.get $a) (i32.mul
+          (select (i32.sub (local.get $h) (i32.const 1)) (i32.add (local.get $y) (local.get $d))
+            (i32.ge_s (i32.add (local.get $y) (local.get $d)) (local.get $h)))
+          (local.get $row))))
+        (local.set $q (i32.add (i32.add (local.get $wts) (i32.mul (i32.shl (local.get $l) (i32.const 3)) (local.get $plane)))
+          (i32.mul (local.get $y) (local.get $row))))
+        ;; interior [from, to): lo ≤ from ≤ to ≤ hi, no column clamps there (the reference's lo and hi)
+        (local.set $from
+          (select (local.get $lo) (select (local.get $d) (local.get $hi) (i32.lt_s (local.get $d) (local.get $hi)))
+            (i32.lt_s (local.get $d) (local.get $lo))))
+        (local.set $to (i32.sub (local.get $w) (local.get $d)))
+        (local.set $to
+          (select (local.get $hi) (select (local.get $to) (local.get $from) (i32.gt_s (local.get $to) (local.get $from)))
+            (i32.gt_s (local.get $to) (local.get $hi))))
+        (call $borderRange (local.get $lo) (local.get $from) (local.get $d) (local.get $w)
+          (local.get $rm) (local.get $r0) (local.get $rp) (local.get $q) (local.get $plane) (local.get $acc))
+        (local.set $x (call $interiorPairs (local.get $from) (local.get $to) (local.get $d)
+          (local.get $rm) (local.get $r0) (local.get $rp) (local.get $q) (local.get $plane) (local.get $acc)))
+        (if (i32.lt_s (local.get $x) (local.get $to))
+          (then
+            (call $pixel (local.get $x) (i32.sub (local.get $x) (local.get $d)) (i32.add (local.get $x) (local.get $d))
+              (local.get $rm) (local.get $r0) (local.get $rp) (local.get $q) (local.get $plane) (local.get $acc))))
+        (call $borderRange (local.get $to) (local.get $hi) (local.get $d) (local.get $w)
+          (local.get $rm) (local.get $r0) (local.get $rp) (local.get $q) (local.get $plane) (local.get $acc))
+        (local.set $l (i32.add (local.get $l) (i32.const 1)))
+        (br $dilations)))
+    ;; the new row: zeros, acc rounded to float32, zeros
+    (local.set $o (i32.add (local.get $b) (i32.mul (local.get $y) (local.get $row))))
+    (memory.fill (local.get $o) (i32.const 0) (i32.shl (local.get $lo) (i32.const 2)))
+    (local.set $x (local.get $lo))
+    (block $storeDone
+      (loop $store
+        (br_if $storeDone (i32.ge_s (local.get $x) (local.get $hi)))
+        (f32.store (i32.add (local.get $o) (i32.shl (local.get $x) (i32.const 2)))
+          (f32.demote_f64 (f64.load (i32.add (local.get $acc) (i32.shl (local.get $x) (i32.const 3))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $store)))
+    (memory.fill (i32.add (local.get $o) (i32.shl (local.get $hi) (i32.const 2))) (i32.const 0)
+      (i32.shl (i32.sub (local.get $w) (local.get $hi)) (i32.const 2))))
+
+  ;; Columns [$from, $to) with clamped neighbour columns.
+  (func $borderRange
+    (param $from i32) (param $to i32) (param $d i32) (param $w i32)
+    (param $rm i32) (param $r0 i32) (param $rp i32) (param $q i32) (param $plane i32) (param $acc i32)
+    (local $x i32) (local $xm i32) (local $xp i32)
+    (local.set $x (local.get $from))
+    (block $done
+      (loop $cols
+        (br_if $done (i32.ge_s (local.get $x) (local.get $to)))
+        (local.set $xm (i32.sub (local.get $x) (local.get $d)))
+        (local.set $xp (i32.add (local.get $x) (local.get $d)))
+        (call $pixel (local.get $x)
+          (select (i32.const 0) (local.get $xm) (i32.lt_s (local.get $xm) (i32.const 0)))
+          (select (i32.sub (local.get $w) (i32.const 1)) (local.get $xp) (i32.ge_s (local.get $xp) (local.get $w)))
+          (local.get $rm) (local.get $r0) (local.get $rp) (local.get $q) (local.get $plane) (local.get $acc))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $cols))))
+
+  ;; acc[x] += w0·M(rm, xm) + w1·M(rm, x) + w2·M(rm, xp) + w3·M(r0, xm) + w4·M(r0, xp) + w5·M(rp, xm)
+  ;;   + w6·M(rp, x) + w7·M(rp, xp), left to right in float64 (w_j at $q + j·$plane, column x).
+  (func $pixel
+    (param $x i32) (param $xm i32) (param $xp i32)
+    (param $rm i32) (param $r0 i32) (param $rp i32) (param $q i32) (param $plane i32) (param $acc i32)
+    (local $w i32) (local $o i32)
+    (local.set $w (i32.add (local.get $q) (i32.shl (local.get $x) (i32.const 2))))
+    (local.set $x (i32.shl (local.get $x) (i32.const 2)))
+    (local.set $xm (i32.shl (local.get $xm) (i32.const 2)))
+    (local.set $xp (i32.shl (local.get $xp) (i32.const 2)))
+    (local.set $o (i32.add (local.get $acc) (i32.shl (local.get $x) (i32.const 1))))
+    (f64.store (local.get $o)
+      (f64.add (f64.load (local.get $o))
+        (f64.add (f64.add (f64.add (f64.add (f64.add (f64.add (f64.add
+          (call $term (local.get $w) (i32.add (local.get $rm) (local.get $xm)))
+          (call $term (i32.add (local.get $w) (local.get $plane)) (i32.add (local.get $rm) (local.get $x))))
+          (call $term (i32.add (local.get $w) (i32.mul (local.get $plane) (i32.const 2))) (i32.add (local.get $rm) (local.get $xp))))
+          (call $term (i32.add (local.get $w) (i32.mul (local.get $plane) (i32.const 3))) (i32.add (local.get $r0) (local.get $xm))))
+          (call $term (i32.add (local.get $w) (i32.mul (local.get $plane) (i32.const 4))) (i32.add (local.get $r0) (local.get $xp))))
+          (call $term (i32.add (local.get $w) (i32.mul (local.get $plane) (i32.const 5))) (i32.add (local.get $rp) (local.get $xm))))
+          (call $term (i32.add (local.get $w) (i32.mul (local.get $plane) (i32.const 6))) (i32.add (local.get $rp) (local.get $x))))
+          (call $term (i32.add (local.get $w) (i32.mul (local.get $plane) (i32.const 7))) (i32.add (local.get $rp) (local.get $xp)))))))
+
+  ;; The float64 product of the float32 values at $w and $m.
+  (func $term (param $w i32) (param $m i32) (result f64)
+    (f64.mul (f64.promote_f32 (f32.load (local.get $w))) (f64.promote_f32 (f32.load (local.get $m)))))
+
+  ;; Interior columns from $from while a whole group is before $to: four per step (two f64x2, the second pair at
+  ;; byte offset 8 of the same addresses), then two; each lane performs $pixel's sum. Returns the first column
+  ;; not done.
+  (func $interiorPairs
+    (param $from i32) (param $to i32) (param $d i32)
+    (param $rm i32) (param $r0 i32) (param $rp i32) (param $q i32) (param $plane i32) (param $acc i32)
+    (result i32)
+    (local $x i32) (local $x4 i32) (local $d4 i32) (local $o i32) (local $step i32)
+    (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $q4 i32) (local $q5 i32) (local $q6 i32) (local $q7 i32)
+    (local $w0 i32) (local $m0 i32) (local $w1 i32) (local $m1 i32) (local $w2 i32) (local $m2 i32) (local $w3 i32) (local $m3 i32) (local $w4 i32) (local $m4 i32) (local $w5 i32) (local $m5 i32) (local $w6 i32) (local $m6 i32) (local $w7 i32) (local $m7 i32)
+    (local.set $d4 (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $q1 (i32.add (local.get $q) (local.get $plane)))
+    (local.set $q2 (i32.add (local.get $q1) (local.get $plane)))
+    (local.set $q3 (i32.add (local.get $q2) (local.get $plane)))
+    (local.set $q4 (i32.add (local.get $q3) (local.get $plane)))
+    (local.set $q5 (i32.add (local.get $q4) (local.get $plane)))
+    (local.set $q6 (i32.add (local.get $q5) (local.get $plane)))
+    (local.set $q7 (i32.add (local.get $q6) (local.get $plane)))
+    (local.set $x (local.get $from))
+    (local.set $step (i32.const 4))
+    (block $done
+      (loop $cols
+        (if (i32.gt_s (i32.add (local.get $x) (local.get $step)) (local.get $to))
+          (then
+            (br_if $done (i32.eq (local.get $step) (i32.const 2)))
+            (local.set $step (i32.const 2))
+            (br $cols)))
+        (local.set $x4 (i32.shl (local.get $x) (i32.const 2)))
+        (local.set $o (i32.add (local.get $acc) (i32.shl (local.get $x) (i32.const 3))))
+        (local.set $w0 (i32.add (local.get $q) (local.get $x4)))
+        (local.set $m0 (i32.sub (i32.add (local.get $rm) (local.get $x4)) (local.get $d4)))
+        (local.set $w1 (i32.add (local.get $q1) (local.get $x4)))
+        (local.set $m1 (i32.add (local.get $rm) (local.get $x4)))
+        (local.set $w2 (i32.add (local.get $q2) (local.get $x4)))
+        (local.set $m2 (i32.add (i32.add (local.get $rm) (local.get $x4)) (local.get $d4)))
+        (local.set $w3 (i32.add (local.get $q3) (local.get $x4)))
+        (local.set $m3 (i32.sub (i32.add (local.get $r0) (local.get $x4)) (local.get $d4)))
+        (local.set $w4 (i32.add (local.get $q4) (local.get $x4)))
+        (local.set $m4 (i32.add (i32.add (local.get $r0) (local.get $x4)) (local.get $d4)))
+        (local.set $w5 (i32.add (local.get $q5) (local.get $x4)))
+        (local.set $m5 (i32.sub (i32.add (local.get $rp) (local.get $x4)) (local.get $d4)))
+        (local.set $w6 (i32.add (local.get $q6) (local.get $x4)))
+        (local.set $m6 (i32.add (local.get $rp) (local.get $x4)))
+        (local.set $w7 (i32.add (local.get $q7) (local.get $x4)))
+        (local.set $m7 (i32.add (i32.add (local.get $rp) (local.get $x4)) (local.get $d4)))
+        (v128.store (local.get $o)
+          (f64x2.add (v128.load (local.get $o))
+            (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $w0)))
+              (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $m0))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $w1)))
+              (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $m1)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $w2)))
+              (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $m2)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $w3)))
+              (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $m3)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $w4)))
+              (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $m4)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $w5)))
+              (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $m5)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $w6)))
+              (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $m6)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $w7)))
+              (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $m7)))))))
+        (if (i32.eq (local.get $step) (i32.const 4))
+          (then
+            (v128.store offset=16 (local.get $o)
+              (f64x2.add (v128.load offset=16 (local.get $o))
+                (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $w0)))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $m0))))
+                (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $w1)))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $m1)))))
+                (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $w2)))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $m2)))))
+                (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $w3)))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $m3)))))
+                (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $w4)))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $m4)))))
+                (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $w5)))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $m5)))))
+                (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $w6)))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $m6)))))
+                (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $w7)))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $m7)))))))))
+        (local.set $x (i32.add (local.get $x) (local.get $step)))
+        (br $cols)))
+    (local.get $x))
+)
