@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { plural } from "../viz/plural.ts";
 import { parseArgs } from "node:util";
 import { dirname, resolve } from "node:path";
 import { loadImage } from "../image/load_image.ts";
@@ -369,7 +370,7 @@ export async function main(args: string[]): Promise<number> {
       ]);
       const stem = outputs.json.slice(0, -".json".length);
       console.log(
-        `${prefix}${name}: ${r.segments} segments in ${(r.timings.total / 1000).toFixed(2)} s -> ${
+        `${prefix}${name}: ${plural(r.segments, "segment")} in ${(r.timings.total / 1000).toFixed(2)} s -> ${
           printable(stem)
         }.{labels.png,overlay.png,json}`,
       );
