@@ -37,7 +37,15 @@ interface Kernels {
     stride: number,
     shifted: number,
   ): void;
-  normalizeRow(exps: number, estride: number, w: number, np: number, out: number, plane: number): number;
+  normalizeRow(
+    exps: number,
+    estride: number,
+    w: number,
+    np: number,
+    sums: number,
+    out: number,
+    plane: number,
+  ): number;
   propagateRow(
     a: number,
     b: number,
@@ -167,7 +175,8 @@ export function pamrWorkspace(
   const denAt = align(dilAt + L * 4);
   const logitsAt = align(denAt + 3 * W4 * 4);
   const expsAt = align(logitsAt + P * W4 * 4);
-  const accAt = align(expsAt + P * W4 * 8);
+  const sumsAt = align(expsAt + P * W4 * 8);
+  const accAt = align(sumsAt + W4 * 8);
   const weightsAt = align(accAt + W * 8);
   const aAt = align(weightsAt + P * n * 4);
   const bAt = align(aAt + K * n * 4);
@@ -218,7 +227,7 @@ export function pamrWorkspace(
       kernels.logitRow(c, plane, W, nbsAt, P, denAt, logitsAt, W4 * 4, expsAt);
       // The reference's Math.exp, here rather than imported: a call out of WebAssembly per value costs as much again.
       for (let i = 0; i < exps.length; i++) exps[i] = Math.exp(exps[i]);
-      nan |= kernels.normalizeRow(expsAt, W4 * 8, W, P, weightsAt + y * W * 4, n * 4);
+      nan |= kernels.normalizeRow(expsAt, W4 * 8, W, P, sumsAt, weightsAt + y * W * 4, n * 4);
     }
     return nan === 0;
   };

@@ -147,71 +147,71 @@
         (br $pixels))))
 
   ;; The softmax weights of one row from e_p = exp(logit_p − max) (float64, computed by the caller with
-  ;; JavaScript's Math.exp in place of logitRow's shifted values; rows of $estride bytes): their sum in neighbour
-  ;; order, each weight e_p / sum rounded to float32 and stored at $out + p·$plane (the neighbour-major weight
-  ;; planes, $out at the row's first pixel). Returns 1 when a sum is NaN (then that pixel's weights are NaN).
+  ;; JavaScript's Math.exp in place of logitRow's shifted values; $np rows of $estride bytes, lanes past $w unused):
+  ;; per pixel the sum of e_p in neighbour order (row by row into $sums, each pixel's additions still in order
+  ;; p = 0, 1, …), then each weight e_p / sum rounded to float32 into row p of the neighbour-major weight planes
+  ;; ($out at the row's first pixel, planes $plane bytes apart). Returns 1 when a sum is NaN (then that pixel's
+  ;; weights are NaN), else 0.
   (func (export "normalizeRow")
-    (param $exps i32) (param $estride i32) (param $w i32) (param $np i32) (param $out i32) (param $plane i32)
-    (result i32)
-    (local $x i32) (local $p i32) (local $e i32) (local $s f64)
-    (local $sum v128) (local $nan v128)
-    ;; sums and quotients, two pixels per f64x2
-    (local.set $x (i32.const 0))
-    (block $pairsDone
-      (loop $pairs
-        (br_if $pairsDone (i32.gt_s (i32.add (local.get $x) (i32.const 2)) (local.get $w)))
-        (local.set $e (i32.add (local.get $exps) (i32.shl (local.get $x) (i32.const 3))))
-        (local.set $sum (v128.const i64x2 0 0))
-        (local.set $p (i32.const 0))
-        (block $sumDone
-          (loop $sumLoop
-            (br_if $sumDone (i32.ge_s (local.get $p) (local.get $np)))
-            (local.set $sum (f64x2.add (local.get $sum)
-              (v128.load (i32.add (local.get $e) (i32.mul (local.get $p) (local.get $estride))))))
-            (local.set $p (i32.add (local.get $p) (i32.const 1)))
-            (br $sumLoop)))
-        (local.set $nan (v128.or (local.get $nan) (f64x2.ne (local.get $sum) (local.get $sum))))
-        (local.set $p (i32.const 0))
-        (block $divDone
-          (loop $divLoop
-            (br_if $divDone (i32.ge_s (local.get $p) (local.get $np)))
-            (v128.store64_lane 0
-              (i32.add (i32.add (local.get $out) (i32.mul (local.get $p) (local.get $plane)))
-                (i32.shl (local.get $x) (i32.const 2)))
-              (f32x4.demote_f64x2_zero
-                (f64x2.div (v128.load (i32.add (local.get $e) (i32.mul (local.get $p) (local.get $estride))))
-                  (local.get $sum))))
-            (local.set $p (i32.add (local.get $p) (i32.const 1)))
-            (br $divLoop)))
-        (local.set $x (i32.add (local.get $x) (i32.const 2)))
-        (br $pairs)))
-    ;; the last pixel of an odd row (two lanes would write into the next row's weights)
-    (if (i32.lt_s (local.get $x) (local.get $w))
-      (then
-        (local.set $e (i32.add (local.get $exps) (i32.shl (local.get $x) (i32.const 3))))
-        (local.set $s (f64.const 0))
-        (local.set $p (i32.const 0))
-        (block $sumDone
-          (loop $sumLoop
-            (br_if $sumDone (i32.ge_s (local.get $p) (local.get $np)))
-            (local.set $s (f64.add (local.get $s)
-              (f64.load (i32.add (local.get $e) (i32.mul (local.get $p) (local.get $estride))))))
-            (local.set $p (i32.add (local.get $p) (i32.const 1)))
-            (br $sumLoop)))
-        (if (f64.ne (local.get $s) (local.get $s)) (then (local.set $nan (v128.const i32x4 -1 0 0 0))))
-        (local.set $p (i32.const 0))
-        (block $divDone
-          (loop $divLoop
-            (br_if $divDone (i32.ge_s (local.get $p) (local.get $np)))
-            (f32.store
-              (i32.add (i32.add (local.get $out) (i32.mul (local.get $p) (local.get $plane)))
-                (i32.shl (local.get $x) (i32.const 2)))
-              (f32.demote_f64
-                (f64.div (f64.load (i32.add (local.get $e) (i32.mul (local.get $p) (local.get $estride))))
-                  (local.get $s))))
-            (local.set $p (i32.add (local.get $p) (i32.const 1)))
-            (br $divLoop)))))
-    (v128.any_true (local.get $nan)))
+    (param $exps i32) (param $estride i32) (param $w i32) (param $np i32) (param $sums i32) (param $out i32)
+    (param $plane i32) (result i32)
+    (local $x8 i32) (local $p i32) (local $e i32) (local $o i32) (local $w8 i32) (local $nan i32)
+    (local.set $w8 (i32.shl (local.get $w) (i32.const 3)))
+    (memory.fill (local.get $sums) (i32.const 0) (local.get $estride))
+    (block $sumDone
+      (loop $sumRows
+        (br_if $sumDone (i32.ge_s (local.get $p) (local.get $np)))
+        (local.set $e (i32.add (local.get $exps) (i32.mul (local.get $p) (local.get $estride))))
+        (local.set $x8 (i32.const 0))
+        (block $rowDone
+          (loop $cols
+            (br_if $rowDone (i32.ge_s (local.get $x8) (local.get $w8)))
+            (v128.store (i32.add (local.get $sums) (local.get $x8))
+              (f64x2.add (v128.load (i32.add (local.get $sums) (local.get $x8)))
+                (v128.load (i32.add (local.get $e) (local.get $x8)))))
+            (local.set $x8 (i32.add (local.get $x8) (i32.const 16)))
+            (br $cols)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $sumRows)))
+    (local.set $x8 (i32.const 0))
+    (block $checkDone
+      (loop $check
+        (br_if $checkDone (i32.ge_s (local.get $x8) (local.get $w8)))
+        (local.set $nan (i32.or (local.get $nan)
+          (f64.ne (f64.load (i32.add (local.get $sums) (local.get $x8)))
+            (f64.load (i32.add (local.get $sums) (local.get $x8))))))
+        (local.set $x8 (i32.add (local.get $x8) (i32.const 8)))
+        (br $check)))
+    (local.set $p (i32.const 0))
+    (block $divDone
+      (loop $divRows
+        (br_if $divDone (i32.ge_s (local.get $p) (local.get $np)))
+        (local.set $e (i32.add (local.get $exps) (i32.mul (local.get $p) (local.get $estride))))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $p) (local.get $plane))))
+        (local.set $x8 (i32.const 0))
+        ;; four weights per store while four fit in the row, then one at a time
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.gt_s (i32.add (local.get $x8) (i32.const 32)) (local.get $w8)))
+            (v128.store (i32.add (local.get $o) (i32.shr_u (local.get $x8) (i32.const 1)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                (f32x4.demote_f64x2_zero (f64x2.div (v128.load (i32.add (local.get $e) (local.get $x8)))
+                  (v128.load (i32.add (local.get $sums) (local.get $x8)))))
+                (f32x4.demote_f64x2_zero (f64x2.div (v128.load offset=16 (i32.add (local.get $e) (local.get $x8)))
+                  (v128.load offset=16 (i32.add (local.get $sums) (local.get $x8)))))))
+            (local.set $x8 (i32.add (local.get $x8) (i32.const 32)))
+            (br $quads)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $x8) (local.get $w8)))
+            (f32.store (i32.add (local.get $o) (i32.shr_u (local.get $x8) (i32.const 1)))
+              (f32.demote_f64 (f64.div (f64.load (i32.add (local.get $e) (local.get $x8)))
+                (f64.load (i32.add (local.get $sums) (local.get $x8))))))
+            (local.set $x8 (i32.add (local.get $x8) (i32.const 8)))
+            (br $tail)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $divRows)))
+    (local.get $nan))
 
   ;; One propagation step of one row y of one mask plane, columns [$lo, $hi) (the reference's wantLo, wantHi):
   ;; acc = 0, then for each dilation d the eight float64 products w_j·M(nb_j) summed in neighbour order and added
