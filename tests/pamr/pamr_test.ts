@@ -375,3 +375,17 @@ Deno.test("refinePamr rejects bad inputs", async () => {
     RangeError,
   );
 });
+
+Deno.test("refinePamr: labels far apart (a Set) and close together (a table) get the same ranks", async () => {
+  const rand = lcg(44);
+  const H = 9, W = 11;
+  const img: ImageRGB = { data: new Float32Array(H * W * 3).map(rand), height: H, width: W };
+  const ranks = new Int32Array(H * W).map((_, i) => (Math.floor(i / W / 3) + Math.floor((i % W) / 4)) % 3);
+  for (const options of [{ iterations: 0, median: false }, { iterations: 3 }]) {
+    const expected = await refinePamr(img, ranks, options);
+    if (options.iterations === 0) assert.deepEqual(expected, ranks);
+    for (const values of [[-(2 ** 31), 7, 2 ** 31 - 1], [-3, 0, 1000], [5, 6, 7]]) {
+      assert.deepEqual(await refinePamr(img, ranks.map((r) => values[r]), options), expected, `${values}`);
+    }
+  }
+});
