@@ -6,8 +6,8 @@
  * The results equal the TypeScript reference's (`lib/pamr/pamr.ts`: `affinityUnchecked`, `propagate`) bit for
  * bit: the kernels perform the same float32 and float64 operations in the same order, several pixels per
  * 128-bit operation (each lane an independent IEEE operation), and the softmax calls JavaScript's own
- * `Math.exp`. The propagation's zero-skipping (which columns of a row can be non-zero) is the reference's,
- * driven from here; the kernel computes one row of one mask plane.
+ * `Math.exp`. The propagation's zero-skipping (which columns of a row can be non-zero) is the reference's, in
+ * the kernel (driving it from here cost 60 ms of 230 at 512×341 with 64 labels).
  *
  * @module
  */
@@ -46,7 +46,8 @@ interface Kernels {
     out: number,
     plane: number,
   ): number;
-  propagateRow(
+  planeRanges(a: number, k: number, h: number, w: number, from: number, to: number): void;
+  propagateStep(
     a: number,
     b: number,
     wts: number,
@@ -56,9 +57,11 @@ interface Kernels {
     nl: number,
     h: number,
     w: number,
-    y: number,
-    lo: number,
-    hi: number,
+    k: number,
+    from: number,
+    to: number,
+    nextFrom: number,
+    nextTo: number,
   ): void;
 }
 
@@ -66,8 +69,12 @@ const PAGE = 65536;
 /** Problems above this stay on the TypeScript path (a 32-bit memory tops out at 4 GiB; allocations this large
  * are better not attempted at all). */
 const MAX_BYTES = 2 ** 31;
-/** A memory up to this size is kept for the next call (the CLI refines image after image at one size). */
-const KEEP_BYTES = 64 * 2 ** 20;
+/**
+ * A memory up to this size is kept for the next call, in one per process: the CLI refines image after image at
+ * one size, and a fresh memory costs its page faults every call (at 512×341 with 64 labels, 114 MB: ~80 ms of a
+ * 380 ms call). Larger problems get a memory of their own, released with the call.
+ */
+const KEEP_BYTES = 128 * 2 ** 20;
 
 let kept: { memory: WebAssembly.Memory; kernels: Kernels } | undefined;
 
@@ -177,7 +184,8 @@ export function pamrWorkspace(
   const expsAt = align(logitsAt + P * W4 * 4);
   const sumsAt = align(expsAt + P * W4 * 8);
   const accAt = align(sumsAt + W4 * 8);
-  const weightsAt = align(accAt + W * 8);
+  const rangesAt = align(accAt + W * 8);
+  const weightsAt = align(rangesAt + 4 * K * H * 4);
   const aAt = align(weightsAt + P * n * 4);
   const bAt = align(aAt + K * n * 4);
   const bytes = bAt + K * n * 4;
@@ -233,71 +241,22 @@ export function pamrWorkspace(
   };
 
   const propagate = (iterations: number): Float32Array => {
-    let a = aAt, b = bAt;
-    const planes = { [aAt]: masks, [bAt]: new Float32Array(buffer, bAt, K * n) };
+    if (iterations === 0) return masks;
     // Per plane and row, columns [from, to) hold every non-zero value of `a` (from = W, to = 0: none).
-    let from = new Int32Array(K * H), to = new Int32Array(K * H);
-    let nextFrom = new Int32Array(K * H), nextTo = new Int32Array(K * H);
-    for (let r = 0; r < K * H; r++) {
-      const o = r * W;
-      let lo = 0;
-      while (lo < W && masks[o + lo] === 0) lo++;
-      let hi = W;
-      while (hi > lo && masks[o + hi - 1] === 0) hi--;
-      from[r] = lo;
-      to[r] = hi;
-    }
+    let a = aAt,
+      b = bAt,
+      from = rangesAt,
+      to = from + K * H * 4,
+      nextFrom = to + K * H * 4,
+      nextTo = nextFrom + K * H * 4;
+    kernels.planeRanges(a, K, H, W, from, to);
     for (let it = 0; it < iterations; it++) {
-      const out = planes[b];
-      // Row by row, all planes of a row together: its 8L weight rows stay in cache instead of being streamed from
-      // memory K times (a step reads only the previous buffer, so the order of rows and planes is free).
-      for (let y = 0; y < H; y++) {
-        for (let k = 0; k < K; k++) {
-          const kh = k * H;
-          // The columns whose neighbours can be non-zero: each dilation's three rows, widened by d.
-          let wantLo = W, wantHi = 0;
-          for (let l = 0; l < L; l++) {
-            const d = dilations[l];
-            const ym = y - d < 0 ? 0 : y - d;
-            const yp = y + d >= H ? H - 1 : y + d;
-            for (let i = 0; i < 3; i++) {
-              const r = kh + (i === 0 ? ym : i === 1 ? y : yp);
-              if (from[r] >= to[r]) continue;
-              if (from[r] - d < wantLo) wantLo = from[r] - d;
-              if (to[r] + d > wantHi) wantHi = to[r] + d;
-            }
-          }
-          if (wantLo < 0) wantLo = 0;
-          if (wantHi > W) wantHi = W;
-          if (wantLo >= wantHi) {
-            out.fill(0, k * n + y * W, k * n + y * W + W);
-            nextFrom[kh + y] = W;
-            nextTo[kh + y] = 0;
-            continue;
-          }
-          nextFrom[kh + y] = wantLo;
-          nextTo[kh + y] = wantHi;
-          kernels.propagateRow(
-            a + k * n * 4,
-            b + k * n * 4,
-            weightsAt,
-            n * 4,
-            accAt,
-            dilAt,
-            L,
-            H,
-            W,
-            y,
-            wantLo,
-            wantHi,
-          );
-        }
-      }
+      kernels.propagateStep(a, b, weightsAt, n * 4, accAt, dilAt, L, H, W, K, from, to, nextFrom, nextTo);
       [a, b] = [b, a];
       [from, nextFrom] = [nextFrom, from];
       [to, nextTo] = [nextTo, to];
     }
-    return planes[a];
+    return a === aAt ? masks : new Float32Array(buffer, bAt, K * n);
   };
 
   return { weights, masks, affinity, propagate };

@@ -213,12 +213,115 @@
         (br $divRows)))
     (local.get $nan))
 
+;; Per row of each of $k mask planes ($a, $h rows of $w float32), the columns [from, to) that hold every non-zero
+  ;; value (from = $w, to = 0 for a row of zeros; −0 counts as zero, NaN as non-zero), into the i32 arrays $from
+  ;; and $to (row r of plane k at index k·$h + r): the reference's first zero-skipping ranges.
+  (func (export "planeRanges")
+    (param $a i32) (param $k i32) (param $h i32) (param $w i32) (param $from i32) (param $to i32)
+    (local $r i32) (local $rows i32) (local $o i32) (local $lo i32) (local $hi i32)
+    (local.set $rows (i32.mul (local.get $k) (local.get $h)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $o (i32.add (local.get $a) (i32.mul (local.get $r) (i32.shl (local.get $w) (i32.const 2)))))
+        (local.set $lo (i32.const 0))
+        (block $loDone
+          (loop $scanLo
+            (br_if $loDone (i32.ge_s (local.get $lo) (local.get $w)))
+            (br_if $loDone (f32.ne (f32.load (i32.add (local.get $o) (i32.shl (local.get $lo) (i32.const 2)))) (f32.const 0)))
+            (local.set $lo (i32.add (local.get $lo) (i32.const 1)))
+            (br $scanLo)))
+        (local.set $hi (local.get $w))
+        (block $hiDone
+          (loop $scanHi
+            (br_if $hiDone (i32.le_s (local.get $hi) (local.get $lo)))
+            (br_if $hiDone (f32.ne (f32.load (i32.add (local.get $o) (i32.shl (i32.sub (local.get $hi) (i32.const 1)) (i32.const 2))))
+              (f32.const 0)))
+            (local.set $hi (i32.sub (local.get $hi) (i32.const 1)))
+            (br $scanHi)))
+        (i32.store (i32.add (local.get $from) (i32.shl (local.get $r) (i32.const 2))) (local.get $lo))
+        (i32.store (i32.add (local.get $to) (i32.shl (local.get $r) (i32.const 2))) (local.get $hi))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
+  ;; One propagation step of all $k planes, $a into $b, with the reference's zero-skipping: a row of a plane is
+  ;; computed only on the columns its neighbours' rows can reach, [min(from) − d, max(to) + d) over each dilation
+  ;; d's three rows, clipped to the row, and is all zeros when no neighbour row has a non-zero value; those
+  ;; columns become the row's range for the next step ($nextFrom, $nextTo; the ranges as in planeRanges). Rows
+  ;; go outermost, the planes of a row together, so that its 8L weight rows stay in cache (a step reads only $a:
+  ;; the order is free).
+  (func (export "propagateStep")
+    (param $a i32) (param $b i32) (param $wts i32) (param $plane i32) (param $acc i32) (param $dil i32)
+    (param $nl i32) (param $h i32) (param $w i32) (param $k i32)
+    (param $from i32) (param $to i32) (param $nextFrom i32) (param $nextTo i32)
+    (local $y i32) (local $kk i32) (local $l i32) (local $d i32) (local $i i32) (local $r i32) (local $kh i32)
+    (local $lo i32) (local $hi i32) (local $f i32) (local $t i32) (local $idx i32)
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_s (local.get $y) (local.get $h)))
+        (local.set $kk (i32.const 0))
+        (block $planesDone
+          (loop $planes
+            (br_if $planesDone (i32.ge_s (local.get $kk) (local.get $k)))
+            (local.set $kh (i32.mul (local.get $kk) (local.get $h)))
+            (local.set $lo (local.get $w))
+            (local.set $hi (i32.const 0))
+            (local.set $l (i32.const 0))
+            (block $dilDone
+              (loop $dilations
+                (br_if $dilDone (i32.ge_s (local.get $l) (local.get $nl)))
+                (local.set $d (i32.load (i32.add (local.get $dil) (i32.shl (local.get $l) (i32.const 2)))))
+                ;; rows y − d (clamped), y, y + d (clamped)
+                (local.set $i (i32.const 0))
+                (block $threeDone
+                  (loop $three
+                    (br_if $threeDone (i32.ge_s (local.get $i) (i32.const 3)))
+                    (local.set $r (i32.add (local.get $y) (i32.mul (i32.sub (local.get $i) (i32.const 1)) (local.get $d))))
+                    (local.set $r (select (i32.const 0) (local.get $r) (i32.lt_s (local.get $r) (i32.const 0))))
+                    (local.set $r (select (i32.sub (local.get $h) (i32.const 1)) (local.get $r) (i32.ge_s (local.get $r) (local.get $h))))
+                    (local.set $idx (i32.shl (i32.add (local.get $kh) (local.get $r)) (i32.const 2)))
+                    (local.set $f (i32.load (i32.add (local.get $from) (local.get $idx))))
+                    (local.set $t (i32.load (i32.add (local.get $to) (local.get $idx))))
+                    (if (i32.lt_s (local.get $f) (local.get $t))
+                      (then
+                        (local.set $f (i32.sub (local.get $f) (local.get $d)))
+                        (local.set $t (i32.add (local.get $t) (local.get $d)))
+                        (local.set $lo (select (local.get $f) (local.get $lo) (i32.lt_s (local.get $f) (local.get $lo))))
+                        (local.set $hi (select (local.get $t) (local.get $hi) (i32.gt_s (local.get $t) (local.get $hi))))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $three)))
+                (local.set $l (i32.add (local.get $l) (i32.const 1)))
+                (br $dilations)))
+            (local.set $lo (select (i32.const 0) (local.get $lo) (i32.lt_s (local.get $lo) (i32.const 0))))
+            (local.set $hi (select (local.get $w) (local.get $hi) (i32.gt_s (local.get $hi) (local.get $w))))
+            (local.set $idx (i32.shl (i32.add (local.get $kh) (local.get $y)) (i32.const 2)))
+            (if (i32.ge_s (local.get $lo) (local.get $hi))
+              (then
+                (memory.fill
+                  (i32.add (i32.add (local.get $b) (i32.mul (local.get $kk) (local.get $plane)))
+                    (i32.mul (local.get $y) (i32.shl (local.get $w) (i32.const 2))))
+                  (i32.const 0) (i32.shl (local.get $w) (i32.const 2)))
+                (i32.store (i32.add (local.get $nextFrom) (local.get $idx)) (local.get $w))
+                (i32.store (i32.add (local.get $nextTo) (local.get $idx)) (i32.const 0)))
+              (else
+                (i32.store (i32.add (local.get $nextFrom) (local.get $idx)) (local.get $lo))
+                (i32.store (i32.add (local.get $nextTo) (local.get $idx)) (local.get $hi))
+                (call $propagateRow
+                  (i32.add (local.get $a) (i32.mul (local.get $kk) (local.get $plane)))
+                  (i32.add (local.get $b) (i32.mul (local.get $kk) (local.get $plane)))
+                  (local.get $wts) (local.get $plane) (local.get $acc) (local.get $dil) (local.get $nl)
+                  (local.get $h) (local.get $w) (local.get $y) (local.get $lo) (local.get $hi))))
+            (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+            (br $planes)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rows))))
+
   ;; One propagation step of one row y of one mask plane, columns [$lo, $hi) (the reference's wantLo, wantHi):
   ;; acc = 0, then for each dilation d the eight float64 products w_j·M(nb_j) summed in neighbour order and added
   ;; to acc; the row of $b is acc rounded to float32 in [$lo, $hi) and 0 elsewhere. $a, $b: the plane's first
   ;; pixel; $wts: the first weight plane (8L planes of $plane bytes); $dil: L i32 dilations; $acc: W float64.
   ;; Border columns clamp (replicate padding); interior columns go four, then two, pixels per step.
-  (func (export "propagateRow")
+  (func $propagateRow
     (param $a i32) (param $b i32) (param $wts i32) (param $plane i32) (param $acc i32) (param $dil i32)
     (param $nl i32) (param $h i32) (param $w i32) (param $y i32) (param $lo i32) (param $hi i32)
     (local $l i32) (local $d i32) (local $row i32) (local $rm i32) (local $r0 i32) (local $rp i32) (local $q i32)
