@@ -21,6 +21,9 @@ import { cutTree } from "../ncut/cut_tree.ts";
 import type { FeatureMap, ImageRGB } from "../types.ts";
 import { syntheticFeatureMap } from "./synthetic_features.ts";
 import { medianTime } from "./median_time.ts";
+import { matVec } from "../eigensolve/matvec.ts";
+import { symmetricMatVec } from "../eigensolve/symmetric_matvec.ts";
+import { squareMatrix } from "../wasm/square_matrix.ts";
 import { plural } from "../viz/plural.ts";
 import { refinePamrSync } from "../pamr/pamr.ts";
 import { pamrWorkspace } from "../pamr/pamr_simd.ts";
@@ -98,6 +101,35 @@ async function clusteringRows(
   ];
 }
 
+/** The solver's hot loop: the plain-TypeScript reference against the WebAssembly SIMD kernel, same run. */
+async function matVecRows(runs: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const m of [1024, 4096]) {
+    const a = squareMatrix(m);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j <= i; j++) a[i * m + j] = a[j * m + i] = ((i * 31 + j * 17) % 97) / 97;
+    }
+    const x = Float64Array.from({ length: m }, (_, i) => Math.sin(i)), out = new Float64Array(m);
+    const reps = Math.max(1, Math.round(2 ** 26 / (m * m)));
+    const plain = (await medianTime(runs, () => {
+      for (let r = 0; r < reps; r++) matVec(a, m, x, out);
+    })).ms / reps;
+    const apply = symmetricMatVec(a, m);
+    const simd = (await medianTime(runs, () => {
+      for (let r = 0; r < reps; r++) apply(x, out);
+    })).ms / reps;
+    rows.push(
+      { stage: `${m}², TypeScript (matVec)`, ms: plain },
+      {
+        stage: `${m}², WebAssembly SIMD (symmetricMatVec)`,
+        ms: simd,
+        detail: `${(plain / simd).toFixed(2)}× faster`,
+      },
+    );
+  }
+  return rows;
+}
+
 function printTable(title: string, rows: Row[]): void {
   console.log(`\n### ${title}\n`);
   console.log("| stage | median ms | detail |\n| --- | ---: | --- |");
@@ -125,9 +157,15 @@ if (import.meta.main) {
     {
       stage: "affinity + tree + cut (4,096 patches)",
       ms: scale.ms,
-      detail: plural(new Set(scale.value).size, "segment"),
+      detail: `${plural(new Set(scale.value).size, "segment")}; the affinity alone is ${
+        (4096 * 4096 * 4 / 2 ** 20).toFixed(0)
+      } MiB (float32), each node's sub-matrix at most as much again`,
     },
   ]);
+  printTable(
+    "Lanczos mat-vec (symmetric float32 matrix, float64 vectors; same values bit for bit)",
+    await matVecRows(runs),
+  );
   // The native runner only when installed (deno task native-runner): loading it otherwise would download it
   // and record it in deno.lock.
   const runners = (Deno.env.get("BENCH_RUNNERS") ?? (installedNodeRuntime() ? "wasm,node" : "wasm"))
