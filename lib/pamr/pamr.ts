@@ -35,7 +35,7 @@
 
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
 import { medianFilter3x3 } from "./median_filter.ts";
-import { pamrWorkspace } from "./pamr_simd.ts";
+import { type PamrWorkspace, pamrWorkspace } from "./pamr_simd.ts";
 
 /** Options of `refinePamr` (`lib/stages.ts`). */
 export interface PamrOptions {
@@ -667,6 +667,31 @@ export function propagateRanks(
   dilations: readonly number[],
   engine: PamrEngine = "wasm",
 ): Float32Array {
+  const ws = engine === "wasm" && iterations > 0
+    ? pamrWorkspace(image.height, image.width, K, dilations)
+    : null;
+  return oneHotSteps(image, ranks, K, iterations, dilations, ws);
+}
+
+/**
+ * Body of {@linkcode propagateRanks} on a given workspace.
+ *
+ * @param image The image.
+ * @param ranks The label rank of every pixel.
+ * @param K Number of planes.
+ * @param iterations Steps.
+ * @param dilations Dilations.
+ * @param ws The WebAssembly workspace for `(H, W, K, dilations)`, or null for the TypeScript reference.
+ * @returns `K × H × W` float32 planes (on a workspace, a view of its memory).
+ */
+function oneHotSteps(
+  image: ImageRGB,
+  ranks: Int32Array,
+  K: number,
+  iterations: number,
+  dilations: readonly number[],
+  ws: PamrWorkspace | null,
+): Float32Array {
   const { height: H, width: W } = image;
   const n = H * W;
   if (iterations === 0) {
@@ -674,7 +699,6 @@ export function propagateRanks(
     for (let i = 0; i < n; i++) planes[ranks[i] * n + i] = 1;
     return planes;
   }
-  const ws = engine === "wasm" ? pamrWorkspace(H, W, K, dilations) : null;
   if (!ws) {
     const weights = affinityUnchecked(image, dilations, true);
     const first = propagateOneHot(ranks, weights, H, W, K, dilations);
@@ -801,7 +825,9 @@ export function refinePamrSync(
   const out = new Int32Array(n);
   if (K === 1) return out; // a single mask stays the argmax everywhere; the median of zeros is zero
 
-  const refined = propagateRanks(image, ranks, K, iterations, dilations, engine);
+  const ws = engine === "wasm" && iterations > 0 ? pamrWorkspace(H, W, K, dilations) : null;
+  const refined = oneHotSteps(image, ranks, K, iterations, dilations, ws);
+  if (ws) return median ? medianFilter3x3(ws.argmax(refined), H, W) : ws.argmax(refined);
   // Argmax over the planes (the first of equal values wins, as before).
   const bestValue = refined.slice(0, n);
   for (let k = 1; k < K; k++) {

@@ -47,6 +47,7 @@ interface Kernels {
     plane: number,
   ): number;
   planeRanges(a: number, k: number, h: number, w: number, from: number, to: number): void;
+  argmaxPlanes(planes: number, k: number, n: number, best: number, out: number): void;
   propagateStep(
     a: number,
     b: number,
@@ -128,6 +129,13 @@ export interface PamrWorkspace {
    */
   affinity(image: ImageRGB): boolean;
   /**
+   * The index of the largest plane at every pixel (the first of equal values), as the reference's argmax loop.
+   *
+   * @param planes `K × H × W` planes returned by `propagate`.
+   * @returns A new `H × W` array of plane indices.
+   */
+  argmax(planes: Float32Array): Int32Array;
+  /**
    * Runs propagation steps from `masks`, bit-identical to the reference's `propagate(masks, weights, …)`.
    *
    * @returns The `K × H × W` planes after the steps (a view of the memory).
@@ -188,7 +196,9 @@ export function pamrWorkspace(
   const weightsAt = align(rangesAt + 4 * K * H * 4);
   const aAt = align(weightsAt + P * n * 4);
   const bAt = align(aAt + K * n * 4);
-  const bytes = bAt + K * n * 4;
+  const bestAt = align(bAt + K * n * 4);
+  const labelsAt = align(bestAt + n * 4);
+  const bytes = labelsAt + n * 4;
   if (bytes > MAX_BYTES) return null;
   let memory: WebAssembly.Memory, kernels: Kernels;
   try {
@@ -259,5 +269,13 @@ export function pamrWorkspace(
     return a === aAt ? masks : new Float32Array(buffer, bAt, K * n);
   };
 
-  return { weights, masks, affinity, propagate };
+  const argmax = (planes: Float32Array): Int32Array => {
+    if (planes.buffer !== buffer || planes.length !== K * n) {
+      throw new RangeError("Planes are not this workspace's");
+    }
+    kernels.argmaxPlanes(planes.byteOffset, K, n, bestAt, labelsAt);
+    return new Int32Array(buffer, labelsAt, n).slice();
+  };
+
+  return { weights, masks, affinity, propagate, argmax };
 }

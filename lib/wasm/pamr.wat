@@ -213,7 +213,48 @@
         (br $divRows)))
     (local.get $nan))
 
-;; Per row of each of $k mask planes ($a, $h rows of $w float32), the columns [from, to) that hold every non-zero
+  ;; The index of the largest of $k planes of $n float32 values at every position, into $out (i32), the first
+  ;; of equal values winning: plane 0 is the start and a later plane replaces it only where `v > best` (so a NaN
+  ;; never wins and +0 does not beat −0), as in the reference's loop. $best: $n float32 of scratch.
+  (func (export "argmaxPlanes")
+    (param $planes i32) (param $k i32) (param $n i32) (param $best i32) (param $out i32)
+    (local $kk i32) (local $i4 i32) (local $n4 i32) (local $p i32) (local $v v128) (local $b v128) (local $m v128)
+    (local $kv v128) (local $x f32)
+    (local.set $n4 (i32.shl (local.get $n) (i32.const 2)))
+    (memory.copy (local.get $best) (local.get $planes) (local.get $n4))
+    (memory.fill (local.get $out) (i32.const 0) (local.get $n4))
+    (local.set $kk (i32.const 1))
+    (block $planesDone
+      (loop $planesLoop
+        (br_if $planesDone (i32.ge_s (local.get $kk) (local.get $k)))
+        (local.set $p (i32.add (local.get $planes) (i32.mul (local.get $kk) (local.get $n4))))
+        (local.set $kv (i32x4.splat (local.get $kk)))
+        (local.set $i4 (i32.const 0))
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.gt_s (i32.add (local.get $i4) (i32.const 16)) (local.get $n4)))
+            (local.set $v (v128.load (i32.add (local.get $p) (local.get $i4))))
+            (local.set $b (v128.load (i32.add (local.get $best) (local.get $i4))))
+            (local.set $m (f32x4.gt (local.get $v) (local.get $b)))
+            (v128.store (i32.add (local.get $best) (local.get $i4)) (v128.bitselect (local.get $v) (local.get $b) (local.get $m)))
+            (v128.store (i32.add (local.get $out) (local.get $i4))
+              (v128.bitselect (local.get $kv) (v128.load (i32.add (local.get $out) (local.get $i4))) (local.get $m)))
+            (local.set $i4 (i32.add (local.get $i4) (i32.const 16)))
+            (br $quads)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $i4) (local.get $n4)))
+            (local.set $x (f32.load (i32.add (local.get $p) (local.get $i4))))
+            (if (f32.gt (local.get $x) (f32.load (i32.add (local.get $best) (local.get $i4))))
+              (then
+                (f32.store (i32.add (local.get $best) (local.get $i4)) (local.get $x))
+                (i32.store (i32.add (local.get $out) (local.get $i4)) (local.get $kk))))
+            (local.set $i4 (i32.add (local.get $i4) (i32.const 4)))
+            (br $tail)))
+        (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+        (br $planesLoop))))
+
+  ;; Per row of each of $k mask planes ($a, $h rows of $w float32), the columns [from, to) that hold every non-zero
   ;; value (from = $w, to = 0 for a row of zeros; −0 counts as zero, NaN as non-zero), into the i32 arrays $from
   ;; and $to (row r of plane k at index k·$h + r): the reference's first zero-skipping ranges.
   (func (export "planeRanges")

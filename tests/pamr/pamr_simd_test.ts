@@ -183,6 +183,28 @@ Deno.test("extreme image values: NaN weights take the reference's one-hot step, 
   assert.ok(shortcutWouldDiffer > 0);
 });
 
+Deno.test("argmax in WebAssembly: the first of equal values wins, NaN never wins, +0 does not beat −0", () => {
+  const rnd = lcg(13);
+  const special = [0, -0, NaN, 1, -1, 0.5, Infinity, -Infinity];
+  for (const [h, w] of [[1, 1], [1, 7], [3, 5], [4, 4], [9, 11]]) {
+    for (let K = 1; K <= 5; K++) {
+      const ws = pamrWorkspace(h, w, K, [1])!;
+      const n = h * w;
+      ws.masks.set(ws.masks.map(() => special[Math.floor(rnd() * special.length)]));
+      // The reference's loop (refinePamrSync, typescript engine).
+      const expected = new Int32Array(n), best = ws.masks.slice(0, n);
+      for (let k = 1; k < K; k++) {
+        for (let i = 0; i < n; i++) {
+          if (ws.masks[k * n + i] > best[i]) (best[i] = ws.masks[k * n + i], expected[i] = k);
+        }
+      }
+      assert.deepEqual(ws.argmax(ws.masks), expected, `${h}×${w} K=${K}`);
+    }
+  }
+  const ws = pamrWorkspace(2, 3, 2, [1])!;
+  assert.throws(() => ws.argmax(new Float32Array(12)), RangeError);
+});
+
 Deno.test("the kept memory is reused across sizes, and a problem above it gets a memory of its own", () => {
   const rnd = lcg(11);
   const cases: [number, number, number, number[]][] = [
