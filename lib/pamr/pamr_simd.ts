@@ -76,8 +76,23 @@ const MAX_BYTES = 2 ** 31;
  * 380 ms call). Larger problems get a memory of their own, released with the call.
  */
 const KEEP_BYTES = 128 * 2 ** 20;
+/** The kept memory is dropped this long after the last call, so an idle notebook kernel does not hold it. */
+const KEEP_MS = 30_000;
 
 let kept: { memory: WebAssembly.Memory; kernels: Kernels } | undefined;
+let dropTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** (Re)starts the timer that drops the kept memory; it never keeps the process alive. */
+function scheduleDrop(): void {
+  if (dropTimer !== undefined) clearTimeout(dropTimer);
+  dropTimer = setTimeout(() => {
+    kept = undefined;
+    dropTimer = undefined;
+  }, KEEP_MS);
+  (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(
+    dropTimer as unknown as number,
+  );
+}
 
 /** Instantiates the kernels on a memory. */
 function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
@@ -104,6 +119,7 @@ function memoryFor(
   } else if (kept.memory.buffer.byteLength < pages * PAGE) {
     kept.memory.grow(pages - kept.memory.buffer.byteLength / PAGE);
   }
+  scheduleDrop();
   return kept;
 }
 
