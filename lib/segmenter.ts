@@ -509,6 +509,8 @@ async function segmentStages(
       alpha: o.alpha,
       // `segments: K`: every split is a candidate, and the tree is built lowest-NCut-first up to K segments.
       tauMax: o.segments !== undefined ? SEGMENTS_TAU_MAX : treeTauMax(o.stopRule, o.tau),
+      // The relative rule reads the tree only below τ · NCut(root): the CPU path stops there.
+      rootRatio: o.segments === undefined && o.stopRule === "relative" ? o.tau : undefined,
       selfLoops: o.selfLoops,
       minSegmentSize: o.minSegmentSize,
       maxSegments: o.segments ?? o.maxSegments,

@@ -146,8 +146,9 @@ async function buildPartitionTreeCpu(
     // A constant affinity is handled (one segment, with a note) by the synchronous builder.
     if (!(e instanceof ConstantAffinityError)) throw e;
   }
+  const ms = performance.now() - t0;
   const tree = buildPartitionTreeSync(features, { ...options, affinity });
-  tree.timings.affinity = performance.now() - t0;
+  tree.timings.affinity = ms;
   return tree;
 }
 

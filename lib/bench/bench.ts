@@ -14,6 +14,7 @@
  */
 import { affinityMatrix, assignConcepts, buildPartitionTree, refinePamr } from "../stages.ts";
 import { loadEncoder } from "../encoder/load_encoder.ts";
+import { createSegmenter } from "../segmenter.ts";
 import { installedNodeRuntime, type OrtRunner } from "../onnx/ort_session.ts";
 import { loadImage } from "../image/load_image.ts";
 import { resizeImage } from "../image/resize.ts";
@@ -197,32 +198,67 @@ if (import.meta.main) {
   for (const r of encoderRows) {
     if (base) r.detail += `; ${(r.ms / base.ms).toFixed(2)}× the native runner (onnxruntime-node)`;
   }
-  const rows = await clusteringRows(features, photo, d.tau, d.alpha, d, runs);
-  // The CLI's default path after the encoder: assignment and PAMR + median at its work size (512).
-  const work = resizeImage(photo, Math.round((512 * photo.height) / photo.width), 512);
-  const cut = cutTree(await buildPartitionTree(features, { ...d, alpha: d.alpha, tauMax: d.tau }), d.tau);
-  const size = { height: work.height, width: work.width };
-  const a512 = await medianTime(runs, () => assignConcepts(features!, cut, size));
-  const p512 = await pamrTimes(work, a512.value, runs);
-  const perImage = rows[0].ms + rows[1].ms + rows[2].ms + a512.ms + p512.ms;
-  rows.push(
-    { stage: `assignment ${work.width}×${work.height} (CLI work size)`, ms: a512.ms },
-    { stage: `PAMR + median ${work.width}×${work.height}`, ms: p512.ms, detail: p512.detail },
-    {
-      stage: "per image after the encoder (affinity + tree + cut + assignment + PAMR at the work size)",
-      ms: perImage,
-    },
+  // The stages alone, with the paper's τ rule at the settings the authors' harness uses (../shared/bench/).
+  printTable(
+    "ISNet features of docs/examples/chelsea.png, paper's τ rule (τ=0.15, α=5, as bench-reference)",
+    [...encoderRows, ...await clusteringRows(features, photo, 0.15, 5, {}, runs)],
   );
-  rows.unshift(...encoderRows);
+  // The default path after the encoder, exactly as `segment` runs it (the encoder's sidecar settings, stop
+  // rule and border ring, assignment + PAMR at the CLI's work size), on the features computed above.
+  const perImage = await segmentPathRows(features, photo, runs);
+  const rows = [...encoderRows, ...perImage.rows];
   // What `eval` and a folder of photos get: images one after the other, encoder then the per-image stages.
   for (const r of encoderRows) {
     rows.push({
       stage: `throughput, runner ${r.runner}`,
-      ms: r.ms + perImage,
+      ms: r.ms + perImage.total,
       detail: `${
-        (1000 / (r.ms + perImage)).toFixed(2)
-      } images/s (encoder + per image after it, one at a time)`,
+        (1000 / (r.ms + perImage.total)).toFixed(2)
+      } images/s (encoder + the rest, one image at a time)`,
     });
   }
-  printTable(`ISNet features of docs/examples/chelsea.png (sidecar settings τ=${d.tau}, α=${d.alpha})`, rows);
+  printTable(
+    `Default segment path on chelsea.png (ISNet sidecar: ${
+      d.stopRule ?? "tau"
+    } rule, τ=${d.tau}, α=${d.alpha})`,
+    rows,
+  );
+}
+
+/**
+ * Per-stage medians of `createSegmenter().segment()` with the ISNet defaults, its encoder replaced by the
+ * features already computed (so only the stages after the encoder run).
+ */
+async function segmentPathRows(
+  features: FeatureMap,
+  photo: ImageRGB,
+  runs: number,
+): Promise<{ rows: Row[]; total: number }> {
+  const isnet = await loadEncoder("isnet", { runner: "wasm" });
+  await isnet.dispose(); // only its id and defaults are used
+  const cached = {
+    id: isnet.id,
+    defaults: isnet.defaults,
+    encode: () => Promise.resolve(features),
+    dispose: () => Promise.resolve(),
+  };
+  const seg = await createSegmenter({ encoder: cached, backend: "cpu" });
+  const timings: Record<string, number[]> = {};
+  let last;
+  for (let i = 0; i <= runs; i++) {
+    last = await seg.segment(photo);
+    if (i === 0) continue; // warm-up
+    for (const [k, v] of Object.entries(last.timings)) (timings[k] ??= []).push(v);
+  }
+  await seg.dispose();
+  const median = (k: string) => timings[k].sort((p, q) => p - q)[Math.floor(timings[k].length / 2)];
+  const size = `${last!.workSize.width}×${last!.workSize.height}`;
+  const rows: Row[] = [
+    { stage: "affinity", ms: median("affinity") },
+    { stage: "partition tree", ms: median("tree"), detail: `${last!.tree.nodes.length} nodes` },
+    { stage: "cut", ms: median("cut"), detail: plural(last!.segments, "segment") },
+    { stage: `assignment + PAMR + median at the work size ${size}`, ms: median("assign") + median("refine") },
+    { stage: "per image after the encoder (segment's own timing)", ms: median("total") - median("encode") },
+  ];
+  return { rows, total: rows[rows.length - 1].ms };
 }

@@ -134,3 +134,25 @@ Deno.test("bad options and degenerate inputs give one-line errors or one segment
   assert.deepEqual(cutTree(flatTree, 0.5), new Int32Array(4));
   assert.match(flatTree.notes[0], /identical/);
 });
+
+Deno.test("rootRatio: the relative rule's cut from a tree built only below ratio · NCut(root), on fewer nodes", async () => {
+  const { syntheticFeatureMap } = await import("../../lib/bench/synthetic_features.ts");
+  const { effectiveTau } = await import("../../lib/ncut/stop_rule.ts");
+  const f = syntheticFeatureMap(20, 24, 48);
+  for (const [ratio, maxSegments] of [[1.05, 64], [1.6, 64], [3, undefined], [0.9, 64]] as const) {
+    const base = { alpha: 10, tauMax: 2, selfLoops: false, maxSegments, backend: "cpu" as const };
+    const whole = await buildPartitionTree(f, base);
+    const part = await buildPartitionTree(f, { ...base, rootRatio: ratio });
+    const tau = effectiveTau(whole, "relative", ratio);
+    assert.equal(part.tauMax, Math.min(2, ratio * whole.nodes[0].ncut), `ratio ${ratio}`);
+    assert.equal(effectiveTau(part, "relative", ratio), tau);
+    const a = cutTreeDetailed(whole, tau), b = cutTreeDetailed(part, tau);
+    assert.deepEqual([...b.labels], [...a.labels], `ratio ${ratio}: same labels, same numbering`);
+    assert.ok(part.nodes.length <= whole.nodes.length);
+    if (ratio === 1.05) assert.ok(part.nodes.length < whole.nodes.length / 4, `${part.nodes.length} nodes`);
+    if (ratio === 0.9) assert.equal(b.segments, 1, "a ratio below 1 never splits the root");
+    if (part.tauMax < 2) assert.throws(() => cutTree(part, 2), /rebuild it with a larger tauMax/);
+  }
+  await assert.rejects(() => buildPartitionTree(f, { rootRatio: 0 }), /Invalid rootRatio 0/);
+  await assert.rejects(() => buildPartitionTree(f, { rootRatio: Infinity }), /Invalid rootRatio/);
+});
