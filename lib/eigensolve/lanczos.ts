@@ -89,10 +89,7 @@ export function lanczosTop(
       const a = dotp(basis[j], w);
       alpha.push(a);
       // Two passes of Gram–Schmidt against the deflated vectors and the whole basis ("twice is enough").
-      for (let pass = 0; pass < 2; pass++) {
-        project(w, deflate);
-        project(w, basis);
-      }
+      project(w, [...deflate, ...basis, ...deflate, ...basis]);
       const b = norm(w);
       const k = j + 1;
       if (b < 1e-14 && !random && k < maxBasis) {
@@ -157,9 +154,27 @@ function combine(basis: Float64Array[], coef: Float64Array, n: number): Float64A
   return v;
 }
 
-/** Removes from `x` its components along each vector of `basis` (assumed orthonormal). */
+/**
+ * Removes from `x` its components along each vector of `basis` in turn (modified Gram–Schmidt): for each v,
+ * `x += (−x·v) v`. Each vector's update is fused with the next vector's dot product, one pass over `x` per vector
+ * instead of two; every element sees the same operations in the same order, so the result is the same bit for
+ * bit (the update's independent work also fills the dot product's add-latency chain).
+ */
 function project(x: Float64Array, basis: Float64Array[]): void {
-  for (const v of basis) axpy(x, v, -dotp(x, v));
+  if (basis.length === 0) return;
+  const n = x.length;
+  let c = -dotp(x, basis[0]);
+  for (let k = 1; k < basis.length; k++) {
+    const v = basis[k - 1], next = basis[k];
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[i] + c * v[i];
+      x[i] = xi;
+      s += xi * next[i];
+    }
+    c = -s;
+  }
+  axpy(x, basis[basis.length - 1], c);
 }
 
 function dotp(a: Float64Array, b: Float64Array): number {
