@@ -167,6 +167,8 @@ export function hubFileUrl(hubUrl: string, repo: string, revision: string, path:
  * const text = installInstructions(await readRegistryEntry("dino-vitb16"), "/x/dino-vitb16");
  * assert.match(text, /deno task models fetch dino-vitb16/);
  * assert.match(text, /https:\/\/huggingface.co\/Xenova\/dino-vitb16\/resolve\/main\/onnx\/model.onnx into \/x\/dino-vitb16\/onnx\//);
+ * const clip = installInstructions(await readRegistryEntry("convnext-clip"), "/x/convnext-clip");
+ * assert.match(clip, /export_convnext_clip\.py --out DIR .*deno task models prepare convnext-clip --from DIR$/);
  * ```
  */
 export function installInstructions(
@@ -194,6 +196,10 @@ export function installInstructions(
     } and their external data), then run: deno task models prepare ${entry.id} --from DIR; or run: python3 models/export_diffusion_encoder.py ${entry.id} --out ${installDir}`;
   }
   if (source.kind === "npm") return `it is built from the npm package ${source.package} on first use`;
+  if (entry.json.openVocab !== undefined) {
+    // The CLIP's files come from an export the user runs (open_clip weights), then `prepare` checks them.
+    return `export it with: python3 models/export_convnext_clip.py --out DIR (needs torch and open_clip), then run: deno task models prepare ${entry.id} --from DIR`;
+  }
   return `put the model file named in ${entry.path} beside it`;
 }
 
