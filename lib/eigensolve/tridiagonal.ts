@@ -12,22 +12,27 @@
  * @param diag Diagonal, length m (not modified).
  * @param off Off-diagonal, `off[i]` couples i and i+1; length ≥ m−1 (not modified).
  * @param m Order.
- * @param withVectors Accumulate eigenvectors (O(m³)); without, only eigenvalues (O(m²)). @default true
- * @returns `values` (unsorted) and `vectors` (m×m, row-major: component k of eigenvector i at `k*m + i`; empty
- * without vectors).
+ * @param withVectors Accumulate eigenvectors (O(m³)); without, only eigenvalues (O(m²)); `"last"` accumulates only
+ * the last component of every eigenvector (O(m²)), which is all a Lanczos convergence test reads. Each row of the
+ * eigenvector matrix evolves on its own under the QL rotations, so that row equals the full run's last row bit for
+ * bit. @default true
+ * @returns `values` (unsorted) and `vectors` (row-major: component k of eigenvector i at `(k − first)*m + i`,
+ * where `first` is 0, or m−1 with `"last"`; empty without vectors).
  * @throws {Error} If the QL iteration does not converge in 60 sweeps for some eigenvalue.
  */
 export function tridiagonalEigen(
   diag: ArrayLike<number>,
   off: ArrayLike<number>,
   m: number,
-  withVectors = true,
+  withVectors: boolean | "last" = true,
 ): { values: Float64Array; vectors: Float64Array } {
   const d = Float64Array.from({ length: m }, (_, i) => diag[i]);
   const e = new Float64Array(m);
   for (let i = 0; i < m - 1; i++) e[i] = off[i];
-  const z = new Float64Array(withVectors ? m * m : 0);
-  if (withVectors) { for (let i = 0; i < m; i++) z[i * m + i] = 1; }
+  // Rows [first, m) of the eigenvector matrix are accumulated (none without vectors).
+  const first = withVectors === "last" ? m - 1 : withVectors ? 0 : m;
+  const z = new Float64Array((m - first) * m);
+  for (let i = first; i < m; i++) z[(i - first) * m + i] = 1;
   for (let l = 0; l < m; l++) {
     let iter = 0;
     for (;;) {
@@ -62,9 +67,8 @@ export function tridiagonalEigen(
         p = s * r;
         d[i + 1] = g + p;
         g = c * r - b;
-        if (!withVectors) continue;
-        for (let k = 0; k < m; k++) {
-          const zk = k * m;
+        for (let k = first; k < m; k++) {
+          const zk = (k - first) * m;
           const fz = z[zk + i + 1];
           z[zk + i + 1] = s * z[zk + i] + c * fz;
           z[zk + i] = c * z[zk + i] - s * fz;

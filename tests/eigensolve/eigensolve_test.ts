@@ -74,6 +74,22 @@ Deno.test("tridiagonal QL and Jacobi agree with mathjs eigenvalues", () => {
   }
 });
 
+Deno.test("tridiagonal QL's last-row mode gives the full run's values and last row bit for bit", () => {
+  for (const m of [1, 2, 4, 9, 40, 120]) {
+    // Lanczos-like tridiagonals: positive couplings, a cluster of close values at the top.
+    const diag = Float64Array.from(seededVector(m, 7 * m), (v, i) => 1 - Math.abs(v) / (i + 1));
+    const off = Float64Array.from(seededVector(m, 7 * m + 1), (v) => 0.05 + Math.abs(v) / 10);
+    const full = tridiagonalEigen(diag, off, m);
+    const last = tridiagonalEigen(diag, off, m, "last");
+    assert.equal(last.vectors.length, m);
+    for (let i = 0; i < m; i++) {
+      assert.ok(Object.is(last.values[i], full.values[i]), `value ${i} of ${m}`);
+      assert.ok(Object.is(last.vectors[i], full.vectors[(m - 1) * m + i]), `last component of vector ${i} of ${m}`);
+    }
+    assert.ok(m === 1 || last.vectors.some((v) => v !== 0 && Math.abs(v) !== 1), "rotations reached the last row");
+  }
+});
+
 Deno.test("Fiedler vector matches a dense mathjs eigendecomposition (Jacobi and Lanczos paths)", () => {
   for (const [m, seed] of [[2, 1], [7, 2], [30, 3], [49, 4], [80, 5], [130, 6]]) {
     const a = randomAffinity(m, seed);
