@@ -5,14 +5,15 @@
  *
  * The results equal the TypeScript reference's (`lib/pamr/pamr.ts`: `affinityUnchecked`, `propagate`) bit for
  * bit: the kernels perform the same float32 and float64 operations in the same order, several pixels per
- * 128-bit operation (each lane an independent IEEE operation), and the softmax calls JavaScript's own
- * `Math.exp`. The propagation's zero-skipping (which columns of a row can be non-zero) is the reference's, in
+ * 128-bit operation (each lane an independent IEEE operation), and the softmax's exp returns the bits of
+ * JavaScript's own `Math.exp` (`lib/wasm/exact_exp.ts`). The propagation's zero-skipping (which columns of a row can be non-zero) is the reference's, in
  * the kernel (driving it from here cost 60 ms of 230 at 512×341 with 64 labels).
  *
  * @module
  */
 import { embeddedModule } from "../wasm/embedded_module.ts";
 import { WASM_BASE64 } from "../wasm/pamr_wasm.ts";
+import { exactExpKernel, EXP_TABLE_BYTES } from "../wasm/exact_exp.ts";
 import type { ImageRGB } from "../types.ts";
 
 /** The exports of `lib/wasm/pamr.wat` (addresses and strides in bytes). */
@@ -198,8 +199,10 @@ export function pamrWorkspace(
   const Hp = H + 2 * padY, Wp = W + 2 * padX;
   const W4 = Math.ceil(W / 4) * 4;
   const plane = Hp * Wp * 4;
-  // Byte layout; the image is followed by slack for the lanes past a row's end.
-  const imgAt = 0;
+  // Byte layout; the image is followed by slack for the lanes past a row's end. The exp kernel's table comes
+  // first, at a fixed place, so a kept memory keeps it for the next call.
+  const expTableAt = 0;
+  const imgAt = align(EXP_TABLE_BYTES);
   const tapsAt = align(imgAt + 3 * plane + 64);
   const nbsAt = align(tapsAt + 9 * L * 4);
   const dilAt = align(nbsAt + P * 4);
@@ -237,6 +240,7 @@ export function pamrWorkspace(
       }
     }
   }
+  const exp = exactExpKernel(memory, expTableAt);
   const weights = new Float32Array(buffer, weightsAt, P * n);
   const masks = new Float32Array(buffer, aAt, K * n);
 
@@ -259,8 +263,10 @@ export function pamrWorkspace(
       const c = imgAt + ((y + padY) * Wp + padX) * 4;
       kernels.denominatorRow(c, plane, W, tapsAt, 9 * L, denAt, W4 * 4);
       kernels.logitRow(c, plane, W, nbsAt, P, denAt, logitsAt, W4 * 4, expsAt);
-      // The reference's Math.exp, here rather than imported: a call out of WebAssembly per value costs as much again.
-      for (let i = 0; i < exps.length; i++) exps[i] = Math.exp(exps[i]);
+      // The reference's Math.exp: the SIMD kernel returns its very bits (lib/wasm/exact_exp.ts); where that cannot
+      // be promised, Math.exp itself in a JavaScript loop (a call out of WebAssembly per value costs as much again).
+      if (exp) exp(expsAt, exps.length);
+      else for (let i = 0; i < exps.length; i++) exps[i] = Math.exp(exps[i]);
       nan |= kernels.normalizeRow(expsAt, W4 * 8, W, P, sumsAt, weightsAt + y * W * 4, n * 4);
     }
     return nan === 0;

@@ -4,8 +4,8 @@
 ;; float32x4 operation are independent IEEE operations, so every pixel gets the reference's bits. float32 steps
 ;; are f32x4 operations (the reference rounds each float64 +, −, ×, ÷ of float32 values with Math.fround, which
 ;; is the same single rounding); float64 steps are f64x2 operations. WebAssembly has no exp: the softmax's exp is
-;; JavaScript's Math.exp, the very function the reference calls, applied by the caller between logitRow and
-;; normalizeRow (in a JavaScript loop: a call from WebAssembly into JavaScript per value costs as much again).
+;; applied by the caller between logitRow and normalizeRow, with the bits of JavaScript's Math.exp, the very
+;; function the reference calls (lib/wasm/exp.wat, or Math.exp itself).
 ;;
 ;; Image layout: three channel planes (R, G, B) of float32, each padded by replicating its border, so that a tap
 ;; at a fixed offset from the centre needs no clamping. Addresses and offsets are in bytes.
