@@ -29,10 +29,12 @@ export function tridiagonalEigen(
   const d = Float64Array.from({ length: m }, (_, i) => diag[i]);
   const e = new Float64Array(m);
   for (let i = 0; i < m - 1; i++) e[i] = off[i];
-  // Rows [first, m) of the eigenvector matrix are accumulated (none without vectors).
+  // Rows [first, m) of the eigenvector matrix are accumulated (none without vectors), stored transposed (the
+  // vector of eigenvalue i at zt[i·rows …]) so that each rotation sweeps two contiguous runs.
   const first = withVectors === "last" ? m - 1 : withVectors ? 0 : m;
-  const z = new Float64Array((m - first) * m);
-  for (let i = first; i < m; i++) z[(i - first) * m + i] = 1;
+  const rows = m - first;
+  const zt = new Float64Array(rows * m);
+  for (let i = first; i < m; i++) zt[i * rows + (i - first)] = 1;
   for (let l = 0; l < m; l++) {
     let iter = 0;
     for (;;) {
@@ -67,11 +69,11 @@ export function tridiagonalEigen(
         p = s * r;
         d[i + 1] = g + p;
         g = c * r - b;
-        for (let k = first; k < m; k++) {
-          const zk = (k - first) * m;
-          const fz = z[zk + i + 1];
-          z[zk + i + 1] = s * z[zk + i] + c * fz;
-          z[zk + i] = c * z[zk + i] - s * fz;
+        const a = i * rows, b1 = a + rows;
+        for (let k = 0; k < rows; k++) {
+          const fz = zt[b1 + k];
+          zt[b1 + k] = s * zt[a + k] + c * fz;
+          zt[a + k] = c * zt[a + k] - s * fz;
         }
       }
       if (underflow) continue;
@@ -80,6 +82,8 @@ export function tridiagonalEigen(
       e[mm] = 0;
     }
   }
+  const z = new Float64Array(rows * m);
+  for (let i = 0; i < m; i++) for (let k = 0; k < rows; k++) z[k * m + i] = zt[i * rows + k];
   return { values: d, vectors: z };
 }
 
