@@ -5,6 +5,43 @@
  *
  * @module
  */
+import { embeddedModule } from "../wasm/embedded_module.ts";
+import { WASM_BASE64 } from "../wasm/plane_rotation_wasm.ts";
+
+/** Rows of eigenvectors accumulated in a WebAssembly memory, rotated by `lib/wasm/plane_rotation.wat`. */
+interface RotationSpace {
+  /** The rows, transposed (see tridiagonalEigen), in the kernel's memory. */
+  zt: Float64Array;
+  /** Rotates rows i and i+1 of `zt` (each `rows` long) by (s, c), bit-identical to the scalar loop. */
+  rotate(i: number, rows: number, s: number, c: number): void;
+}
+
+/** The kernel's export: rotates the rows at byte addresses a and b, n elements each. */
+type Rotate = (a: number, b: number, n: number, s: number, c: number) => void;
+
+let kernel: { memory: WebAssembly.Memory; rotate: Rotate } | null | undefined;
+
+/**
+ * A zeroed `length`-element array in the rotation kernel's memory (one per process, grown as needed; the QL
+ * iteration is synchronous, so one user at a time), or null where WebAssembly SIMD is missing.
+ */
+function rotationSpace(length: number): RotationSpace | null {
+  if (kernel === undefined) {
+    const module = embeddedModule(WASM_BASE64);
+    if (module) {
+      const memory = new WebAssembly.Memory({ initial: 1 });
+      const instance = new WebAssembly.Instance(module, { env: { memory } });
+      kernel = { memory, rotate: instance.exports.rotate as Rotate };
+    } else kernel = null;
+  }
+  if (!kernel) return null;
+  const { memory, rotate } = kernel;
+  const bytes = length * 8;
+  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  const zt = new Float64Array(memory.buffer, 0, length);
+  zt.fill(0);
+  return { zt, rotate: (i, rows, s, c) => rotate(i * rows * 8, (i + 1) * rows * 8, rows, s, c) };
+}
 
 /**
  * Eigenvalues and eigenvectors of the symmetric tridiagonal matrix with diagonal `diag` and off-diagonal `off`.
@@ -16,6 +53,8 @@
  * the last component of every eigenvector (O(m²)), which is all a Lanczos convergence test reads. Each row of the
  * eigenvector matrix evolves on its own under the QL rotations, so that row equals the full run's last row bit for
  * bit. @default true
+ * @param engine `"wasm"` rotates many rows in WebAssembly SIMD where it runs; `"typescript"` always in the loop
+ * here (the reference). Both give the same bits. @default "wasm"
  * @returns `values` (unsorted) and `vectors` (row-major: component k of eigenvector i at `(k − first)*m + i`,
  * where `first` is 0, or m−1 with `"last"`; empty without vectors).
  * @throws {Error} If the QL iteration does not converge in 60 sweeps for some eigenvalue.
@@ -25,6 +64,7 @@ export function tridiagonalEigen(
   off: ArrayLike<number>,
   m: number,
   withVectors: boolean | "last" = true,
+  engine: "wasm" | "typescript" = "wasm",
 ): { values: Float64Array; vectors: Float64Array } {
   const d = Float64Array.from({ length: m }, (_, i) => diag[i]);
   const e = new Float64Array(m);
@@ -33,7 +73,10 @@ export function tridiagonalEigen(
   // vector of eigenvalue i at zt[i·rows …]) so that each rotation sweeps two contiguous runs.
   const first = withVectors === "last" ? m - 1 : withVectors ? 0 : m;
   const rows = m - first;
-  const zt = new Float64Array(rows * m);
+  // Many rows: the rotations run in WebAssembly SIMD (a rotation's elements are independent, so the bits are
+  // the same); one row (Lanczos's convergence checks) stays here, where a call would cost more than the work.
+  const space = rows > 8 && engine === "wasm" ? rotationSpace(rows * m) : null;
+  const zt = space ? space.zt : new Float64Array(rows * m);
   for (let i = first; i < m; i++) zt[i * rows + (i - first)] = 1;
   for (let l = 0; l < m; l++) {
     let iter = 0;
@@ -69,6 +112,10 @@ export function tridiagonalEigen(
         p = s * r;
         d[i + 1] = g + p;
         g = c * r - b;
+        if (space) {
+          space.rotate(i, rows, s, c);
+          continue;
+        }
         const a = i * rows, b1 = a + rows;
         for (let k = 0; k < rows; k++) {
           const fz = zt[b1 + k];

@@ -74,8 +74,8 @@ Deno.test("tridiagonal QL and Jacobi agree with mathjs eigenvalues", () => {
   }
 });
 
-Deno.test("tridiagonal QL's last-row mode gives the full run's values and last row bit for bit", () => {
-  for (const m of [1, 2, 4, 9, 40, 120]) {
+Deno.test("tridiagonal QL's last-row mode and SIMD rotations give the reference's values bit for bit", () => {
+  for (const m of [1, 2, 4, 9, 40, 121]) {
     // Lanczos-like tridiagonals: positive couplings, a cluster of close values at the top.
     const diag = Float64Array.from(seededVector(m, 7 * m), (v, i) => 1 - Math.abs(v) / (i + 1));
     const off = Float64Array.from(seededVector(m, 7 * m + 1), (v) => 0.05 + Math.abs(v) / 10);
@@ -84,9 +84,23 @@ Deno.test("tridiagonal QL's last-row mode gives the full run's values and last r
     assert.equal(last.vectors.length, m);
     for (let i = 0; i < m; i++) {
       assert.ok(Object.is(last.values[i], full.values[i]), `value ${i} of ${m}`);
-      assert.ok(Object.is(last.vectors[i], full.vectors[(m - 1) * m + i]), `last component of vector ${i} of ${m}`);
+      assert.ok(
+        Object.is(last.vectors[i], full.vectors[(m - 1) * m + i]),
+        `last component of vector ${i} of ${m}`,
+      );
     }
-    assert.ok(m === 1 || last.vectors.some((v) => v !== 0 && Math.abs(v) !== 1), "rotations reached the last row");
+    assert.ok(
+      m === 1 || last.vectors.some((v) => v !== 0 && Math.abs(v) !== 1),
+      "rotations reached the last row",
+    );
+    // The SIMD rotations (many rows) against the TypeScript loop: every value and component.
+    const reference = tridiagonalEigen(diag, off, m, true, "typescript");
+    for (let i = 0; i < m; i++) {
+      assert.ok(Object.is(full.values[i], reference.values[i]), `value ${i} of ${m}`);
+    }
+    for (let i = 0; i < m * m; i++) {
+      assert.ok(Object.is(full.vectors[i], reference.vectors[i]), `vector entry ${i} of ${m}×${m}`);
+    }
   }
 });
 
