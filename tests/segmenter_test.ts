@@ -310,6 +310,15 @@ Deno.test("compactLabels: renumbers by ascending value and counts sizes", () => 
   assert.notEqual(again.compact, input);
   assert.deepEqual(again.sizes, [1, 2, 1]);
   assert.deepEqual(compactLabels(new Int32Array(0)), { compact: new Int32Array(0), sizes: [] });
+  // Gaps (the lookup-array path) and a label too large for it (the Map path) give the same renumbering.
+  assert.deepEqual(
+    compactLabels(new Int32Array([900, 5, 5, 900, 17])).compact,
+    new Int32Array([2, 0, 0, 2, 1]),
+  );
+  assert.deepEqual(
+    compactLabels(new Int32Array([2 ** 30, 5, 5, 2 ** 30, 17])).compact,
+    new Int32Array([2, 0, 0, 2, 1]),
+  );
 });
 
 Deno.test("createSegmenter: images smaller than 2×2 are rejected with a one-line error", async () => {

@@ -122,6 +122,10 @@ function validateImage(image: ImageRGB): void {
       `Image data must hold ${height}×${width}×3 = ${height * width * 3} values, received ${data.length}`,
     );
   }
+  // 0·v is NaN exactly when v is NaN or infinite: one multiply-add per value finds whether to look further.
+  let probe = 0;
+  for (let i = 0; i < data.length; i++) probe += 0 * data[i];
+  if (probe === 0) return;
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
       throw new RangeError(`Image values must be finite, received ${data[i]} at index ${i}`);

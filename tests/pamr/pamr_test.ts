@@ -348,6 +348,14 @@ Deno.test("refinePamr rejects bad inputs", async () => {
     refinePamr(nan, labels),
     (e: Error) => e instanceof RangeError && e.message.includes("NaN"),
   );
+  for (const bad of [Infinity, -Infinity]) {
+    const inf = grey(3, 4, new Array(12).fill(0.5));
+    inf.data[31] = bad;
+    await assert.rejects(
+      refinePamr(inf, labels),
+      (e: Error) => e instanceof RangeError && e.message.includes(`${bad} at index 31`),
+    );
+  }
   await assert.rejects(
     refinePamr({ data: new Float32Array(0), height: 0, width: 0 }, new Int32Array(0)),
     RangeError,
