@@ -88,13 +88,21 @@ Deno.test("ONNX Runtime Gram matches the TypeScript Gram; both affinity paths gi
   assertAllClose(fast, ref, { atol: 1e-5, rtol: 1e-4 });
 });
 
-Deno.test("fused ONNX affinity (affinityFromGramOnnx) equals min-max/power on the upper Gram then mirror, bit for bit", async () => {
+Deno.test("ONNX affinity: the SIMD min-max, power and mirror give the TypeScript reference's bits", async () => {
   const { affinityFromGramOnnx, affinityFromUpperGram, cosineGramOnnx } = await import(
     "../../lib/affinity/gram_onnx.ts"
   );
-  // Orders that split unevenly into the Gram's row blocks and into the mirror's tiles; integer and real α.
+  const { squareMatrix } = await import("../../lib/wasm/square_matrix.ts");
+  // Orders that leave a head and a tail in the 4-wide rows and edges in the mirror's 4×4 blocks and 32-wide
+  // tiles; integer α (the kernels) and real α (the TypeScript loop); with and without the diagonal.
   for (
-    const [n, c, alpha, selfLoops] of [[2, 3, 10, true], [37, 64, 5, false], [203, 96, 2.5, true]] as const
+    const [n, c, alpha, selfLoops] of [
+      [2, 3, 10, true],
+      [37, 64, 5, false],
+      [70, 16, 1, true],
+      [203, 96, 2.5, true],
+      [130, 40, 13, false],
+    ] as const
   ) {
     const x = Float32Array.from(seededVector(n * c, 7 * n + c));
     for (let i = 0; i < n; i++) {
@@ -102,8 +110,30 @@ Deno.test("fused ONNX affinity (affinityFromGramOnnx) equals min-max/power on th
       for (let k = 0; k < c; k++) s += x[i * c + k] ** 2;
       for (let k = 0; k < c; k++) x[i * c + k] /= Math.sqrt(s);
     }
-    const want = affinityFromUpperGram(await cosineGramOnnx(x, n, c, false), n, alpha, selfLoops);
+    const gram = await cosineGramOnnx(x, n, c, false);
+    const upper = () => {
+      const copy = squareMatrix(n); // a kernel memory, so the "wasm" engine runs
+      for (let i = 0; i < n; i++) copy.set(gram.subarray(i * n + i, (i + 1) * n), i * n + i);
+      return copy;
+    };
+    const want = affinityFromUpperGram(upper(), n, alpha, selfLoops, "typescript");
+    const simd = affinityFromUpperGram(upper(), n, alpha, selfLoops);
     const got = await affinityFromGramOnnx(x, n, c, alpha, selfLoops);
-    assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(want.buffer), `n=${n} c=${c} α=${alpha}`);
+    for (const [name, a] of [["affinityFromUpperGram", simd], ["affinityFromGramOnnx", got]] as const) {
+      assert.deepEqual(
+        new Uint32Array(a.buffer, 0, n * n),
+        new Uint32Array(want.buffer, 0, n * n),
+        `${name} n=${n} c=${c} α=${alpha}`,
+      );
+    }
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) assert.equal(got[i * n + j], got[j * n + i]);
   }
+  // Zeros of both signs tied for the minimum: the scan's first one decides the sign of every (v − lo).
+  const n = 9, g = squareMatrix(n), ref = squareMatrix(n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) g[i * n + j] = ((i * 7 + j * 3) % 5) / 4;
+  g[0 * n + 5] = -0, g[1 * n + 1] = 0, g[2 * n + 8] = -0;
+  ref.set(g);
+  affinityFromUpperGram(g, n, 3, true);
+  affinityFromUpperGram(ref, n, 3, true, "typescript");
+  assert.deepEqual(new Uint32Array(g.buffer, 0, n * n), new Uint32Array(ref.buffer, 0, n * n));
 });
