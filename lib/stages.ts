@@ -31,7 +31,13 @@ import {
   solveKwayNcut,
 } from "./ncut/kway_ncut.ts";
 import { kwayNcutGpu } from "./ncut/kway_ncut_gpu.ts";
-import { checkPamrInput, DEFAULT_PAMR_OPTIONS, type PamrOptions, refinePamrSync } from "./pamr/pamr.ts";
+import {
+  checkPamrInput,
+  DEFAULT_PAMR_OPTIONS,
+  distinctLabelCount,
+  type PamrOptions,
+  refinePamrSync,
+} from "./pamr/pamr.ts";
 import { refinePamrGpu } from "./pamr/pamr_gpu.ts";
 import type { Backend, FeatureMap, ImageRGB } from "./types.ts";
 import {
@@ -350,7 +356,7 @@ export function refinePamr(
   const dilations = options.dilations ?? DEFAULT_PAMR_OPTIONS.dilations;
   return runStage(options.backend ?? DEFAULT_PAMR_OPTIONS.backend, {
     stage: "pamr",
-    work: labels.length * 8 * dilations.length * Math.max(1, iterations) * new Set(labels).size,
+    work: labels.length * 8 * dilations.length * Math.max(1, iterations) * distinctLabelCount(labels),
     cpu: () => Promise.resolve(refinePamrSync(image, labels, options)),
     gpu: (ctx) => refinePamrGpu(ctx, image, labels, options),
   });

@@ -775,6 +775,16 @@ export function checkPamrOptions(
 }
 
 /**
+ * The number of distinct labels (what the backend router weighs PAMR's work by).
+ *
+ * @param labels Labels (any int32 values, at least one).
+ * @returns How many distinct values `labels` holds.
+ */
+export function distinctLabelCount(labels: Int32Array): number {
+  return labels.length === 0 ? 0 : labelRanks(labels).K;
+}
+
+/**
  * The rank of every label among the sorted distinct labels (label `v` becomes the number of distinct labels below
  * it).
  *

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { DEFAULT_PAMR_OPTIONS, pamrAffinity, propagatePamr } from "../../lib/pamr/pamr.ts";
+import {
+  DEFAULT_PAMR_OPTIONS,
+  distinctLabelCount,
+  pamrAffinity,
+  propagatePamr,
+} from "../../lib/pamr/pamr.ts";
 import { refinePamr } from "../../lib/stages.ts";
 import { medianFilter3x3 } from "../../lib/pamr/median_filter.ts";
 import type { ImageRGB } from "../../lib/types.ts";
@@ -396,4 +401,11 @@ Deno.test("refinePamr: labels far apart (a Set) and close together (a table) get
       assert.deepEqual(await refinePamr(img, ranks.map((r) => values[r]), options), expected, `${values}`);
     }
   }
+});
+
+Deno.test("distinctLabelCount counts distinct values, near together or far apart", () => {
+  assert.equal(distinctLabelCount(new Int32Array([5, 5, -3, 7, -3])), 3);
+  assert.equal(distinctLabelCount(new Int32Array([2 ** 30, -(2 ** 30), 2 ** 30, 0])), 3);
+  assert.equal(distinctLabelCount(new Int32Array([4])), 1);
+  assert.equal(distinctLabelCount(new Int32Array(0)), 0);
 });
