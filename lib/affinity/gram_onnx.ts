@@ -101,7 +101,9 @@ export async function cosineGramOnnx(
   mirror = true,
 ): Promise<Float32Array> {
   const { sizes, blocks } = await gramBlocks(x, n, c);
-  const g = squareMatrix(n); // in WebAssembly memory, where the solver's SIMD products read it
+  // In WebAssembly memory, where the solver's SIMD products read it. Not zeroed: every entry of the upper block
+  // triangle is written below, and the rest is the mirror's (or unspecified without it).
+  const g = squareMatrix(n, false);
   const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, v) => a + v, 0));
   for (let i = 0; i < sizes.length; i++) {
     for (let j = i; j < sizes.length; j++) {
