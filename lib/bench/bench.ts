@@ -30,6 +30,16 @@ import { refinePamrSync } from "../pamr/pamr.ts";
 import { pamrWorkspace } from "../pamr/pamr_simd.ts";
 
 const PHOTO = new URL("../../docs/examples/chelsea.png", import.meta.url);
+const PHOTOS = ["chelsea.png", "coffee.png"].map((f) => new URL(`../../docs/examples/${f}`, import.meta.url));
+
+/** The CLI's default work size: the long side of larger photos is brought to this. */
+const WORK_SIZE = 512;
+
+/** `image` with its long side at `size` (as `segment` brings a larger photo to its work size). */
+function atLongSide(image: ImageRGB, size: number): ImageRGB {
+  const s = size / Math.max(image.height, image.width);
+  return resizeImage(image, Math.round(image.height * s), Math.round(image.width * s));
+}
 
 interface Row {
   stage: string;
@@ -174,12 +184,18 @@ if (import.meta.main) {
   const encoderRows: (Row & { runner: OrtRunner })[] = [];
   let features: FeatureMap | undefined;
   let defaults;
+  // The bundled photos at the work size, and their features (from the first runner that loads).
+  const workPhotos = await Promise.all(
+    PHOTOS.map(async (url) => atLongSide(await loadImage(url.pathname), WORK_SIZE)),
+  );
+  let workFeatures: FeatureMap[] | undefined;
   for (const runner of runners) {
     try {
       const encoder = await loadEncoder("isnet", { runner });
       const enc = await medianTime(3, () => encoder.encode(photo));
       features ??= enc.value;
       defaults ??= encoder.defaults;
+      workFeatures ??= await Promise.all(workPhotos.map((p) => encoder.encode(p)));
       encoderRows.push({
         runner,
         stage: `encoder (ISNet, runner ${runner})`,
@@ -222,6 +238,17 @@ if (import.meta.main) {
       d.stopRule ?? "tau"
     } rule, τ=${d.tau}, α=${d.alpha})`,
     rows,
+  );
+  // Photos larger than the work size (most photos) are segmented at 512 px on the long side.
+  const workRows: Row[] = [];
+  for (const [i, url] of PHOTOS.entries()) {
+    const name = url.pathname.split("/").pop();
+    const { rows } = await segmentPathRows(workFeatures![i], workPhotos[i], runs);
+    workRows.push(...rows.map((r) => ({ ...r, stage: `${name}: ${r.stage}` })));
+  }
+  printTable(
+    `Default segment path at the ${WORK_SIZE}-px work size (the bundled photos brought to it)`,
+    workRows,
   );
 }
 
