@@ -17,7 +17,7 @@
 
   (func (export "expInPlace") (param $p i32) (param $n i32) (param $table i32)
     (local $end i32) (local $a0 i32) (local $a1 i32)
-    (local $x v128) (local $kf v128) (local $k v128) (local $rh v128) (local $rl v128) (local $r v128)
+    (local $x v128) (local $ks v128) (local $kf v128) (local $k v128) (local $rh v128) (local $rl v128) (local $r v128)
     (local $q v128) (local $r2 v128) (local $e0 v128) (local $e1 v128) (local $th v128) (local $tl v128) 
     (local $ph v128)
     (local $s v128) (local $low v128) (local $err v128) (local $res v128) (local $ok v128) (local $zero v128)
@@ -32,7 +32,11 @@
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
         (local.set $x (v128.load (local.get $p)))
         ;; k = nearest(x·1024/ln2); r = (x − k·C1) − k·C2, the first difference exact (C1 has 32 bits).
-        (local.set $kf (f64x2.nearest (f64x2.mul (local.get $x) (local.get $inv))))
+        ;; Adding 1.5·2^52 rounds to an integer (to nearest, ties to even, as f64x2.nearest) and leaves k in the
+        ;; low bits: k = bits − bits(1.5·2^52) for |k| < 2^51; subtracting it back gives k as a float, exactly.
+        (local.set $ks (f64x2.add (f64x2.mul (local.get $x) (local.get $inv)) (f64x2.splat (f64.const 6755399441055744))))
+        (local.set $kf (f64x2.sub (local.get $ks) (f64x2.splat (f64.const 6755399441055744))))
+        (local.set $k (i64x2.sub (local.get $ks) (i64x2.splat (i64.const 0x4338000000000000))))
         (local.set $rh (f64x2.sub (local.get $x) (f64x2.mul (local.get $kf) (local.get $c1))))
         (local.set $rl (f64x2.neg (f64x2.mul (local.get $kf) (local.get $c2))))
         (local.set $r (f64x2.add (local.get $rh) (local.get $rl)))
@@ -47,13 +51,12 @@
                 (f64x2.add (f64x2.splat (f64.const 0.041666666666666664))
                   (f64x2.mul (local.get $r) (f64x2.splat (f64.const 0.008333333333333333))))))))
         ;; Table entries of j = k mod 1024 (two's complement: k & 1023), and the scale 2^K, K = k >> 10.
-        (local.set $k (i32x4.trunc_sat_f64x2_s_zero (local.get $kf)))
         (local.set $a0 (i32.add (local.get $table)
-          (i32.shl (i32.add (i32.and (i32x4.extract_lane 0 (local.get $k)) (i32.const 1023)) (i32.const 2))
-            (i32.const 4))))
+          (i32.shl (i32.add (i32.and (i32.wrap_i64 (i64x2.extract_lane 0 (local.get $k))) (i32.const 1023))
+            (i32.const 2)) (i32.const 4))))
         (local.set $a1 (i32.add (local.get $table)
-          (i32.shl (i32.add (i32.and (i32x4.extract_lane 1 (local.get $k)) (i32.const 1023)) (i32.const 2))
-            (i32.const 4))))
+          (i32.shl (i32.add (i32.and (i32.wrap_i64 (i64x2.extract_lane 1 (local.get $k))) (i32.const 1023))
+            (i32.const 2)) (i32.const 4))))
         (local.set $e0 (v128.load (local.get $a0)))
         (local.set $e1 (v128.load (local.get $a1)))
         (local.set $th (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $e0) (local.get $e1)))
@@ -84,9 +87,7 @@
         (local.set $res
           (f64x2.mul (local.get $res)
             (i64x2.shl
-              (i64x2.add
-                (i64x2.extend_low_i32x4_s (i32x4.shr_s (local.get $k) (i32.const 10)))
-                (i64x2.splat (i64.const 1023)))
+              (i64x2.add (i64x2.shr_s (local.get $k) (i32.const 10)) (i64x2.splat (i64.const 1023)))
               (i32.const 52))))
         (local.set $zero (f64x2.lt (local.get $x) (f64x2.splat (f64.const -745.2))))
         ;; Undecided lanes are NaN-free here (an x out of range fails $ok); zero lanes get +0.
