@@ -28,6 +28,15 @@ import * as ort from "npm:onnxruntime-web@1.30.0";
 import { createRequire } from "node:module";
 import { float16ToFloat32, float32ToFloat16 } from "./float16.ts";
 import { getGpu, type GpuContext, GpuUnavailableError } from "../gpu/device.ts";
+import {
+  runTimeoutMs,
+  startThreadedWasm,
+  type ThreadedWasm,
+  type ThreadedWasmOptions,
+  wasmThreads,
+  WorkerGoneError,
+} from "./threaded_wasm_session.ts";
+import { wireBuffer, wireData, type WireTensor } from "./wire_tensor.ts";
 
 /** A dense float32 tensor, row-major, with its dimensions. */
 export interface FloatTensor {
@@ -442,7 +451,6 @@ export async function createOrtSession(
   modelBytes: Uint8Array,
   options: OrtSessionOptions = {},
 ): Promise<OrtSession> {
-  const label = options.label ?? "model";
   const choice = resolveRunner(options.runner);
   // "auto" never picks "node" for a model with external data that the native runner could not find on disk.
   const chosen = choice === "auto" && options.externalData?.length && !options.modelPath
@@ -453,6 +461,53 @@ export async function createOrtSession(
     noted = true;
     console.warn(`note: ${chosen.note}`);
   }
+  if (runner === "wasm") return await createWasmSession(modelBytes, options, { threads: wasmThreads() });
+  return await createInProcessSession(modelBytes, options, runner);
+}
+
+let threadsNoted = false;
+
+/**
+ * Creates a session on the `"wasm"` runner: with `threading.threads` threads in a worker under a watchdog
+ * ({@linkcode startThreadedWasm}) when that is more than 1 and the model has no external data (those models are
+ * huge, and the worker would need a copy), else, or when threads never come up, one thread in-process (with a
+ * one-line note, once per process). A run whose worker hangs or dies is run again on one thread in-process.
+ *
+ * @param modelBytes The serialised ONNX model (kept for that fallback while the session lives).
+ * @param options As for {@linkcode createOrtSession}; `runner` is ignored.
+ * @param threading Threads, and the watchdog settings (tests shorten them).
+ * @returns The session; its `runner` is `"wasm"`.
+ * @throws {Error} If ONNX Runtime cannot load the model.
+ */
+export async function createWasmSession(
+  modelBytes: Uint8Array,
+  options: OrtSessionOptions,
+  threading: ThreadedWasmOptions,
+): Promise<OrtSession> {
+  const label = options.label ?? "model";
+  const single = () => createInProcessSession(modelBytes, options, "wasm");
+  if (threading.threads <= 1 || options.externalData?.length) return await single();
+  const started = await startThreadedWasm(modelBytes, threading);
+  if (started.session) {
+    return threadedOrtSession(started.session, label, runTimeoutMs(modelBytes.byteLength), single);
+  }
+  const session = await single(); // a model ONNX Runtime cannot load throws its own error here
+  noteThreads(`${started.failure}`);
+  return session;
+}
+
+function noteThreads(reason: string): void {
+  if (threadsNoted) return;
+  threadsNoted = true;
+  console.warn(`note: ONNX Runtime's wasm threads did not work (${reason}); running on 1 thread`);
+}
+
+async function createInProcessSession(
+  modelBytes: Uint8Array,
+  options: OrtSessionOptions,
+  runner: OrtRunner,
+): Promise<OrtSession> {
+  const label = options.label ?? "model";
   const gpu = runner === "webgpu" ? await sharedGpu() : undefined;
   const runtime = await runtimeFor(runner);
   let session: ort.InferenceSession;
@@ -508,42 +563,10 @@ export async function createOrtSession(
   ): Promise<ort.InferenceSession.OnnxValueMapType> {
     if (disposed) throw new Error(`Session of ${label} was disposed; create a new one to run it`);
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const name of session.inputNames) {
-      const feed = feeds[name];
-      if (feed === undefined) {
-        throw new TypeError(
-          `Input '${name}' of ${label} is missing; expected a tensor for each of [${
-            session.inputNames.join(", ")
-          }]`,
-        );
-      }
-      if (feed.data.length !== product(feed.dims)) {
-        throw new RangeError(
-          `Input '${name}' of ${label} has ${feed.data.length} values for dims [${feed.dims}], expected ${
-            product(feed.dims)
-          }`,
-        );
-      }
-      const type = infos.get(name)?.type ?? "float32";
-      const data = toInputData(type, feed, `Input '${name}' of ${label}`);
-      ortFeeds[name] = new runtime.Tensor(type as "float32", data as Float32Array, feed.dims);
+    for (const [name, feed] of Object.entries(checkFeeds(feeds, session.inputNames, infos, label))) {
+      ortFeeds[name] = new runtime.Tensor(feed.type as "float32", feed.data as Float32Array, feed.dims);
     }
-    for (const name of Object.keys(feeds)) {
-      if (!session.inputNames.includes(name)) {
-        throw new TypeError(
-          `Feed '${name}' is not an input of ${label}; expected one of [${session.inputNames.join(", ")}]`,
-        );
-      }
-    }
-    for (const name of outputNames) {
-      if (!session.outputNames.includes(name)) {
-        throw new TypeError(
-          `Output '${name}' is not an output of ${label}; expected one of [${
-            session.outputNames.join(", ")
-          }]`,
-        );
-      }
-    }
+    checkOutputNames(outputNames, session.outputNames, label);
     try {
       return await session.run(ortFeeds, [...outputNames]);
     } catch (error) {
@@ -631,6 +654,134 @@ export async function createOrtSession(
       disposed = true;
       await queue;
       await session.release();
+    },
+  };
+}
+
+/** A feed converted to the element type the model declares, with that type's name. */
+interface TypedFeed {
+  type: string;
+  data: Float32Array | Uint16Array | Int32Array | BigInt64Array;
+  dims: readonly number[];
+}
+
+/** Checks feeds against the model's inputs and converts each to its declared element type. */
+function checkFeeds(
+  feeds: Readonly<Record<string, InputTensor>>,
+  inputNames: readonly string[],
+  infos: ReadonlyMap<string, TensorInfo>,
+  label: string,
+): Record<string, TypedFeed> {
+  const out: Record<string, TypedFeed> = {};
+  for (const name of inputNames) {
+    const feed = feeds[name];
+    if (feed === undefined) {
+      throw new TypeError(
+        `Input '${name}' of ${label} is missing; expected a tensor for each of [${inputNames.join(", ")}]`,
+      );
+    }
+    if (feed.data.length !== product(feed.dims)) {
+      throw new RangeError(
+        `Input '${name}' of ${label} has ${feed.data.length} values for dims [${feed.dims}], expected ${
+          product(feed.dims)
+        }`,
+      );
+    }
+    const type = infos.get(name)?.type ?? "float32";
+    out[name] = { type, data: toInputData(type, feed, `Input '${name}' of ${label}`), dims: feed.dims };
+  }
+  for (const name of Object.keys(feeds)) {
+    if (!inputNames.includes(name)) {
+      throw new TypeError(
+        `Feed '${name}' is not an input of ${label}; expected one of [${inputNames.join(", ")}]`,
+      );
+    }
+  }
+  return out;
+}
+
+function checkOutputNames(names: readonly string[], outputNames: readonly string[], label: string): void {
+  for (const name of names) {
+    if (!outputNames.includes(name)) {
+      throw new TypeError(
+        `Output '${name}' is not an output of ${label}; expected one of [${outputNames.join(", ")}]`,
+      );
+    }
+  }
+}
+
+/**
+ * Wraps a session running in ONNX Runtime's worker as an {@linkcode OrtSession}. Feeds are checked and converted
+ * here; the worker gets them moved where they are our own copies. If the worker hangs during a run (watchdog
+ * `runTimeout`) or dies, the session goes on in-process on one thread (`single`) and the run is repeated there.
+ */
+function threadedOrtSession(
+  threaded: ThreadedWasm,
+  label: string,
+  runTimeout: number,
+  single: () => Promise<OrtSession>,
+): OrtSession {
+  let queue: Promise<unknown> = Promise.resolve();
+  let disposed = false;
+  let fallback: OrtSession | undefined;
+
+  async function runNow(
+    feeds: Readonly<Record<string, InputTensor>>,
+    outputNames: readonly string[],
+  ): Promise<Record<string, FloatTensor>> {
+    if (disposed) throw new Error(`Session of ${label} was disposed; create a new one to run it`);
+    if (fallback) return await fallback.run(feeds, outputNames);
+    const wire: Record<string, WireTensor> = {};
+    const transfer: ArrayBuffer[] = [];
+    for (
+      const [name, feed] of Object.entries(checkFeeds(feeds, threaded.inputNames, threaded.infos, label))
+    ) {
+      // A converted copy is ours to move; the caller's own array is copied.
+      const buffer = wireBuffer(feed.data, feed.data !== feeds[name].data);
+      transfer.push(buffer);
+      wire[name] = { type: feed.type, buffer, dims: [...feed.dims] };
+    }
+    checkOutputNames(outputNames, threaded.outputNames, label);
+    let outputs: Record<string, WireTensor>;
+    try {
+      outputs = await threaded.run(wire, outputNames, transfer, runTimeout);
+    } catch (error) {
+      if (!(error instanceof WorkerGoneError)) throw error;
+      await threaded.dispose();
+      fallback = await single();
+      noteThreads(error.message);
+      return await fallback.run(feeds, outputNames);
+    }
+    const out: Record<string, FloatTensor> = {};
+    for (const name of outputNames) {
+      const tensor = outputs[name];
+      const what = `Output '${name}' of ${label}`;
+      out[name] = { data: tensorDataToFloat32(tensor.type, wireData(tensor), what), dims: tensor.dims };
+    }
+    return out;
+  }
+
+  return {
+    inputNames: threaded.inputNames,
+    outputNames: threaded.outputNames,
+    runner: "wasm",
+    info: (name) => threaded.infos.get(name),
+    run(feeds, outputNames = threaded.outputNames) {
+      const result = queue.then(() => runNow(feeds, outputNames));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    runOnDevice() {
+      return Promise.reject(
+        new TypeError(`Session of ${label} runs on runner wasm; runOnDevice needs runner "webgpu"`),
+      );
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await queue;
+      await threaded.dispose();
+      await fallback?.dispose();
     },
   };
 }
