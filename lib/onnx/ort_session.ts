@@ -489,7 +489,8 @@ export async function createWasmSession(
   if (threading.threads <= 1 || options.externalData?.length) return await single();
   const started = await startThreadedWasm(modelBytes, threading);
   if (started.session) {
-    return threadedOrtSession(started.session, label, runTimeoutMs(modelBytes.byteLength), single);
+    const runTimeout = threading.runTimeoutMs ?? runTimeoutMs(modelBytes.byteLength);
+    return threadedOrtSession(started.session, label, runTimeout, single);
   }
   const session = await single(); // a model ONNX Runtime cannot load throws its own error here
   noteThreads(`${started.failure}`);

@@ -21,8 +21,8 @@ export type WorkerRequest =
     kind: "create";
     model: ArrayBuffer;
     threads: number;
-    /** Test hook: spin forever instead of answering, like a creation whose threads never come up. */
-    hang?: boolean;
+    /** Test hook: never answer the creation, or the first run, like the real hang. */
+    hang?: "create" | "run";
   }
   | { kind: "run"; feeds: Record<string, WireTensor>; outputNames: string[] };
 
@@ -38,6 +38,7 @@ export type WorkerReply =
   | { kind: "error"; message: string };
 
 let session: ort.InferenceSession | undefined;
+let hangAtRun = false;
 
 /**
  * Bytes of wasm memory to grow before a session of `modelBytes` is created: 3× the model plus 64 MB, at most
@@ -90,8 +91,17 @@ async function reserveMemory(bytes: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
+/**
+ * Test hook: never answers, like the real hang, but blocked rather than spinning. Deno 2.9.6's `terminate()`
+ * ends neither (the thread stays until the process exits), and a spinning one would keep burning a core.
+ */
+function block(): never {
+  for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
 async function create(request: Extract<WorkerRequest, { kind: "create" }>): Promise<WorkerReply> {
-  if (request.hang) { for (;;) { /* spins like the real hang: only terminate() ends it */ } }
+  if (request.hang === "create") block();
+  hangAtRun = request.hang === "run";
   ort.env.wasm.numThreads = request.threads;
   await reserveMemory(reserveBytes(request.model.byteLength));
   session = await ort.InferenceSession.create(new Uint8Array(request.model), {
@@ -119,6 +129,7 @@ async function run(
   transfer: ArrayBuffer[],
 ): Promise<WorkerReply> {
   if (!session) throw new Error("No session was created in this worker");
+  if (hangAtRun) block();
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(request.feeds)) {
     feeds[name] = new ort.Tensor(t.type as "float32", wireData(t) as Float32Array, t.dims);

@@ -18,36 +18,41 @@ import type { TensorInfo } from "./ort_session.ts";
 import type { WorkerReply, WorkerRequest } from "./ort_wasm_worker.ts";
 import { wireBuffer, type WireTensor } from "./wire_tensor.ts";
 
-/** Environment variable setting the wasm runner's thread count (`1`: one thread, in-process, no worker). */
+/**
+ * Environment variable setting the wasm runner's thread count: unset or `1`, one thread in-process (the default);
+ * `N` > 1, N threads in a worker; `auto`, `min(navigator.hardwareConcurrency, 4)`.
+ */
 export const THREADS_ENV = "DIFFCUT_ORT_THREADS";
 
-/** The most threads used by default: more gave no speed-up on ISNet in ONNX Runtime's wasm backend. */
-const MAX_DEFAULT_THREADS = 4;
+/** The most threads `auto` uses: ISNet on ONNX Runtime's wasm backend gains little beyond that. */
+const MAX_AUTO_THREADS = 4;
 
 /**
- * The wasm runner's thread count: `$DIFFCUT_ORT_THREADS` when set, else `min(navigator.hardwareConcurrency, 4)`.
+ * The wasm runner's thread count, from `$DIFFCUT_ORT_THREADS`. One thread unless asked: a creation that hangs
+ * cannot be stopped in Deno 2.9.6 (`Worker.terminate()` leaves a spinning thread running until the process
+ * exits), so threads stay opt-in even though the watchdog recovers the program.
  *
- * @param value The setting to check instead of the environment variable (tests).
+ * @param value The setting to read instead of the environment variable (tests).
  * @returns A positive integer; 1 means one thread in-process.
- * @throws {RangeError} If the setting is not a positive integer.
+ * @throws {RangeError} If the setting is neither `auto` nor a positive integer.
  *
  * @example
  * ```ts
  * import { wasmThreads } from "./threaded_wasm_session.ts";
  * import assert from "node:assert/strict";
- * assert.equal(wasmThreads("1"), 1);
+ * assert.equal(wasmThreads(""), 1);
  * assert.equal(wasmThreads("3"), 3);
- * assert.throws(() => wasmThreads("two"), /DIFFCUT_ORT_THREADS is "two"; expected a positive integer/);
+ * assert.equal(wasmThreads("auto"), Math.min(navigator.hardwareConcurrency, 4));
+ * assert.throws(() => wasmThreads("two"), /DIFFCUT_ORT_THREADS is "two"; expected auto or a positive integer/);
  * ```
  */
 export function wasmThreads(value: string | undefined = envThreads()): number {
-  if (value === undefined || value === "") {
-    return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_DEFAULT_THREADS));
-  }
+  if (value === undefined || value === "") return 1;
+  if (value === "auto") return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_AUTO_THREADS));
   const threads = Number(value);
   if (!Number.isInteger(threads) || threads < 1) {
     throw new RangeError(
-      `${THREADS_ENV} is "${value}"; expected a positive integer (1: one thread, no worker)`,
+      `${THREADS_ENV} is "${value}"; expected auto or a positive integer (1: one thread, no worker)`,
     );
   }
   return threads;
@@ -106,8 +111,13 @@ export interface ThreadedWasmOptions {
    * @default {3}
    */
   tries?: number;
-  /** Test hook: the worker spins instead of answering, as in the real hang. */
-  hang?: boolean;
+  /**
+   * Watchdog limit of each run, in milliseconds (used by `createWasmSession`).
+   * @default {runTimeoutMs(model size)}
+   */
+  runTimeoutMs?: number;
+  /** Test hook: the worker spins instead of answering the creation, or the first run, as in the real hang. */
+  hang?: "create" | "run";
 }
 
 /** A session running in the worker: raw tensors in and out, one request at a time. */
@@ -118,8 +128,8 @@ export interface ThreadedWasm {
   readonly outputNames: readonly string[];
   /** Declared type and shape of each input and output. */
   readonly infos: ReadonlyMap<string, TensorInfo>;
-  /** The worker's thread id (tests check that `dispose` ends it). */
-  readonly threadId: number;
+  /** Whether the worker is still there (tests check that `dispose` ends it). */
+  readonly alive: boolean;
   /**
    * Runs the model in the worker.
    *
@@ -214,11 +224,15 @@ export async function startThreadedWasm(
 
 function workerSession(worker: Worker, created: Extract<WorkerReply, { kind: "created" }>): ThreadedWasm {
   let broken: string | undefined;
+  let alive = true;
+  worker.once("exit", () => alive = false);
   return {
     inputNames: created.inputNames,
     outputNames: created.outputNames,
     infos: new Map(created.infos),
-    threadId: worker.threadId,
+    get alive() {
+      return alive;
+    },
     async run(feeds, outputNames, transfer, timeoutMs) {
       if (broken) throw new WorkerGoneError(broken);
       const request: WorkerRequest = { kind: "run", feeds, outputNames: [...outputNames] };
