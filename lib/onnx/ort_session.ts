@@ -17,9 +17,9 @@
  * `GPUBuffer` straight to the project's WGSL kernels; `run` downloads outputs as usual. fp16 models need the
  * device's `shader-f16` feature (Mesa's Vulkan llvmpipe has it, its GL backend does not).
  *
- * Notes: the wasm backend runs on one thread: more give no speed-up on the project's machines (see
- * `docs/ENVIRONMENT.md`), and with 2 threads a Deno 2.9.6 process running ISNet exits silently during its first run. Runs on one session are serialised, because ONNX Runtime Web rejects overlapping runs on a
- * session. float16 inputs are encoded from float32 and float16 or float64 outputs decoded to float32.
+ * Notes: the wasm backend runs on one thread, in-process, unless `$DIFFCUT_ORT_THREADS` asks for more; then it
+ * runs in a worker under a watchdog ({@linkcode createWasmSession}, `threaded_wasm_session.ts`). Runs on one
+ * session are serialised, because ONNX Runtime Web rejects overlapping runs on a session. float16 inputs are encoded from float32 and float16 or float64 outputs decoded to float32.
  *
  * @module
  */
