@@ -14,7 +14,6 @@
  */
 
 import { Worker } from "node:worker_threads";
-import type { TensorInfo } from "./ort_session.ts";
 import type { WorkerReply, WorkerRequest } from "./ort_wasm_worker.ts";
 import { wireBuffer, type WireTensor } from "./wire_tensor.ts";
 
@@ -126,8 +125,8 @@ export interface ThreadedWasm {
   readonly inputNames: readonly string[];
   /** The model's output names, in declaration order. */
   readonly outputNames: readonly string[];
-  /** Declared type and shape of each input and output. */
-  readonly infos: ReadonlyMap<string, TensorInfo>;
+  /** Declared type and shape of each input and output (`ort_session.ts`'s `TensorInfo`, not imported: no circle). */
+  readonly infos: ReadonlyMap<string, { type: string; shape?: readonly (number | string)[] }>;
   /** Whether the worker is still there (tests check that `dispose` ends it). */
   readonly alive: boolean;
   /**
