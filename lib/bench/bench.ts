@@ -16,6 +16,7 @@ import { affinityMatrix, assignConcepts, buildPartitionTree, refinePamr } from "
 import { loadEncoder } from "../encoder/load_encoder.ts";
 import { createSegmenter } from "../segmenter.ts";
 import { installedNodeRuntime, type OrtRunner } from "../onnx/ort_session.ts";
+import { THREADS_ENV, wasmThreads } from "../onnx/threaded_wasm_session.ts";
 import { loadImage } from "../image/load_image.ts";
 import { resizeImage } from "../image/resize.ts";
 import { cutTree } from "../ncut/cut_tree.ts";
@@ -181,7 +182,13 @@ if (import.meta.main) {
   // and record it in deno.lock.
   const runners = (Deno.env.get("BENCH_RUNNERS") ?? (installedNodeRuntime() ? "wasm,node" : "wasm"))
     .split(",") as OrtRunner[];
-  const encoderRows: (Row & { runner: OrtRunner })[] = [];
+  // The wasm runner as it comes (threads for the encoder) and pinned to one thread, for the ratio.
+  const variants = runners.flatMap((runner): { runner: OrtRunner; threads?: string }[] =>
+    runner === "wasm"
+      ? [{ runner, threads: undefined }, { runner, threads: "1" }]
+      : [{ runner, threads: undefined }]
+  );
+  const encoderRows: (Row & { runner: string })[] = [];
   let features: FeatureMap | undefined;
   let defaults;
   // The bundled photos at the work size, and their features (from the first runner that loads).
@@ -189,7 +196,10 @@ if (import.meta.main) {
     PHOTOS.map(async (url) => atLongSide(await loadImage(url.pathname), WORK_SIZE)),
   );
   let workFeatures: FeatureMap[] | undefined;
-  for (const runner of runners) {
+  for (const { runner, threads } of variants) {
+    const name = runner !== "wasm" ? runner : `wasm, ${plural(wasmThreads(threads, Infinity), "thread")}`;
+    const saved = Deno.env.get(THREADS_ENV);
+    if (threads) Deno.env.set(THREADS_ENV, threads);
     try {
       const encoder = await loadEncoder("isnet", { runner });
       const enc = await medianTime(3, () => encoder.encode(photo));
@@ -197,15 +207,18 @@ if (import.meta.main) {
       defaults ??= encoder.defaults;
       workFeatures ??= await Promise.all(workPhotos.map((p) => encoder.encode(p)));
       encoderRows.push({
-        runner,
-        stage: `encoder (ISNet, runner ${runner})`,
+        runner: name,
+        stage: `encoder (ISNet, runner ${name})`,
         ms: enc.ms,
         detail:
           `${photo.width}×${photo.height} photo → ${enc.value.height}×${enc.value.width}×${enc.value.channels}`,
       });
       await encoder.dispose();
     } catch (error) {
-      console.log(`runner ${runner} skipped: ${(error as Error).message.split("\n")[0]}`);
+      console.log(`runner ${name} skipped: ${(error as Error).message.split("\n")[0]}`);
+    } finally {
+      if (saved === undefined) Deno.env.delete(THREADS_ENV);
+      else Deno.env.set(THREADS_ENV, saved);
     }
   }
   if (!features || !defaults) throw new Error("no runner could run the ISNet encoder");

@@ -164,7 +164,8 @@ export function resizeSidecar(sidecar: EncoderSidecar, inputSize: number): Encod
 }
 
 /**
- * Creates an encoder from a sidecar and the bytes of its ONNX model (wasm ONNX Runtime, one thread, by default).
+ * Creates an encoder from a sidecar and the bytes of its ONNX model (runner `auto` by default; on wasm, threads for
+ * models of 16 MB and up).
  *
  * @param sidecar The validated sidecar (see `readSidecar` / `parseSidecar`).
  * @param modelBytes The serialised ONNX model.

@@ -17,9 +17,10 @@
  * `GPUBuffer` straight to the project's WGSL kernels; `run` downloads outputs as usual. fp16 models need the
  * device's `shader-f16` feature (Mesa's Vulkan llvmpipe has it, its GL backend does not).
  *
- * Notes: the wasm backend runs on one thread, in-process, unless `$DIFFCUT_ORT_THREADS` asks for more; then it
- * runs in a worker under a watchdog ({@linkcode createWasmSession}, `threaded_wasm_session.ts`). Runs on one
- * session are serialised, because ONNX Runtime Web rejects overlapping runs on a session. float16 inputs are encoded from float32 and float16 or float64 outputs decoded to float32.
+ * Notes: the wasm backend runs large models (16 MB and up) on several threads in a worker under a watchdog, and
+ * small ones on one thread in-process, unless `$DIFFCUT_ORT_THREADS` says otherwise ({@linkcode createWasmSession},
+ * `threaded_wasm_session.ts`). Runs on one session are serialised, because ONNX Runtime Web rejects overlapping
+ * runs on a session. float16 inputs are encoded from float32 and float16 or float64 outputs decoded to float32.
  *
  * @module
  */
@@ -461,7 +462,11 @@ export async function createOrtSession(
     noted = true;
     console.warn(`note: ${chosen.note}`);
   }
-  if (runner === "wasm") return await createWasmSession(modelBytes, options, { threads: wasmThreads() });
+  if (runner === "wasm") {
+    return await createWasmSession(modelBytes, options, {
+      threads: wasmThreads(undefined, modelBytes.length),
+    });
+  }
   return await createInProcessSession(modelBytes, options, runner);
 }
 

@@ -18,8 +18,9 @@ import type { WorkerReply, WorkerRequest } from "./ort_wasm_worker.ts";
 import { wireBuffer, type WireTensor } from "./wire_tensor.ts";
 
 /**
- * Environment variable setting the wasm runner's thread count: unset or `1`, one thread in-process (the default);
- * `N` > 1, N threads in a worker; `auto`, `min(navigator.hardwareConcurrency, 4)`.
+ * Environment variable setting the wasm runner's thread count: `1`, one thread in-process; `N` > 1, N threads in
+ * a worker; `auto`, `min(navigator.hardwareConcurrency, 4)`. Unset: `auto` for models of at least
+ * {@linkcode THREADED_MIN_BYTES}, one thread for smaller ones.
  */
 export const THREADS_ENV = "DIFFCUT_ORT_THREADS";
 
@@ -27,11 +28,21 @@ export const THREADS_ENV = "DIFFCUT_ORT_THREADS";
 const MAX_AUTO_THREADS = 4;
 
 /**
- * The wasm runner's thread count, from `$DIFFCUT_ORT_THREADS`. One thread unless asked: a creation that hangs
- * cannot be stopped in Deno 2.9.6 (`Worker.terminate()` leaves a spinning thread running until the process
- * exits), so threads stay opt-in even though the watchdog recovers the program.
+ * Models at least this large get threads by default. Starting the worker costs ~1.2 s and each run's tensors
+ * cross threads, which only a large model's run repays (ISNet, 76 MB: 6.4 s → 3.3 s per image with 2 threads);
+ * small helper models (the Gram, the tokenizer's) stay in-process.
+ */
+export const THREADED_MIN_BYTES = 16 * 2 ** 20;
+
+/**
+ * The wasm runner's thread count, from `$DIFFCUT_ORT_THREADS`, else by model size. With its memory reserved up
+ * front, ONNX Runtime's threaded session came up in 50 of 50 tries here (without, 6 of 17 hung); a creation or a
+ * run that still hangs is caught by the watchdog and redone on one thread, though in Deno 2.9.6 the hung thread
+ * keeps a core busy until the process exits (`Worker.terminate()` does not stop it): `DIFFCUT_ORT_THREADS=1`
+ * rules that out.
  *
  * @param value The setting to read instead of the environment variable (tests).
+ * @param modelBytes The model's size, for the default. @default Infinity
  * @returns A positive integer; 1 means one thread in-process.
  * @throws {RangeError} If the setting is neither `auto` nor a positive integer.
  *
@@ -39,15 +50,19 @@ const MAX_AUTO_THREADS = 4;
  * ```ts
  * import { wasmThreads } from "./threaded_wasm_session.ts";
  * import assert from "node:assert/strict";
- * assert.equal(wasmThreads(""), 1);
+ * const auto = Math.min(navigator.hardwareConcurrency, 4);
+ * assert.equal(wasmThreads("", 1000), 1);
+ * assert.equal(wasmThreads("", 76e6), auto);
+ * assert.equal(wasmThreads("1", 76e6), 1);
  * assert.equal(wasmThreads("3"), 3);
- * assert.equal(wasmThreads("auto"), Math.min(navigator.hardwareConcurrency, 4));
+ * assert.equal(wasmThreads("auto", 1000), auto);
  * assert.throws(() => wasmThreads("two"), /DIFFCUT_ORT_THREADS is "two"; expected auto or a positive integer/);
  * ```
  */
-export function wasmThreads(value: string | undefined = envThreads()): number {
-  if (value === undefined || value === "") return 1;
-  if (value === "auto") return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_AUTO_THREADS));
+export function wasmThreads(value: string | undefined = envThreads(), modelBytes = Infinity): number {
+  const auto = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_AUTO_THREADS));
+  if (value === undefined || value === "") return modelBytes >= THREADED_MIN_BYTES ? auto : 1;
+  if (value === "auto") return auto;
   const threads = Number(value);
   if (!Number.isInteger(threads) || threads < 1) {
     throw new RangeError(
