@@ -305,11 +305,36 @@ export function assignConceptsSync(
   const embeddings = poolClusters(unit, channels, index, K);
   const n = inH * inW;
 
-  // Patch scores S = F̂ Eᵀ in float64.
+  // Patch scores S = F̂ Eᵀ in float64: each score sums its products in four interleaved partial sums, channel c
+  // into sum c mod 4. Two clusters at a time: eight independent sums keep the adder busy, and each score still
+  // gets its own four sums in channel order (the same bits as one cluster at a time).
   const scores = new Float64Array(n * K);
   for (let i = 0; i < n; i++) {
     const o = i * channels;
-    for (let k = 0; k < K; k++) {
+    let k = 0;
+    for (; k + 1 < K; k += 2) {
+      const e = k * channels, f = e + channels;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+      let c = 0;
+      for (; c + 3 < channels; c += 4) {
+        const u0 = unit[o + c], u1 = unit[o + c + 1], u2 = unit[o + c + 2], u3 = unit[o + c + 3];
+        s0 += u0 * embeddings[e + c];
+        s1 += u1 * embeddings[e + c + 1];
+        s2 += u2 * embeddings[e + c + 2];
+        s3 += u3 * embeddings[e + c + 3];
+        t0 += u0 * embeddings[f + c];
+        t1 += u1 * embeddings[f + c + 1];
+        t2 += u2 * embeddings[f + c + 2];
+        t3 += u3 * embeddings[f + c + 3];
+      }
+      for (; c < channels; c++) {
+        s0 += unit[o + c] * embeddings[e + c];
+        t0 += unit[o + c] * embeddings[f + c];
+      }
+      scores[i * K + k] = (s0 + s1) + (s2 + s3);
+      scores[i * K + k + 1] = (t0 + t1) + (t2 + t3);
+    }
+    for (; k < K; k++) {
       const e = k * channels;
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       let c = 0;
