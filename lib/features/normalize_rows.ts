@@ -5,6 +5,7 @@
  * @module
  */
 import type { FeatureMap } from "../types.ts";
+import { squaredNorms } from "./squared_norms.ts";
 
 /**
  * L2-normalises every patch vector like `F.normalize(dim=channels, eps=1e-12)` in float32: the squared norm is
@@ -27,30 +28,10 @@ export function normalizeRows(features: FeatureMap): Float32Array {
   const { data, channels: c } = features;
   const n = features.height * features.width;
   const out = new Float32Array(n * c);
-  const scale = (o: number, s: number) => {
-    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+  const { sums } = squaredNorms(data, n, c);
+  for (let i = 0; i < n; i++) {
+    const o = i * c, inv = 1 / Math.max(Math.sqrt(sums[i]), 1e-12);
     for (let k = 0; k < c; k++) out[o + k] = data[o + k] * inv;
-  };
-  // Four rows at a time: each row's sum of squares is still added channel by channel in order (the same bits),
-  // but the four sums are independent, so they do not wait on one another's additions (~3× faster).
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o0 = i * c, o1 = o0 + c, o2 = o1 + c, o3 = o2 + c;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let k = 0; k < c; k++) {
-      const a = data[o0 + k], b = data[o1 + k], d = data[o2 + k], e = data[o3 + k];
-      s0 += a * a;
-      s1 += b * b;
-      s2 += d * d;
-      s3 += e * e;
-    }
-    scale(o0, s0), scale(o1, s1), scale(o2, s2), scale(o3, s3);
-  }
-  for (; i < n; i++) {
-    const o = i * c;
-    let s = 0;
-    for (let k = 0; k < c; k++) s += data[o + k] * data[o + k];
-    scale(o, s);
   }
   return out;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { FeatureMap } from "../types.ts";
+import { squaredNorms } from "./squared_norms.ts";
 
 /**
  * Checks that a feature map's shape matches its data and that every patch vector is finite and non-zero.
@@ -25,7 +26,9 @@ export function validateFeatureMap(f: FeatureMap, name = "features"): void {
       `Invalid ${name}: data has ${f.data.length} values, expected ${h}×${w}×${c} = ${h * w * c}`,
     );
   }
-  if (finiteNonZeroRows(f.data, h * w, c)) return;
+  const { sums, finite } = squaredNorms(f.data, h * w, c);
+  // No product of finite float32 values underflows in float64: a row sums to 0 exactly when it is all zeros.
+  if (finite && sums.every((s) => s !== 0)) return;
   // Something is wrong: find the first bad patch, for the message.
   for (let i = 0; i < h * w; i++) {
     let s = 0;
@@ -46,36 +49,4 @@ export function validateFeatureMap(f: FeatureMap, name = "features"): void {
       );
     }
   }
-}
-
-/**
- * Whether every value is finite and no row is all zeros, in one pass: `0·v` is NaN exactly for a NaN or infinite
- * v, and a row is all zeros exactly when its sum of squares is 0 (no product of finite float32 values underflows
- * in float64). Four rows at a time, so the sums do not wait on one another.
- */
-function finiteNonZeroRows(data: Float32Array, n: number, c: number): boolean {
-  let probe = 0, i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o0 = i * c, o1 = o0 + c, o2 = o1 + c, o3 = o2 + c;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let k = 0; k < c; k++) {
-      const a = data[o0 + k], b = data[o1 + k], d = data[o2 + k], e = data[o3 + k];
-      s0 += a * a;
-      s1 += b * b;
-      s2 += d * d;
-      s3 += e * e;
-      probe += 0 * a + 0 * b + 0 * d + 0 * e;
-    }
-    if (s0 === 0 || s1 === 0 || s2 === 0 || s3 === 0) return false;
-  }
-  for (; i < n; i++) {
-    let s = 0;
-    for (let k = 0; k < c; k++) {
-      const v = data[i * c + k];
-      s += v * v;
-      probe += 0 * v;
-    }
-    if (s === 0) return false;
-  }
-  return probe === 0;
 }
