@@ -120,12 +120,14 @@ function checkRunnerPermissions(runner: OrtRunnerChoice): void {
   );
 }
 
-/** Settings of an ONNX encoder worth recording: runner, diffusion timestep, input size ({} for others). */
+/** Settings of an ONNX encoder worth recording: runner (and its threads on wasm), diffusion timestep, input size
+ * ({} for others). */
 function encoderSettings(encoder: Encoder): Record<string, unknown> {
-  const e = encoder as Encoder & { runner?: OrtRunner; settings?: { timestep?: number } };
+  const e = encoder as Encoder & { runner?: OrtRunner; threads?: number; settings?: { timestep?: number } };
   if (!e.runner) return {};
   return {
     ...(e.runner ? { runner: e.runner } : {}),
+    ...(e.threads !== undefined ? { threads: e.threads } : {}),
     ...(e.settings?.timestep !== undefined ? { timestep: e.settings.timestep } : {}),
     ...(encoder.defaults.inputSize !== undefined ? { inputSize: encoder.defaults.inputSize } : {}),
   };

@@ -214,6 +214,9 @@ export async function createDiffusionEncoder(
     defaults,
     sidecar,
     runner,
+    get threads() {
+      return unet.threads; // the UNet is the session that matters
+    },
     settings: Object.freeze({ timestep, inputSize: size, noise: noiseSource, runner }),
     async encode(image: ImageRGB): Promise<FeatureMap> {
       const pixels = preprocessImage(image, input);

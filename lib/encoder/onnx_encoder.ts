@@ -23,6 +23,8 @@ export interface OnnxEncoder extends Encoder {
   readonly sidecar: EncoderSidecar;
   /** The ONNX Runtime runner its session uses. */
   readonly runner: OrtRunner;
+  /** Runner `"wasm"`: how many threads its session runs on (see `OrtSession.threads`). */
+  readonly threads?: number;
 }
 
 /**
@@ -253,6 +255,9 @@ export async function createOnnxEncoder(
     defaults,
     sidecar,
     runner: session.runner,
+    get threads() {
+      return session.threads;
+    },
     ...(session.device ? { device: session.device } : {}),
     async encode(image: ImageRGB): Promise<FeatureMap> {
       const tensor = preprocessImage(image, input);

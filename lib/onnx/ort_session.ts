@@ -141,6 +141,9 @@ export interface OrtSession {
   readonly outputNames: readonly string[];
   /** The runner the session uses. */
   readonly runner: OrtRunner;
+  /** Runner `"wasm"`: the threads its runs use now (1 in-process, or after a hung threaded run was redone
+   * in-process); undefined for the other runners, whose threads ONNX Runtime picks. */
+  readonly threads?: number;
   /** Declared type and shape of an input or output, or `undefined` if the model has no such name. */
   info(name: string): TensorInfo | undefined;
   /**
@@ -495,7 +498,7 @@ export async function createWasmSession(
   const started = await startThreadedWasm(modelBytes, threading);
   if (started.session) {
     const runTimeout = threading.runTimeoutMs ?? runTimeoutMs(modelBytes.byteLength);
-    return threadedOrtSession(started.session, label, runTimeout, single);
+    return threadedOrtSession(started.session, threading.threads, label, runTimeout, single);
   }
   const session = await single(); // a model ONNX Runtime cannot load throws its own error here
   noteThreads(`${started.failure}`);
@@ -643,6 +646,7 @@ async function createInProcessSession(
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     runner,
+    ...(runner === "wasm" ? { threads: 1 } : {}),
     info: (name) => infos.get(name),
     device: gpu?.device,
     run(feeds, outputNames = session.outputNames) {
@@ -723,6 +727,7 @@ function checkOutputNames(names: readonly string[], outputNames: readonly string
  */
 function threadedOrtSession(
   threaded: ThreadedWasm,
+  threads: number,
   label: string,
   runTimeout: number,
   single: () => Promise<OrtSession>,
@@ -771,6 +776,9 @@ function threadedOrtSession(
     inputNames: threaded.inputNames,
     outputNames: threaded.outputNames,
     runner: "wasm",
+    get threads() {
+      return fallback ? 1 : threads;
+    },
     info: (name) => threaded.infos.get(name),
     run(feeds, outputNames = threaded.outputNames) {
       const result = queue.then(() => runNow(feeds, outputNames));

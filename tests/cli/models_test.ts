@@ -420,10 +420,16 @@ Deno.test("segment --encoder ssd-1b: fails with what to prepare, then uses the p
       const summary = JSON.parse(await Deno.readTextFile(join(out, "chelsea.json")));
       assert.equal(summary.encoder, "ssd-1b");
       assert.deepEqual(summary.grid, { height: 4, width: 4 });
-      assert.deepEqual([summary.runner, summary.timestep, summary.inputSize], ["wasm", 50, 128]);
+      // A small model: one thread in-process (DIFFCUT_ORT_THREADS unset or 1).
+      assert.deepEqual([summary.runner, summary.threads, summary.timestep, summary.inputSize], [
+        "wasm",
+        1,
+        50,
+        128,
+      ]);
       assert.match(
         logs.join("\n"),
-        /encoder 'ssd-1b' \(tau 0.5, alpha 10, refine false, runner wasm, timestep 50, input size 128\)/,
+        /encoder 'ssd-1b' \(tau 0.5, alpha 10, refine false, runner wasm, threads 1, timestep 50, input size 128\)/,
       );
 
       // The encoder flags reach the prepared model: another timestep and input size (grid = size / 32), and

@@ -49,6 +49,7 @@ Deno.test("threaded wasm session: OrtSession on threads, fp16 outputs decoded, c
   const session = await createWasmSession(linearModel(), { label: "linear" }, { threads: 2 });
   try {
     assert.equal(session.runner, "wasm");
+    assert.equal(session.threads, 2);
     assert.deepEqual(session.info("x"), { type: "float32", shape: [2, 3] });
     const out = await session.run({ x: X });
     assert.deepEqual(Array.from(out.y.data), Y);
@@ -101,6 +102,7 @@ Deno.test("threaded wasm session: falls back to one thread in-process when threa
     tries: 2,
   });
   try {
+    assert.equal(session.threads, 1);
     assert.deepEqual(Array.from((await session.run({ x: X })).y.data), Y);
   } finally {
     await session.dispose();
@@ -114,9 +116,11 @@ Deno.test("threaded wasm session: a run that hangs is run again in-process", asy
     runTimeoutMs: 300,
   });
   try {
+    assert.equal(session.threads, 2);
     const start = performance.now();
     assert.deepEqual(Array.from((await session.run({ x: X })).y.data), Y);
     assert.ok(performance.now() - start >= 300, "the run waited for the watchdog");
+    assert.equal(session.threads, 1, "the session says it runs in-process now");
     assert.deepEqual(Array.from((await session.run({ x: X })).h.data), Y); // later runs stay in-process
   } finally {
     await session.dispose();
