@@ -332,7 +332,8 @@ export function chooseRunner(choice: OrtRunnerChoice): Promise<RunnerChoice> {
     if (dir === undefined) {
       return {
         runner: "wasm",
-        note: "ONNX Runtime runs on wasm; for the native CPU runner (5-10x faster, 288 MB) run " +
+        note:
+          "ONNX Runtime runs on wasm; for the native CPU runner (about 5x faster than wasm on 2 cores, 288 MB) run " +
           "`deno task native-runner` once",
       };
     }
