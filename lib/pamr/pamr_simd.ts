@@ -6,8 +6,9 @@
  * The results equal the TypeScript reference's (`lib/pamr/pamr.ts`: `affinityUnchecked`, `propagate`) bit for
  * bit: the kernels perform the same float32 and float64 operations in the same order, several pixels per
  * 128-bit operation (each lane an independent IEEE operation), and the softmax's exp returns the bits of
- * JavaScript's own `Math.exp` (`lib/wasm/exact_exp.ts`). The propagation's zero-skipping (which columns of a row can be non-zero) is the reference's, in
- * the kernel (driving it from here cost 60 ms of 230 at 512×341 with 64 labels).
+ * JavaScript's own `Math.exp` (`lib/wasm/exact_exp.ts`). The propagation's zero-skipping (which columns of a row
+ * can be non-zero) is the reference's, in the kernel (driving it from here cost 60 ms of 230 at 512×341 with 64
+ * labels).
  *
  * @module
  */

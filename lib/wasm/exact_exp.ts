@@ -11,8 +11,8 @@
  * `Math.exp` on inputs spread over the whole range and near rounding boundaries: an engine whose `Math.exp` is
  * not correctly rounded fails that check, and its callers keep calling `Math.exp` one value at a time.
  *
- * The table's values 2^(j/1024) come from a double-double Taylor series computed here at start-up (a few milliseconds, once per memory),
- * so no constant of anyone else's is copied in.
+ * The table's values 2^(j/1024) come from a double-double Taylor series computed here at start-up (a few
+ * milliseconds, once per memory), so no constant of anyone else's is copied in.
  *
  * @module
  */
