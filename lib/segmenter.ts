@@ -20,6 +20,7 @@ import { DEFAULT_OPEN_VOCAB_MODEL, loadOpenVocab, type OpenVocab } from "./openv
 import type { RouteInput } from "./pipeline/route.ts";
 import { refinePamr } from "./stages.ts";
 import type { Backend, Encoder, FeatureMap, ImageRGB } from "./types.ts";
+import { rankLabels } from "./rank_labels.ts";
 
 /** Options of {@linkcode createSegmenter}. Unset clustering options come from the encoder's sidecar. */
 export interface SegmenterOptions {
@@ -625,34 +626,8 @@ export function workingSize(
 
 /** Renumbers labels to 0..K−1 in ascending order of the original values (like `torch.unique`). */
 export function compactLabels(labels: Int32Array): { compact: Int32Array; sizes: number[] } {
-  let min = 0, max = -1;
-  for (let i = 0; i < labels.length; i++) {
-    const v = labels[i];
-    if (i === 0 || v < min) min = v;
-    if (i === 0 || v > max) max = v;
-  }
-  // Labels are small non-negative numbers in practice: a lookup array instead of a Map (4 ms at 512×384).
-  const dense = min >= 0 && max < 4 * labels.length + 1024;
-  const values = dense ? denseValues(labels, max) : [...new Set(labels)].sort((a, b) => a - b);
-  const compact = new Int32Array(labels.length);
+  const { values, ranks } = rankLabels(labels);
   const sizes = new Array(values.length).fill(0);
-  if (dense) {
-    const index = new Int32Array(max + 1);
-    values.forEach((v, i) => index[v] = i);
-    for (let i = 0; i < labels.length; i++) compact[i] = index[labels[i]];
-  } else {
-    const index = new Map(values.map((v, i) => [v, i]));
-    for (let i = 0; i < labels.length; i++) compact[i] = index.get(labels[i])!;
-  }
-  for (let i = 0; i < compact.length; i++) sizes[compact[i]]++;
-  return { compact, sizes };
-}
-
-/** The distinct values of non-negative labels up to `max`, ascending. */
-function denseValues(labels: Int32Array, max: number): number[] {
-  const seen = new Uint8Array(max + 1);
-  for (let i = 0; i < labels.length; i++) seen[labels[i]] = 1;
-  const values: number[] = [];
-  for (let v = 0; v <= max; v++) if (seen[v]) values.push(v);
-  return values;
+  for (let i = 0; i < ranks.length; i++) sizes[ranks[i]]++;
+  return { compact: ranks, sizes };
 }

@@ -36,6 +36,7 @@
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
 import { medianFilter3x3 } from "./median_filter.ts";
 import { type PamrWorkspace, pamrWorkspace } from "./pamr_simd.ts";
+import { rankLabels } from "../rank_labels.ts";
 
 /** Options of `refinePamr` (`lib/stages.ts`). */
 export interface PamrOptions {
@@ -781,39 +782,7 @@ export function checkPamrOptions(
  * @returns How many distinct values `labels` holds.
  */
 export function distinctLabelCount(labels: Int32Array): number {
-  return labels.length === 0 ? 0 : labelRanks(labels).K;
-}
-
-/**
- * The rank of every label among the sorted distinct labels (label `v` becomes the number of distinct labels below
- * it).
- *
- * @param labels Labels (any int32 values).
- * @returns The number of distinct labels and each pixel's rank.
- */
-function labelRanks(labels: Int32Array): { K: number; ranks: Int32Array } {
-  const n = labels.length;
-  let min = labels[0], max = labels[0];
-  for (let i = 1; i < n; i++) {
-    const v = labels[i];
-    if (v < min) min = v;
-    else if (v > max) max = v;
-  }
-  const ranks = new Int32Array(n);
-  if (max - min <= 4 * n + 1024) {
-    // A table over [min, max] (the usual case: cluster indices): 0.8 ms instead of 4.2 ms (Set, sort, Map) at 512 px.
-    const table = new Int32Array(max - min + 1);
-    for (let i = 0; i < n; i++) table[labels[i] - min] = 1;
-    let K = 0;
-    for (let v = 0; v < table.length; v++) if (table[v]) table[v] = K++;
-    for (let i = 0; i < n; i++) ranks[i] = table[labels[i] - min];
-    return { K, ranks };
-  }
-  const distinct = Int32Array.from(new Set(labels)).sort();
-  const rank = new Map<number, number>();
-  distinct.forEach((v, k) => rank.set(v, k));
-  for (let i = 0; i < n; i++) ranks[i] = rank.get(labels[i])!;
-  return { K: distinct.length, ranks };
+  return rankLabels(labels).values.length;
 }
 
 /**
@@ -835,7 +804,8 @@ export function refinePamrSync(
   const { height: H, width: W } = image;
   const n = H * W;
 
-  const { K, ranks } = labelRanks(labels);
+  const { values, ranks } = rankLabels(labels);
+  const K = values.length;
   const out = new Int32Array(n);
   if (K === 1) return out; // a single mask stays the argmax everywhere; the median of zeros is zero
 

@@ -28,6 +28,7 @@
 
 import type { Backend, FeatureMap } from "../types.ts";
 import { normalizeRows } from "../features/normalize_rows.ts";
+import { rankLabels } from "../rank_labels.ts";
 
 /** Options of `assignConcepts` (`lib/stages.ts`). */
 export interface AssignConceptsOptions {
@@ -177,24 +178,9 @@ export function clusterEmbeddings(features: FeatureMap, gridLabels: Int32Array):
   validateFeatures(features);
   validateGridLabels(features, gridLabels);
   const unit = unitRows(features);
-  const { labels, index } = sortedUnique(gridLabels);
+  const { values: labels, ranks: index } = rankLabels(gridLabels);
   const embeddings = poolClusters(unit, features.channels, index, labels.length);
   return { labels, embeddings, channels: features.channels };
-}
-
-/**
- * Sorted distinct values of a label array and the position of each element's value among them.
- *
- * @param values Labels.
- * @returns `labels` (ascending distinct values) and `index[i]` with `labels[index[i]] === values[i]`.
- */
-function sortedUnique(values: Int32Array): { labels: Int32Array; index: Int32Array } {
-  const labels = Int32Array.from(new Set(values)).sort();
-  const position = new Map<number, number>();
-  labels.forEach((v, k) => position.set(v, k));
-  const index = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) index[i] = position.get(values[i])!;
-  return { labels, index };
 }
 
 /**
@@ -300,7 +286,7 @@ export function assignConceptsSync(
   const outW = size.width;
   const { height: inH, width: inW, channels } = features;
   const unit = unitRows(features);
-  const { labels, index } = sortedUnique(gridLabels);
+  const { values: labels, ranks: index } = rankLabels(gridLabels);
   const K = labels.length;
   const embeddings = poolClusters(unit, channels, index, K);
   const n = inH * inW;
