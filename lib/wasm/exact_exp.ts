@@ -18,6 +18,7 @@
  */
 import { embeddedModule } from "./embedded_module.ts";
 import { WASM_BASE64 } from "./exp_wasm.ts";
+import { seededRandom } from "../random.ts";
 
 /** Entries of the kernel's table, 2^(j/N) for j < N. */
 const N = 1024;
@@ -167,11 +168,7 @@ function selfCheck(): boolean {
     env: { memory, exp: Math.exp },
   });
   const values = new Float64Array(memory.buffer, EXP_TABLE_BYTES, n);
-  let seed = 0x2545f491;
-  const random = () => {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
+  const random = seededRandom(0x2545f491);
   for (let i = 0; i < n; i++) {
     const kind = i % 4;
     values[i] = kind === 0

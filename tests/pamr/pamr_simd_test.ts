@@ -14,15 +14,7 @@ import { pamrWorkspace } from "../../lib/pamr/pamr_simd.ts";
 import { loadImage } from "../../lib/image/load_image.ts";
 import { resizeImage } from "../../lib/image/resize.ts";
 import type { ImageRGB } from "../../lib/types.ts";
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { seededRandom } from "../../lib/random.ts";
 
 /** Asserts two arrays hold the same values bit for bit (Object.is: NaN equals NaN, −0 differs from +0). */
 function assertIdentical(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
@@ -70,7 +62,7 @@ Deno.test("the WebAssembly engine is available here (the parity tests below woul
 });
 
 Deno.test("pamrAffinity: wasm equals typescript bit for bit (odd sizes, borders, every dilation set)", () => {
-  const rnd = lcg(1);
+  const rnd = seededRandom(1);
   let compared = 0;
   for (const [h, w] of SIZES) {
     for (const dilations of DILATIONS) {
@@ -87,7 +79,7 @@ Deno.test("pamrAffinity: wasm equals typescript bit for bit (odd sizes, borders,
 });
 
 Deno.test("propagatePamr: wasm equals typescript bit for bit (K = 1..9, iterations 0, 1, 2, 10)", () => {
-  const rnd = lcg(2);
+  const rnd = seededRandom(2);
   for (const [h, w] of SIZES) {
     for (const dilations of DILATIONS) {
       const image = randomImage(h, w, rnd);
@@ -109,7 +101,7 @@ Deno.test("propagatePamr: wasm equals typescript bit for bit (K = 1..9, iteratio
 });
 
 Deno.test("propagateRanks and refinePamrSync: wasm equals typescript bit for bit (planes and labels)", () => {
-  const rnd = lcg(3);
+  const rnd = seededRandom(3);
   for (const [h, w] of SIZES) {
     for (const dilations of DILATIONS) {
       const image = randomImage(h, w, rnd);
@@ -139,7 +131,7 @@ Deno.test("propagateRanks and refinePamrSync: wasm equals typescript bit for bit
 });
 
 Deno.test("extreme image values: NaN weights take the reference's one-hot step, and the results stay identical", () => {
-  const rnd = lcg(7);
+  const rnd = seededRandom(7);
   let nanCases = 0, shortcutWouldDiffer = 0;
   for (let t = 0; t < 60; t++) {
     const h = 3 + Math.floor(rnd() * 8),
@@ -184,7 +176,7 @@ Deno.test("extreme image values: NaN weights take the reference's one-hot step, 
 });
 
 Deno.test("argmax in WebAssembly: the first of equal values wins, NaN never wins, +0 does not beat −0", () => {
-  const rnd = lcg(13);
+  const rnd = seededRandom(13);
   const special = [0, -0, NaN, 1, -1, 0.5, Infinity, -Infinity];
   for (const [h, w] of [[1, 1], [1, 7], [3, 5], [4, 4], [9, 11]]) {
     for (let K = 1; K <= 5; K++) {
@@ -206,7 +198,7 @@ Deno.test("argmax in WebAssembly: the first of equal values wins, NaN never wins
 });
 
 Deno.test("the kept memory is reused across sizes, and a problem above it gets a memory of its own", () => {
-  const rnd = lcg(11);
+  const rnd = seededRandom(11);
   const cases: [number, number, number, number[]][] = [
     [40, 60, 3, [1, 2, 4, 8]],
     [3, 5, 2, [1]],

@@ -6,13 +6,7 @@ import assert from "node:assert/strict";
 import { exactExpKernel, EXP_TABLE_BYTES, writeExpTable } from "../../lib/wasm/exact_exp.ts";
 import { embeddedModule } from "../../lib/wasm/embedded_module.ts";
 import { WASM_BASE64 } from "../../lib/wasm/exp_wasm.ts";
-
-function random(seed: number): () => number {
-  return () => {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
-}
+import { seededRandom } from "../../lib/random.ts";
 
 Deno.test("the SIMD exp gives Math.exp's bits on a million inputs and the special values", () => {
   const n = 1_000_001; // odd: the last value takes the scalar tail
@@ -24,7 +18,7 @@ Deno.test("the SIMD exp gives Math.exp's bits on a million inputs and the specia
     return;
   }
   const values = new Float64Array(memory.buffer, EXP_TABLE_BYTES, n);
-  const r = random(7);
+  const r = seededRandom(7);
   for (let i = 0; i < n; i++) {
     const kind = i % 5;
     values[i] = kind === 0
@@ -110,7 +104,7 @@ Deno.test("the exp table holds 2^(j/1024) as double-doubles, and few softmax val
     env: { memory: data, exp: (x: number) => (calls++, Math.exp(x)) },
   });
   const values = new Float64Array(data.buffer, EXP_TABLE_BYTES, n);
-  const r = random(11);
+  const r = seededRandom(11);
   for (let i = 0; i < n; i++) values[i] = -30 * r();
   (instance.exports.expInPlace as (p: number, n: number, t: number) => void)(EXP_TABLE_BYTES, n, 0);
   assert.ok(calls > 0 && calls < n / 200, `${calls} of ${n} values went to Math.exp`);
