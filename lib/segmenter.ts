@@ -6,6 +6,7 @@
  * @module
  */
 import { checkAlpha } from "./affinity/affinity.ts";
+import { startPamrThreads } from "./pamr/pamr_simd.ts";
 import { loadEncoder, type LoadEncoderOptions } from "./encoder/load_encoder.ts";
 import { checkBackend, noticeCpuFallback, recordStageRuns, type StageRun } from "./gpu/backend.ts";
 import { getGpu, GpuDeviceLostError, GpuUnavailableError } from "./gpu/device.ts";
@@ -274,6 +275,8 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
     hostFeatures: options.hostFeatures ?? true,
   });
   checkSegmenterOptions({ ...resolved, tau: resolved.segments === undefined ? resolved.tau : undefined });
+  // PAMR's CPU helpers start now and are up when the first image gets there (they cost nothing while idle).
+  if (resolved.refine && resolved.backend !== "webgpu") startPamrThreads();
   const givenFallback = options.fallbackEncoder;
   const loadFallback: (() => Promise<Encoder>) | undefined = typeof givenFallback === "function"
     ? givenFallback

@@ -14,7 +14,9 @@
  */
 import { embeddedModule } from "../wasm/embedded_module.ts";
 import { WASM_BASE64 } from "../wasm/pamr_wasm.ts";
-import { exactExpKernel, EXP_TABLE_BYTES } from "../wasm/exact_exp.ts";
+import { exactExpKernel, EXP_TABLE_BYTES, type ExpKernel } from "../wasm/exact_exp.ts";
+import { growTo, PAGE, SHARED_MAX_PAGES, sharedMemory } from "../wasm/shared_memory.ts";
+import { kernelThreads, type RowTeam, type RowWork, startRowTeam } from "../wasm/row_team.ts";
 import type { ImageRGB } from "../types.ts";
 
 /** The exports of `lib/wasm/pamr.wat` (addresses and strides in bytes). */
@@ -65,35 +67,66 @@ interface Kernels {
     to: number,
     nextFrom: number,
     nextTo: number,
+    y0: number,
+    y1: number,
   ): void;
 }
 
-const PAGE = 65536;
-/** Problems above this stay on the TypeScript path (a 32-bit memory tops out at 4 GiB; allocations this large
- * are better not attempted at all). */
-const MAX_BYTES = 2 ** 31;
+/** Problems above this stay on the TypeScript path (the kernels' shared memory tops out at 2 GiB). */
+const MAX_BYTES = SHARED_MAX_PAGES * PAGE;
 /**
- * A memory up to this size is kept for the next call, in one per process: the CLI refines image after image at
- * one size, and a fresh memory costs its page faults every call (at 512×341 with 64 labels, 114 MB: ~80 ms of a
- * 380 ms call). Larger problems get a memory of their own, released with the call.
+ * A memory up to this size is kept for the next call, one per process: the CLI refines image after image at one
+ * size, and a fresh memory costs its page faults every call (at 512×341 with 64 labels, 114 MB: ~80 ms of a 380
+ * ms call). A larger one is dropped as soon as the current task ends.
  */
 const KEEP_BYTES = 128 * 2 ** 20;
-/** The kept memory is dropped this long after the last call, so an idle notebook kernel does not hold it. */
+/** The kept memory (and its helper threads) is dropped this long after the last call, so an idle notebook kernel
+ * does not hold it. */
 const KEEP_MS = 30_000;
+/** Problems with fewer pixels run on the calling thread alone (a helper would cost more than it saves). */
+const TEAM_MIN_PIXELS = 2 ** 16;
+/** Rows per claim of the row-parallel jobs. */
+const CHUNK_ROWS = 8;
+/** Row jobs (`row_team.ts`). */
+const AFFINITY_ROWS = 1, PROPAGATE_ROWS = 2;
 
-let kept: { memory: WebAssembly.Memory; kernels: Kernels } | undefined;
+/** The process's kernel memory, its kernels, and its helper threads once a problem was large enough. */
+interface Kept {
+  memory: WebAssembly.Memory;
+  kernels: Kernels;
+  team?: RowTeam;
+}
+let kept: Kept | undefined;
 let dropTimer: ReturnType<typeof setTimeout> | undefined;
 
-/** (Re)starts the timer that drops the kept memory; it never keeps the process alive. */
-function scheduleDrop(): void {
+/** (Re)starts the timer that drops the kept memory and ends its helpers; it never keeps the process alive. */
+function scheduleDrop(ms: number): void {
   if (dropTimer !== undefined) clearTimeout(dropTimer);
-  dropTimer = setTimeout(() => {
-    kept = undefined;
-    dropTimer = undefined;
-  }, KEEP_MS);
+  dropTimer = setTimeout(dropKernelMemory, ms);
   (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(
     dropTimer as unknown as number,
   );
+}
+
+/**
+ * Drops the kept kernel memory now and ends its helper threads (tests call it; otherwise a timer does, 30 s after
+ * the last call). The next PAMR call starts afresh.
+ */
+export function dropKernelMemory(): void {
+  if (dropTimer !== undefined) clearTimeout(dropTimer);
+  dropTimer = undefined;
+  kept?.team?.close();
+  kept = undefined;
+}
+
+/**
+ * Threads that ran the last large PAMR problem's kernels, the caller included (1 before any, and after the kept
+ * memory was dropped).
+ *
+ * @returns The team's thread count.
+ */
+export function pamrThreads(): number {
+  return kept?.team?.threads ?? 1;
 }
 
 /** Instantiates the kernels on a memory. */
@@ -102,32 +135,224 @@ function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Ke
   return instance.exports as unknown as Kernels;
 }
 
-/**
- * A memory of at least `bytes` bytes with the kernels bound to it: the kept one (grown if needed) when small
- * enough, otherwise a fresh one for this call.
- */
-function memoryFor(
-  module: WebAssembly.Module,
-  bytes: number,
-): { memory: WebAssembly.Memory; kernels: Kernels } {
-  const pages = Math.ceil(bytes / PAGE);
-  if (bytes > KEEP_BYTES) {
-    const memory = new WebAssembly.Memory({ initial: pages });
-    return { memory, kernels: instantiate(module, memory) };
-  }
+/** The kept memory grown to at least `bytes` bytes (created on first use). */
+function memoryFor(module: WebAssembly.Module, bytes: number): Kept {
   if (!kept) {
-    const memory = new WebAssembly.Memory({ initial: pages });
+    const memory = sharedMemory(bytes);
     kept = { memory, kernels: instantiate(module, memory) };
-  } else if (kept.memory.buffer.byteLength < pages * PAGE) {
-    kept.memory.grow(pages - kept.memory.buffer.byteLength / PAGE);
-  }
-  scheduleDrop();
+  } else growTo(kept.memory, bytes);
+  scheduleDrop(bytes > KEEP_BYTES ? 0 : KEEP_MS);
   return kept;
+}
+
+/**
+ * Threads for a problem of `pixels` pixels on the kept memory, whose layout has scratch for `threads`: its team,
+ * started on the first large problem (and again when the thread setting dropped below it).
+ */
+function teamFor(k: Kept, pixels: number, threads: number): RowTeam | undefined {
+  if (pixels < TEAM_MIN_PIXELS || threads < 2) return undefined;
+  if (k.team && k.team.threads > threads) {
+    k.team.close();
+    k.team = undefined;
+  }
+  k.team ??= startRowTeam(
+    k.memory,
+    new URL("./pamr_worker.ts", import.meta.url),
+    threads - 1,
+    rowWork(k.memory, k.kernels, true),
+  );
+  return k.team.threads > 1 ? k.team : undefined;
+}
+
+/**
+ * Starts PAMR's helper threads ahead of the first large problem (a segmenter does this at creation, so that they
+ * are up by the time its first image reaches PAMR); idle helpers wait without using a core, and end with the
+ * kept memory, 30 s after the last call. Does nothing where the kernels or workers are unavailable or
+ * `DIFFCUT_KERNEL_THREADS` is 1.
+ */
+export function startPamrThreads(): void {
+  const module = embeddedModule(WASM_BASE64);
+  if (!module) return;
+  try {
+    const threads = kernelThreads();
+    if (threads > 1) teamFor(memoryFor(module, PAGE), TEAM_MIN_PIXELS, threads);
+  } catch {
+    // a bad thread setting or no memory: the first PAMR call reports or falls back
+  }
 }
 
 /** Rounds a byte count up to a multiple of 16. */
 function align(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;
+}
+
+/** Byte addresses of a problem in the kernel memory: a pure function of its sizes, so every thread agrees. */
+interface Layout {
+  H: number;
+  W: number;
+  K: number;
+  L: number;
+  /** Neighbours, 8L. */
+  P: number;
+  padY: number;
+  padX: number;
+  Wp: number;
+  /** W rounded up to 4. */
+  W4: number;
+  /** Bytes of one padded image plane. */
+  plane: number;
+  expTableAt: number;
+  imgAt: number;
+  tapsAt: number;
+  nbsAt: number;
+  dilAt: number;
+  /** Per-thread scratch: thread t's starts `t · scratchBytes` after these. */
+  denAt: number;
+  logitsAt: number;
+  expsAt: number;
+  sumsAt: number;
+  accAt: number;
+  scratchBytes: number;
+  rangesAt: number;
+  weightsAt: number;
+  aAt: number;
+  bAt: number;
+  bestAt: number;
+  labelsAt: number;
+  bytes: number;
+}
+
+function layoutOf(H: number, W: number, K: number, dilations: ArrayLike<number>, threads: number): Layout {
+  const L = dilations.length;
+  const P = 8 * L;
+  const n = H * W;
+  let dMax = 0;
+  for (let l = 0; l < L; l++) dMax = Math.max(dMax, dilations[l]);
+  // Replicate padding: a tap d rows away clamps like one min(d, H) rows away, so the padding never exceeds H, W.
+  const padY = Math.min(dMax, H), padX = Math.min(dMax, W);
+  const Hp = H + 2 * padY, Wp = W + 2 * padX;
+  const W4 = Math.ceil(W / 4) * 4;
+  const plane = Hp * Wp * 4;
+  // The exp kernel's table comes first, at a fixed place, so a kept memory keeps it for the next call. The image
+  // is followed by slack for the lanes past a row's end.
+  const expTableAt = 0;
+  const imgAt = align(EXP_TABLE_BYTES);
+  const tapsAt = align(imgAt + 3 * plane + 64);
+  const nbsAt = align(tapsAt + 9 * L * 4);
+  const dilAt = align(nbsAt + P * 4);
+  const denAt = align(dilAt + L * 4);
+  const logitsAt = align(denAt + 3 * W4 * 4);
+  const expsAt = align(logitsAt + P * W4 * 4);
+  const sumsAt = align(expsAt + P * W4 * 8);
+  const accAt = align(sumsAt + W4 * 8);
+  const scratchBytes = align(accAt + W * 8) - denAt;
+  const rangesAt = denAt + threads * scratchBytes;
+  const weightsAt = align(rangesAt + 4 * K * H * 4);
+  const aAt = align(weightsAt + P * n * 4);
+  const bAt = align(aAt + K * n * 4);
+  const bestAt = align(bAt + K * n * 4);
+  const labelsAt = align(bestAt + n * 4);
+  const bytes = labelsAt + n * 4;
+  return {
+    H,
+    W,
+    K,
+    L,
+    P,
+    padY,
+    padX,
+    Wp,
+    W4,
+    plane,
+    expTableAt,
+    imgAt,
+    tapsAt,
+    nbsAt,
+    dilAt,
+    denAt,
+    logitsAt,
+    expsAt,
+    sumsAt,
+    accAt,
+    scratchBytes,
+    rangesAt,
+    weightsAt,
+    aAt,
+    bAt,
+    bestAt,
+    labelsAt,
+    bytes,
+  };
+}
+
+/**
+ * The row work of PAMR's jobs for a helper thread, on its own kernel instances bound to the shared memory (the
+ * caller has written the exp table there). Job arguments: `[H, W, K, threads, L, ...dilations]`, then for a
+ * propagation step the addresses `a, b, from, to, nextFrom, nextTo`.
+ *
+ * @param memory The team's shared memory.
+ * @returns The work of one row range.
+ */
+export function pamrRowWork(memory: WebAssembly.Memory): RowWork {
+  return rowWork(memory, instantiate(embeddedModule(WASM_BASE64)!, memory), false);
+}
+
+function rowWork(memory: WebAssembly.Memory, k: Kernels, writeTable: boolean): RowWork {
+  const exp = exactExpKernel(memory, 0, writeTable);
+  return (op, args, y0, y1, thread) => {
+    const L = args[4];
+    const lay = layoutOf(args[0], args[1], args[2], args.subarray(5, 5 + L), args[3]);
+    const s = thread * lay.scratchBytes;
+    if (op === AFFINITY_ROWS) return affinityRows(k, exp, memory, lay, s, y0, y1);
+    const [a, b, from, to, nextFrom, nextTo] = args.subarray(5 + L, 11 + L);
+    k.propagateStep(
+      a,
+      b,
+      lay.weightsAt,
+      lay.H * lay.W * 4,
+      lay.accAt + s,
+      lay.dilAt,
+      L,
+      lay.H,
+      lay.W,
+      lay.K,
+      from,
+      to,
+      nextFrom,
+      nextTo,
+      y0,
+      y1,
+    );
+    return 0;
+  };
+}
+
+/** Softmax weights of rows [y0, y1) with the scratch at offset `s`; returns 1 when a weight is NaN. */
+function affinityRows(
+  k: Kernels,
+  exp: ExpKernel | null,
+  memory: WebAssembly.Memory,
+  lay: Layout,
+  s: number,
+  y0: number,
+  y1: number,
+): number {
+  const { W, W4, P, plane, Wp, padX, padY, imgAt } = lay;
+  const n = lay.H * W;
+  const expsAt = lay.expsAt + s;
+  const exps = exp ? undefined : new Float64Array(memory.buffer, expsAt, P * W4);
+  let nan = 0;
+  for (let y = y0; y < y1; y++) {
+    const c = imgAt + ((y + padY) * Wp + padX) * 4;
+    k.denominatorRow(c, plane, W, lay.tapsAt, 9 * lay.L, lay.denAt + s, W4 * 4);
+    k.logitRow(c, plane, W, lay.nbsAt, P, lay.denAt + s, lay.logitsAt + s, W4 * 4, expsAt);
+    // The reference's Math.exp: the SIMD kernel returns its very bits (lib/wasm/exact_exp.ts); where that cannot
+    // be promised, Math.exp itself in a JavaScript loop (a call out of WebAssembly per value costs as much again).
+    if (exp) exp(expsAt, P * W4);
+    else for (let i = 0; i < exps!.length; i++) exps![i] = Math.exp(exps![i]);
+    nan |= k.normalizeRow(expsAt, W4 * 8, W, P, lay.sumsAt + s, lay.weightsAt + y * W * 4, n * 4);
+  }
+  return nan;
 }
 
 /**
@@ -191,45 +416,23 @@ export function pamrWorkspace(
 ): PamrWorkspace | null {
   const module = embeddedModule(WASM_BASE64);
   if (!module) return null;
-  const L = dilations.length;
-  const P = 8 * L;
   const n = H * W;
-  const dMax = Math.max(...dilations);
-  // Replicate padding: a tap d rows away clamps like one min(d, H) rows away, so the padding never exceeds H, W.
-  const padY = Math.min(dMax, H), padX = Math.min(dMax, W);
-  const Hp = H + 2 * padY, Wp = W + 2 * padX;
-  const W4 = Math.ceil(W / 4) * 4;
-  const plane = Hp * Wp * 4;
-  // Byte layout; the image is followed by slack for the lanes past a row's end. The exp kernel's table comes
-  // first, at a fixed place, so a kept memory keeps it for the next call.
-  const expTableAt = 0;
-  const imgAt = align(EXP_TABLE_BYTES);
-  const tapsAt = align(imgAt + 3 * plane + 64);
-  const nbsAt = align(tapsAt + 9 * L * 4);
-  const dilAt = align(nbsAt + P * 4);
-  const denAt = align(dilAt + L * 4);
-  const logitsAt = align(denAt + 3 * W4 * 4);
-  const expsAt = align(logitsAt + P * W4 * 4);
-  const sumsAt = align(expsAt + P * W4 * 8);
-  const accAt = align(sumsAt + W4 * 8);
-  const rangesAt = align(accAt + W * 8);
-  const weightsAt = align(rangesAt + 4 * K * H * 4);
-  const aAt = align(weightsAt + P * n * 4);
-  const bAt = align(aAt + K * n * 4);
-  const bestAt = align(bAt + K * n * 4);
-  const labelsAt = align(bestAt + n * 4);
-  const bytes = labelsAt + n * 4;
-  if (bytes > MAX_BYTES) return null;
-  let memory: WebAssembly.Memory, kernels: Kernels;
+  // The layout leaves scratch for every thread a team may have, so a team started later finds room.
+  const threads = kernelThreads();
+  const lay = layoutOf(H, W, K, dilations, threads);
+  if (lay.bytes > MAX_BYTES) return null;
+  let k: Kept;
   try {
-    ({ memory, kernels } = memoryFor(module, bytes));
+    k = memoryFor(module, lay.bytes);
   } catch {
     return null; // no memory this large here: the reference runs instead
   }
+  const { memory, kernels } = k;
+  const { L, P, padY, padX, Wp, imgAt } = lay;
   const buffer = memory.buffer;
-  const taps = new Int32Array(buffer, tapsAt, 9 * L);
-  const nbs = new Int32Array(buffer, nbsAt, P);
-  const dil = new Int32Array(buffer, dilAt, L);
+  const taps = new Int32Array(buffer, lay.tapsAt, 9 * L);
+  const nbs = new Int32Array(buffer, lay.nbsAt, P);
+  const dil = new Int32Array(buffer, lay.dilAt, L);
   let t = 0, p = 0;
   for (let l = 0; l < L; l++) {
     const dy = Math.min(dilations[l], H), dx = Math.min(dilations[l], W);
@@ -241,11 +444,14 @@ export function pamrWorkspace(
       }
     }
   }
-  const exp = exactExpKernel(memory, expTableAt);
-  const weights = new Float32Array(buffer, weightsAt, P * n);
-  const masks = new Float32Array(buffer, aAt, K * n);
+  const exp = exactExpKernel(memory, lay.expTableAt);
+  const weights = new Float32Array(buffer, lay.weightsAt, P * n);
+  const masks = new Float32Array(buffer, lay.aAt, K * n);
+  const sizes = [H, W, K, threads, L, ...dilations];
+  const team = teamFor(k, n, threads);
 
   const affinity = (image: ImageRGB): boolean => {
+    const Hp = H + 2 * padY;
     const img = new Float32Array(buffer, imgAt, 3 * Hp * Wp);
     const { data } = image;
     for (let py = 0; py < Hp; py++) {
@@ -258,46 +464,57 @@ export function pamrWorkspace(
         img[o + 2 * Hp * Wp] = data[s + 2];
       }
     }
-    const exps = new Float64Array(buffer, expsAt, P * W4);
-    let nan = 0;
-    for (let y = 0; y < H; y++) {
-      const c = imgAt + ((y + padY) * Wp + padX) * 4;
-      kernels.denominatorRow(c, plane, W, tapsAt, 9 * L, denAt, W4 * 4);
-      kernels.logitRow(c, plane, W, nbsAt, P, denAt, logitsAt, W4 * 4, expsAt);
-      // The reference's Math.exp: the SIMD kernel returns its very bits (lib/wasm/exact_exp.ts); where that cannot
-      // be promised, Math.exp itself in a JavaScript loop (a call out of WebAssembly per value costs as much again).
-      if (exp) exp(expsAt, exps.length);
-      else for (let i = 0; i < exps.length; i++) exps[i] = Math.exp(exps[i]);
-      nan |= kernels.normalizeRow(expsAt, W4 * 8, W, P, sumsAt, weightsAt + y * W * 4, n * 4);
-    }
+    const nan = team
+      ? team.run(AFFINITY_ROWS, sizes, H, CHUNK_ROWS)
+      : affinityRows(kernels, exp, memory, lay, 0, 0, H);
     return nan === 0;
   };
 
   const propagate = (iterations: number): Float32Array => {
     if (iterations === 0) return masks;
     // Per plane and row, columns [from, to) hold every non-zero value of `a` (from = W, to = 0: none).
-    let a = aAt,
-      b = bAt,
-      from = rangesAt,
+    let a = lay.aAt,
+      b = lay.bAt,
+      from = lay.rangesAt,
       to = from + K * H * 4,
       nextFrom = to + K * H * 4,
       nextTo = nextFrom + K * H * 4;
     kernels.planeRanges(a, K, H, W, from, to);
     for (let it = 0; it < iterations; it++) {
-      kernels.propagateStep(a, b, weightsAt, n * 4, accAt, dilAt, L, H, W, K, from, to, nextFrom, nextTo);
+      if (team) team.run(PROPAGATE_ROWS, [...sizes, a, b, from, to, nextFrom, nextTo], H, CHUNK_ROWS);
+      else {
+        kernels.propagateStep(
+          a,
+          b,
+          lay.weightsAt,
+          n * 4,
+          lay.accAt,
+          lay.dilAt,
+          L,
+          H,
+          W,
+          K,
+          from,
+          to,
+          nextFrom,
+          nextTo,
+          0,
+          H,
+        );
+      }
       [a, b] = [b, a];
       [from, nextFrom] = [nextFrom, from];
       [to, nextTo] = [nextTo, to];
     }
-    return a === aAt ? masks : new Float32Array(buffer, bAt, K * n);
+    return a === lay.aAt ? masks : new Float32Array(buffer, lay.bAt, K * n);
   };
 
   const argmax = (planes: Float32Array): Int32Array => {
     if (planes.buffer !== buffer || planes.length !== K * n) {
       throw new RangeError("Planes are not this workspace's");
     }
-    kernels.argmaxPlanes(planes.byteOffset, K, n, bestAt, labelsAt);
-    return new Int32Array(buffer, labelsAt, n).slice();
+    kernels.argmaxPlanes(planes.byteOffset, K, n, lay.bestAt, lay.labelsAt);
+    return new Int32Array(buffer, lay.labelsAt, n).slice();
   };
 
   return { weights, masks, affinity, propagate, argmax };

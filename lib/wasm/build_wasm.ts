@@ -23,9 +23,9 @@ interface Wabt {
   parseWat(
     name: string,
     text: string,
-    features: { simd: boolean },
+    features: { simd: boolean; threads: boolean },
   ): {
-    validate(): void;
+    validate(features: { simd: boolean; threads: boolean }): void;
     toBinary(options: { log: boolean; write_debug_names: boolean }): { buffer: Uint8Array };
     destroy(): void;
   };
@@ -35,7 +35,7 @@ interface Wabt {
 export const WASM_DIR: string = fileURLToPath(new URL(".", import.meta.url));
 
 /**
- * Compiles WebAssembly text (SIMD enabled) to a validated binary.
+ * Compiles WebAssembly text (SIMD and shared memories enabled) to a validated binary.
  *
  * @param name File name, for error messages.
  * @param text The `.wat` source.
@@ -44,9 +44,11 @@ export const WASM_DIR: string = fileURLToPath(new URL(".", import.meta.url));
  */
 export async function compileWat(name: string, text: string): Promise<Uint8Array<ArrayBuffer>> {
   const wabt: Wabt = await (await import(WABT)).default();
-  const module = wabt.parseWat(name, text, { simd: true });
+  // Threads: the memories are shared, so that helper threads run the kernels on one problem (row_team.ts).
+  const features = { simd: true, threads: true };
+  const module = wabt.parseWat(name, text, features);
   try {
-    module.validate();
+    module.validate(features);
     return Uint8Array.from(module.toBinary({ log: false, write_debug_names: false }).buffer);
   } finally {
     module.destroy();

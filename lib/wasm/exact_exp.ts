@@ -19,6 +19,7 @@
 import { embeddedModule } from "./embedded_module.ts";
 import { WASM_BASE64 } from "./exp_wasm.ts";
 import { seededRandom } from "../random.ts";
+import { sharedMemory } from "./shared_memory.ts";
 
 /** Entries of the kernel's table, 2^(j/N) for j < N. */
 const N = 1024;
@@ -121,14 +122,16 @@ let agrees: boolean | undefined;
  * or `null` where WebAssembly SIMD is missing or this engine's `Math.exp` differs from the kernel anywhere on
  * the check: the caller then applies `Math.exp` itself.
  *
- * @param memory The memory holding the values and the table.
+ * @param memory The memory holding the values and the table (shared: `sharedMemory`).
  * @param tableAt Byte offset of the table.
+ * @param writeTable Write the table (false: another thread has written it at `tableAt` in this shared memory).
  * @returns The kernel, or null.
  *
  * @example
  * ```ts
  * import { EXP_TABLE_BYTES, exactExpKernel } from "./exact_exp.ts";
- * const memory = new WebAssembly.Memory({ initial: 1 });
+ * import { sharedMemory } from "./shared_memory.ts";
+ * const memory = sharedMemory(EXP_TABLE_BYTES + 24);
  * const exp = exactExpKernel(memory, 0);
  * if (exp) {
  *   const values = new Float64Array(memory.buffer, EXP_TABLE_BYTES, 3);
@@ -138,14 +141,18 @@ let agrees: boolean | undefined;
  * }
  * ```
  */
-export function exactExpKernel(memory: WebAssembly.Memory, tableAt: number): ExpKernel | null {
+export function exactExpKernel(
+  memory: WebAssembly.Memory,
+  tableAt: number,
+  writeTable = true,
+): ExpKernel | null {
   const module = embeddedModule(WASM_BASE64);
   if (!module) return null;
   agrees ??= selfCheck();
   if (!agrees) return null;
   const known = bound.get(memory);
   if (known?.tableAt === tableAt) return known.kernel;
-  writeExpTable(new DataView(memory.buffer), tableAt);
+  if (writeTable) writeExpTable(new DataView(memory.buffer), tableAt);
   const instance = new WebAssembly.Instance(module, { env: { memory, exp: Math.exp } });
   const expInPlace = instance.exports.expInPlace as (p: number, n: number, table: number) => void;
   const kernel: ExpKernel = (at, count) => expInPlace(at, count, tableAt);
@@ -162,7 +169,7 @@ const bound = new WeakMap<WebAssembly.Memory, { tableAt: number; kernel: ExpKern
  */
 function selfCheck(): boolean {
   const n = 20_000;
-  const memory = new WebAssembly.Memory({ initial: Math.ceil((EXP_TABLE_BYTES + 8 * n) / 65536) });
+  const memory = sharedMemory(EXP_TABLE_BYTES + 8 * n);
   writeExpTable(new DataView(memory.buffer), 0);
   const instance = new WebAssembly.Instance(embeddedModule(WASM_BASE64)!, {
     env: { memory, exp: Math.exp },

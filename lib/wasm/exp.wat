@@ -12,7 +12,7 @@
 ;;
 ;; Table layout at $table (bytes): f64 [1024/ln2, C1, C2, 2^-63], then 1024 entries of f64 [Th, Tl].
 (module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 32768 shared))
   (import "env" "exp" (func $exp (param f64) (result f64)))
 
   (func (export "expInPlace") (param $p i32) (param $n i32) (param $table i32)

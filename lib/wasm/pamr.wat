@@ -8,9 +8,10 @@
 ;; function the reference calls (lib/wasm/exp.wat, or Math.exp itself).
 ;;
 ;; Image layout: three channel planes (R, G, B) of float32, each padded by replicating its border, so that a tap
-;; at a fixed offset from the centre needs no clamping. Addresses and offsets are in bytes.
+;; at a fixed offset from the centre needs no clamping. Addresses and offsets are in bytes. The memory is shared
+;; (lib/wasm/row_team.ts): helper threads run the same kernels on other rows of the same problem.
 (module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 32768 shared))
 
   ;; The denominators 1e-8 + 0.1·σ_c of one image row, σ_c the unbiased standard deviation of channel c over the
   ;; taps. Two pixels per f64x2: in each lane, the reference's float64 one-pass sums of u and u² with u the tap
@@ -285,21 +286,22 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $row))))
 
-  ;; One propagation step of all $k planes, $a into $b, with the reference's zero-skipping: a row of a plane is
-  ;; computed only on the columns its neighbours' rows can reach, [min(from) − d, max(to) + d) over each dilation
-  ;; d's three rows, clipped to the row, and is all zeros when no neighbour row has a non-zero value; those
-  ;; columns become the row's range for the next step ($nextFrom, $nextTo; the ranges as in planeRanges). Rows
-  ;; go outermost, the planes of a row together, so that its 8L weight rows stay in cache (a step reads only $a:
-  ;; the order is free).
+  ;; One propagation step of rows [$y0, $y1) of all $k planes, $a into $b, with the reference's zero-skipping: a
+  ;; row of a plane is computed only on the columns its neighbours' rows can reach, [min(from) − d, max(to) + d)
+  ;; over each dilation d's three rows, clipped to the row, and is all zeros when no neighbour row has a non-zero
+  ;; value; those columns become the row's range for the next step ($nextFrom, $nextTo; the ranges as in
+  ;; planeRanges). Rows go outermost, the planes of a row together, so that its 8L weight rows stay in cache (a
+  ;; step reads only $a: the order is free, and threads may take disjoint row ranges of one step).
   (func (export "propagateStep")
     (param $a i32) (param $b i32) (param $wts i32) (param $plane i32) (param $acc i32) (param $dil i32)
     (param $nl i32) (param $h i32) (param $w i32) (param $k i32)
-    (param $from i32) (param $to i32) (param $nextFrom i32) (param $nextTo i32)
+    (param $from i32) (param $to i32) (param $nextFrom i32) (param $nextTo i32) (param $y0 i32) (param $y1 i32)
     (local $y i32) (local $kk i32) (local $l i32) (local $d i32) (local $i i32) (local $r i32) (local $kh i32)
     (local $lo i32) (local $hi i32) (local $f i32) (local $t i32) (local $idx i32)
+    (local.set $y (local.get $y0))
     (block $rowsDone
       (loop $rows
-        (br_if $rowsDone (i32.ge_s (local.get $y) (local.get $h)))
+        (br_if $rowsDone (i32.ge_s (local.get $y) (local.get $y1)))
         (local.set $kk (i32.const 0))
         (block $planesDone
           (loop $planes

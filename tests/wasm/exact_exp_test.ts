@@ -4,13 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { exactExpKernel, EXP_TABLE_BYTES, writeExpTable } from "../../lib/wasm/exact_exp.ts";
+import { sharedMemory } from "../../lib/wasm/shared_memory.ts";
 import { embeddedModule } from "../../lib/wasm/embedded_module.ts";
 import { WASM_BASE64 } from "../../lib/wasm/exp_wasm.ts";
 import { seededRandom } from "../../lib/random.ts";
 
 Deno.test("the SIMD exp gives Math.exp's bits on a million inputs and the special values", () => {
   const n = 1_000_001; // odd: the last value takes the scalar tail
-  const memory = new WebAssembly.Memory({ initial: Math.ceil((EXP_TABLE_BYTES + 8 * n) / 65536) });
+  const memory = sharedMemory(EXP_TABLE_BYTES + 8 * n);
   const exp = exactExpKernel(memory, 0);
   if (!exp) {
     assert.equal(embeddedModule(WASM_BASE64), null, "the kernel is refused although SIMD runs here");
@@ -67,7 +68,7 @@ Deno.test("the SIMD exp gives Math.exp's bits on a million inputs and the specia
 });
 
 Deno.test("the exp table holds 2^(j/1024) as double-doubles, and few softmax values need Math.exp", () => {
-  const memory = new WebAssembly.Memory({ initial: 10 });
+  const memory = sharedMemory(10 * 65536);
   const view = new DataView(memory.buffer);
   writeExpTable(view, 0);
   const entry = (j: number) => [view.getFloat64(32 + 16 * j, true), view.getFloat64(40 + 16 * j, true)];
@@ -97,7 +98,7 @@ Deno.test("the exp table holds 2^(j/1024) as double-doubles, and few softmax val
     assert.ok(diff < (1n << 200n), `2^(${j}/1024) · 2^(${1024 - j}/1024) misses 2 by ${diff} / 2^300`);
   }
   const n = 100_000;
-  const data = new WebAssembly.Memory({ initial: Math.ceil((EXP_TABLE_BYTES + 8 * n) / 65536) });
+  const data = sharedMemory(EXP_TABLE_BYTES + 8 * n);
   writeExpTable(new DataView(data.buffer), 0);
   let calls = 0;
   const instance = new WebAssembly.Instance(embeddedModule(WASM_BASE64)!, {
