@@ -7,7 +7,7 @@
  */
 
 import type { ImageRGB } from "../types.ts";
-import { resizeBilinear } from "../image/resize.ts";
+import { eachResizedRow } from "../image/resize.ts";
 import type { SidecarInput } from "./sidecar.ts";
 import type { FloatTensor } from "../onnx/ort_session.ts";
 
@@ -65,26 +65,29 @@ export function preprocessImage(image: ImageRGB, input: SidecarInput): FloatTens
   checkImage(image);
   const size = input.size;
   const pixels = size * size;
-  const rgb = image.height === size && image.width === size
-    ? image.data
-    : resizeBilinear(image.data, image.height, image.width, 3, size, size);
   const { scale, mean, std } = input.normalisation;
   const [r, g, b] = input.channelOrder === "RGB" ? [0, 1, 2] : [2, 1, 0];
   const [m0, m1, m2] = mean, [s0, s1, s2] = std;
   const out = new Float32Array(3 * pixels);
-  // One pass over the pixels, each value read once (three strided passes cost twice as much at 1024²).
-  if (input.layout === "NCHW") {
-    for (let i = 0, j = 0; i < pixels; i++, j += 3) {
-      out[i] = (rgb[j + r] * scale - m0) / s0;
-      out[pixels + i] = (rgb[j + g] * scale - m1) / s1;
-      out[2 * pixels + i] = (rgb[j + b] * scale - m2) / s2;
+  const nchw = input.layout === "NCHW";
+  // Each resized row is normalised as it comes, each value read once: no resized copy of the image is kept.
+  const normalise = (oy: number, rgb: Float32Array) => {
+    for (let x = 0, j = 0, i = oy * size; x < size; x++, j += 3, i++) {
+      const v0 = (rgb[j + r] * scale - m0) / s0, v1 = (rgb[j + g] * scale - m1) / s1;
+      const v2 = (rgb[j + b] * scale - m2) / s2;
+      if (nchw) {
+        out[i] = v0;
+        out[pixels + i] = v1;
+        out[2 * pixels + i] = v2;
+      } else {
+        out[3 * i] = v0;
+        out[3 * i + 1] = v1;
+        out[3 * i + 2] = v2;
+      }
     }
-  } else {
-    for (let j = 0; j < 3 * pixels; j += 3) {
-      out[j] = (rgb[j + r] * scale - m0) / s0;
-      out[j + 1] = (rgb[j + g] * scale - m1) / s1;
-      out[j + 2] = (rgb[j + b] * scale - m2) / s2;
-    }
-  }
+  };
+  if (image.height === size && image.width === size) {
+    for (let oy = 0; oy < size; oy++) normalise(oy, image.data.subarray(oy * size * 3, (oy + 1) * size * 3));
+  } else eachResizedRow(image.data, image.height, image.width, 3, size, size, normalise);
   return { data: out, dims: input.layout === "NCHW" ? [1, 3, size, size] : [1, size, size, 3] };
 }

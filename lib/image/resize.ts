@@ -141,6 +141,41 @@ export function resizeBilinear(
   }
   const rowLength = outWidth * channels;
   const out = new Float32Array(outHeight * rowLength);
+  eachResizedRow(
+    data,
+    height,
+    width,
+    channels,
+    outHeight,
+    outWidth,
+    (oy, row) => out.set(row, oy * rowLength),
+  );
+  return out;
+}
+
+/**
+ * The rows of {@linkcode resizeBilinear}'s output, one at a time, with the same values bit for bit: for callers
+ * that transform each row (an encoder's input tensor) without holding the whole resized image.
+ *
+ * @param data `height * width * channels` values, row-major, channels last (validated by the caller).
+ * @param height Input height.
+ * @param width Input width.
+ * @param channels Values per pixel.
+ * @param outHeight Output height.
+ * @param outWidth Output width.
+ * @param emit Receives each output row `oy` (`outWidth * channels` values; the array is reused for the next row).
+ */
+export function eachResizedRow(
+  data: Float32Array,
+  height: number,
+  width: number,
+  channels: number,
+  outHeight: number,
+  outWidth: number,
+  emit: (oy: number, row: Float32Array) => void,
+): void {
+  const rowLength = outWidth * channels;
+  const out = new Float32Array(rowLength);
   const across = linearAxis(width, outWidth, channels);
   const down = linearAxis(height, outHeight, 1);
   const inRow = width * channels;
@@ -170,10 +205,9 @@ export function resizeBilinear(
     }
     const w0 = down.l0[oy];
     const w1 = down.l1[oy];
-    const start = oy * rowLength;
-    for (let k = 0; k < rowLength; k++) out[start + k] = f32(rowA[k] * w0) + f32(rowB[k] * w1);
+    for (let k = 0; k < rowLength; k++) out[k] = f32(rowA[k] * w0) + f32(rowB[k] * w1);
+    emit(oy, out);
   }
-  return out;
 }
 
 /**
