@@ -45,7 +45,9 @@ export function uploadBuffer(
 ): GPUBuffer {
   const buffer = storageBuffer(ctx, label, data.byteLength);
   if (data.byteLength > 0) {
-    ctx.device.queue.writeBuffer(buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    // The view itself: its buffer may be a SharedArrayBuffer (a squareMatrix), which writeBuffer refuses bare but
+    // accepts as a view (the spec's AllowSharedBufferSource; Deno's types say BufferSource).
+    ctx.device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
   }
   return buffer;
 }

@@ -94,7 +94,7 @@ const AFFINITY_ROWS = 1, PROPAGATE_ROWS = 2;
 interface Kept {
   memory: WebAssembly.Memory;
   kernels: Kernels;
-  team?: RowTeam;
+  team?: { team: RowTeam; slot: number; work: RowWork };
 }
 let kept: Kept | undefined;
 let dropTimer: ReturnType<typeof setTimeout> | undefined;
@@ -115,7 +115,7 @@ function scheduleDrop(ms: number): void {
 export function dropKernelMemory(): void {
   if (dropTimer !== undefined) clearTimeout(dropTimer);
   dropTimer = undefined;
-  kept?.team?.close();
+  kept?.team?.team.close();
   kept = undefined;
 }
 
@@ -126,7 +126,7 @@ export function dropKernelMemory(): void {
  * @returns The team's thread count.
  */
 export function pamrThreads(): number {
-  return kept?.team?.threads ?? 1;
+  return kept?.team?.team.threads ?? 1;
 }
 
 /** Instantiates the kernels on a memory. */
@@ -149,19 +149,21 @@ function memoryFor(module: WebAssembly.Module, bytes: number): Kept {
  * Threads for a problem of `pixels` pixels on the kept memory, whose layout has scratch for `threads`: its team,
  * started on the first large problem (and again when the thread setting dropped below it).
  */
-function teamFor(k: Kept, pixels: number, threads: number): RowTeam | undefined {
+function teamFor(
+  k: Kept,
+  pixels: number,
+  threads: number,
+): { team: RowTeam; slot: number; work: RowWork } | undefined {
   if (pixels < TEAM_MIN_PIXELS || threads < 2) return undefined;
-  if (k.team && k.team.threads > threads) {
-    k.team.close();
+  if (k.team && k.team.team.threads > threads) {
+    k.team.team.close();
     k.team = undefined;
   }
-  k.team ??= startRowTeam(
-    k.memory,
-    new URL("./pamr_worker.ts", import.meta.url),
-    threads - 1,
-    rowWork(k.memory, k.kernels, true),
-  );
-  return k.team.threads > 1 ? k.team : undefined;
+  if (!k.team) {
+    const team = startRowTeam(new URL("./pamr_worker.ts", import.meta.url), threads - 1);
+    k.team = { team, slot: team.attach(k.memory), work: rowWork(k.memory, k.kernels, true) };
+  }
+  return k.team.team.threads > 1 ? k.team : undefined;
 }
 
 /**
@@ -465,7 +467,7 @@ export function pamrWorkspace(
       }
     }
     const nan = team
-      ? team.run(AFFINITY_ROWS, sizes, H, CHUNK_ROWS)
+      ? team.team.run(team.slot, team.work, AFFINITY_ROWS, sizes, H, CHUNK_ROWS)
       : affinityRows(kernels, exp, memory, lay, 0, 0, H);
     return nan === 0;
   };
@@ -481,8 +483,16 @@ export function pamrWorkspace(
       nextTo = nextFrom + K * H * 4;
     kernels.planeRanges(a, K, H, W, from, to);
     for (let it = 0; it < iterations; it++) {
-      if (team) team.run(PROPAGATE_ROWS, [...sizes, a, b, from, to, nextFrom, nextTo], H, CHUNK_ROWS);
-      else {
+      if (team) {
+        team.team.run(
+          team.slot,
+          team.work,
+          PROPAGATE_ROWS,
+          [...sizes, a, b, from, to, nextFrom, nextTo],
+          H,
+          CHUNK_ROWS,
+        );
+      } else {
         kernels.propagateStep(
           a,
           b,

@@ -1,52 +1,70 @@
 /**
- * Row-parallel jobs on several threads: the calling thread and helper workers share one WebAssembly memory and
- * split each job's rows into chunks, claimed one at a time from a counter in shared memory.
+ * Row-parallel jobs on several threads: the calling thread and helper workers share WebAssembly memories and split
+ * each job's rows into chunks, claimed one at a time from a counter in shared memory.
  *
- * Why rows: PAMR's kernels compute each output row from input rows only, so threads that take disjoint row ranges
- * of one job compute exactly the single-threaded values. Why claims: a helper that starts late or is descheduled
- * takes fewer chunks, and before any helper has started the caller takes them all, so a job never waits on a
- * helper that holds no rows. A claim carries the job's generation, so a helper that wakes late cannot take rows
- * of a later job.
+ * Why rows: PAMR's kernels compute each output row from input rows only, and the mat-vec each output from a column
+ * of the matrix, so threads that take disjoint row (or column) ranges of one job compute exactly the
+ * single-threaded values. Why claims: a helper that starts late or is descheduled takes fewer chunks, and before
+ * any helper has started the caller takes them all, so a job never waits on a helper that holds no rows. A claim
+ * carries the job's generation, so a helper that wakes late cannot take rows of a later job.
+ *
+ * Memories are attached to the team in slots: the caller posts each to the helpers (a `MessagePort` they read
+ * synchronously with `receiveMessageOnPort` when a job names a slot they lack), and detaching lets them drop it.
  *
  * The caller blocks in `Atomics.wait` until the job's last row is done (Deno allows this on the main thread),
- * which keeps the stages synchronous. Helpers are `node:worker_threads` workers, `unref()`ed so that an idle team
- * does not keep the process alive. A helper that throws, or stops making progress for {@linkcode STALL_MS}, ends
- * the team: the caller redoes the job's rows on its own (jobs must be idempotent: their rows read only inputs
- * that the job does not write) and later jobs run on the caller alone.
+ * which keeps the stages synchronous. Between jobs a helper spins briefly before it sleeps, so that the next job
+ * of a burst (the solver's mat-vecs, PAMR's steps) finds it awake. Helpers are `node:worker_threads` workers,
+ * `unref()`ed so that an idle team does not keep the process alive. A helper that throws, or stops making progress
+ * for {@linkcode STALL_MS}, ends the team: the caller redoes the job's rows on its own (jobs must be idempotent:
+ * their rows read only inputs that the job does not write) and later jobs run on the caller alone.
  *
  * @module
  */
-import { Worker, workerData } from "node:worker_threads";
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  Worker,
+  workerData,
+} from "node:worker_threads";
 
 /** The work of one row range of a job: `op` and `args` as given to `run`; returns flags, OR-ed over the job. */
 export type RowWork = (op: number, args: Int32Array, y0: number, y1: number, thread: number) => number;
 
-/** A team of the calling thread (thread 0) and helper workers (threads 1…) on one shared memory. */
+/** A team of the calling thread (thread 0) and helper workers (threads 1…). */
 export interface RowTeam {
-  /** The shared memory the helpers' kernels are bound to. */
-  readonly memory: WebAssembly.Memory;
   /** Threads that may take rows, the caller included (1 once the team has ended). */
   readonly threads: number;
   /**
-   * Runs `work(op, args, y0, y1, thread)` over rows [0, rows) in chunks of `chunk` rows, on every thread of the
-   * team, and returns when all rows are done.
+   * Attaches a shared memory to the helpers: on each, jobs on the returned slot run the work its module's setup
+   * returns for this memory. The team keeps no reference to the memory on the caller's side.
+   */
+  attach(memory: WebAssembly.Memory): number;
+  /** Detaches a slot: the helpers drop their work and their reference to the memory at their next job. */
+  detach(slot: number): void;
+  /**
+   * Runs a job over rows [0, rows) in chunks of `chunk` rows on every thread of the team: `work` on the caller,
+   * the slot's work on the helpers (the same computation on the same memory); returns when all rows are done.
    *
    * @returns The OR of the flags the chunks returned.
    */
-  run(op: number, args: readonly number[], rows: number, chunk: number): number;
+  run(slot: number, work: RowWork, op: number, args: readonly number[], rows: number, chunk: number): number;
   /** Ends the helpers (they exit once idle); later jobs run on the caller alone. */
   close(): void;
 }
 
 /** Slots of the control block (an Int32Array on a SharedArrayBuffer). */
-const GEN = 0, NEXT = 1, DONE = 2, OP = 3, ROWS = 4, CHUNK = 5, FLAGS = 6, FAILED = 7, ARGS = 8;
+const GEN = 0, NEXT = 1, DONE = 2, OP = 3, ROWS = 4, CHUNK = 5, FLAGS = 6, FAILED = 7, SLOT = 8, POSTED = 9;
+const ARGS = 10;
 /** Most int32 arguments a job may have. */
-export const MAX_ARGS = 56;
+export const MAX_ARGS = 54;
 /** A claim is `tag << ROW_BITS | row`: jobs of up to 2^20 rows, generations told apart modulo 2^11. */
 const ROW_BITS = 20, ROW_MASK = (1 << ROW_BITS) - 1, TAG_MASK = 0x7ff;
 const QUIT = -1;
 /** A helper that holds rows and finishes none for this long is given up on. */
 export const STALL_MS = 5000;
+/** How long an idle helper spins before it sleeps. */
+const SPIN_MS = 0.5;
 
 /** The environment variable that caps the team's threads (`1`: the caller alone). */
 export const KERNEL_THREADS_ENV = "DIFFCUT_KERNEL_THREADS";
@@ -77,8 +95,11 @@ export function kernelThreads(): number {
 
 /** What a helper receives at start. */
 interface HelperData {
-  rowTeam: { memory: WebAssembly.Memory; control: SharedArrayBuffer; thread: number };
+  rowTeam: { control: SharedArrayBuffer; port: MessagePort; thread: number };
 }
+
+/** A message to the helpers: attach a memory to a slot, or detach the slot. */
+type SlotMessage = { slot: number; memory: WebAssembly.Memory } | { slot: number; detach: true };
 
 /** Takes chunks of the job tagged `tag` until none is left. */
 function claimRows(control: Int32Array, tag: number, work: RowWork, thread: number): void {
@@ -104,59 +125,76 @@ function claimRows(control: Int32Array, tag: number, work: RowWork, thread: numb
 }
 
 /**
- * Starts a team on `memory`: `helpers` workers running `workerUrl`, a module that calls
- * {@linkcode serveRowTeam} with the same work as `work`.
+ * Starts a team: `helpers` workers running `workerUrl`, a module that calls {@linkcode serveRowTeam} with a setup
+ * giving, for a memory, the same work as the caller attaches with it.
  *
- * @param memory A shared WebAssembly memory.
  * @param workerUrl The helpers' module.
  * @param helpers Workers to start (0: the caller alone).
- * @param work The caller's work (thread 0).
  * @returns The team; a helper that cannot start leaves the team smaller.
  */
-export function startRowTeam(
-  memory: WebAssembly.Memory,
-  workerUrl: URL,
-  helpers: number,
-  work: RowWork,
-): RowTeam {
+export function startRowTeam(workerUrl: URL, helpers: number): RowTeam {
   const control = new Int32Array(new SharedArrayBuffer(4 * (ARGS + MAX_ARGS)));
-  const workers: Worker[] = [];
+  const workers: { worker: Worker; port: MessagePort }[] = [];
   for (let t = 1; t <= helpers; t++) {
     try {
+      const { port1, port2 } = new MessageChannel();
       const data: HelperData = {
-        rowTeam: { memory, control: control.buffer as SharedArrayBuffer, thread: t },
+        rowTeam: { control: control.buffer as SharedArrayBuffer, port: port2, thread: t },
       };
-      const worker = new Worker(workerUrl, { workerData: data, name: `diffcut-rows-${t}` });
+      const worker = new Worker(workerUrl, {
+        workerData: data,
+        transferList: [port2],
+        name: `diffcut-rows-${t}`,
+      });
       worker.on("error", () => Atomics.store(control, FAILED, 1));
       worker.unref();
-      workers.push(worker);
+      (port1 as MessagePort & { unref?(): void }).unref?.();
+      workers.push({ worker, port: port1 });
     } catch {
       break; // no workers here: the caller takes every row
     }
   }
-  let gen = 0;
+  const attached = new Set<number>();
+  let gen = 0, nextSlot = 0;
+  const post = (message: SlotMessage) => {
+    for (const { port } of workers) port.postMessage(message);
+    Atomics.add(control, POSTED, 1); // helpers read their port only when this moved (a read costs ~tens of µs)
+  };
   const end = () => {
     if (workers.length === 0) return;
     control[OP] = QUIT;
     Atomics.store(control, GEN, ++gen);
     Atomics.notify(control, GEN);
+    for (const { port } of workers) port.close();
     workers.length = 0;
   };
-  const alone = (op: number, args: readonly number[], rows: number) =>
+  const alone = (work: RowWork, op: number, args: readonly number[], rows: number) =>
     work(op, Int32Array.from(args), 0, rows, 0);
   return {
-    memory,
     get threads() {
       return workers.length + 1;
     },
-    run(op, args, rows, chunk) {
+    attach(memory) {
+      const slot = nextSlot++;
+      attached.add(slot);
+      post({ slot, memory });
+      return slot;
+    },
+    detach(slot) {
+      if (attached.delete(slot)) post({ slot, detach: true });
+    },
+    run(slot, work, op, args, rows, chunk) {
+      if (!attached.has(slot)) throw new RangeError(`No memory is attached to slot ${slot}`);
       if (args.length > MAX_ARGS) throw new RangeError(`A row job takes at most ${MAX_ARGS} arguments`);
-      if (workers.length === 0 || rows <= chunk || rows + chunk > ROW_MASK) return alone(op, args, rows);
+      if (workers.length === 0 || rows <= chunk || rows + chunk > ROW_MASK) {
+        return alone(work, op, args, rows);
+      }
       gen++;
       const tag = gen & TAG_MASK;
       control[OP] = op;
       control[ROWS] = rows;
       control[CHUNK] = chunk;
+      control[SLOT] = slot;
       control.set(args, ARGS);
       Atomics.store(control, FLAGS, 0);
       Atomics.store(control, FAILED, 0);
@@ -166,6 +204,8 @@ export function startRowTeam(
       Atomics.notify(control, GEN);
       claimRows(control, tag, work, 0);
       let done = Atomics.load(control, DONE), since = performance.now();
+      // The helpers' last chunks are usually done within microseconds: spin, then sleep.
+      while (done < rows && performance.now() - since < SPIN_MS) done = Atomics.load(control, DONE);
       while (done < rows && Atomics.load(control, FAILED) === 0) {
         Atomics.wait(control, DONE, done, 100);
         const now = Atomics.load(control, DONE);
@@ -173,9 +213,9 @@ export function startRowTeam(
         else if (performance.now() - since > STALL_MS) break;
       }
       if (done < rows || Atomics.load(control, FAILED) !== 0) {
-        for (const w of workers) w.terminate();
+        for (const { worker } of workers) worker.terminate();
         end();
-        return alone(op, args, rows);
+        return alone(work, op, args, rows);
       }
       return Atomics.load(control, FLAGS);
     },
@@ -184,29 +224,50 @@ export function startRowTeam(
 }
 
 /**
- * The helper's side, for a worker module started by {@linkcode startRowTeam}: binds the work to the team's memory
- * and takes rows of each job until the team ends. Does nothing outside such a worker.
+ * The helper's side, for a worker module started by {@linkcode startRowTeam}: binds the work to each memory the
+ * team attaches and takes rows of each job until the team ends. Does nothing outside such a worker.
  *
- * @param setup Returns the work bound to the shared memory (the helper's own kernel instances).
+ * @param setup Returns the work on a shared memory (the helper's own kernel instances bound to it); a setup that
+ * throws leaves that slot's rows to the other threads.
  */
 export function serveRowTeam(setup: (memory: WebAssembly.Memory) => RowWork): void {
   const data = (workerData as Partial<HelperData> | null)?.rowTeam;
   if (!data) return;
   const control = new Int32Array(data.control);
-  let work: RowWork;
-  try {
-    work = setup(data.memory);
-  } catch {
-    Atomics.store(control, FAILED, 1);
-    return;
-  }
+  const works = new Map<number, RowWork>();
+  let read = 0;
+  const drain = () => {
+    const posted = Atomics.load(control, POSTED);
+    if (posted === read) return;
+    read = posted;
+    for (let m = receiveMessageOnPort(data.port); m; m = receiveMessageOnPort(data.port)) {
+      const message = m.message as SlotMessage;
+      if ("detach" in message) works.delete(message.slot);
+      else {
+        try {
+          works.set(message.slot, setup(message.memory));
+        } catch {
+          works.delete(message.slot);
+        }
+      }
+    }
+  };
   let seen = 0;
   for (;;) {
+    const spinUntil = performance.now() + SPIN_MS;
+    while (Atomics.load(control, GEN) === seen && performance.now() < spinUntil) {
+      // spin: the next job of a burst is usually this close
+    }
     Atomics.wait(control, GEN, seen);
     const gen = Atomics.load(control, GEN);
     if (gen === seen) continue;
     seen = gen;
-    if (control[OP] === QUIT) return;
-    claimRows(control, gen & TAG_MASK, work, data.thread);
+    if (control[OP] === QUIT) {
+      data.port.close(); // the worker then has nothing left and exits
+      return;
+    }
+    drain();
+    const work = works.get(control[SLOT]);
+    if (work) claimRows(control, gen & TAG_MASK, work, data.thread);
   }
 }

@@ -4,7 +4,9 @@
  * of the products computed on it. The memory also holds two float64 vectors of length m after the matrix, the
  * kernels' input and output.
  *
- * To every other reader the matrix is a plain zero-filled `Float32Array`.
+ * To every other reader the matrix is a zero-filled `Float32Array`, on a `SharedArrayBuffer`: the memory is
+ * shared so that the mat-vec's helper threads read it too (symmetric_matvec.ts). A `Blob` refuses such a view;
+ * `.slice()` gives an ordinary copy.
  *
  * @module
  */
@@ -58,7 +60,7 @@ export function squareMatrix(m: number, zeroed = true): Float32Array {
     return new Float32Array(reused.buffer, 0, m * m);
   }
   const pages = Math.ceil(bytes / PAGE);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   layouts.set(memory.buffer, { memory, xAt, outAt });
   return new Float32Array(memory.buffer, 0, m * m);
 }
@@ -98,7 +100,8 @@ export function matrixMemory(a: Float32Array, m: number): MatrixMemory | undefin
  */
 export function copyToMatrixMemory(a: Float32Array | Float64Array, m: number): MatrixMemory {
   const { xAt, outAt, bytes } = layout(m);
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE) });
+  const pages = Math.ceil(bytes / PAGE);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   new Float32Array(memory.buffer, 0, m * m).set(a.subarray(0, m * m));
   return { memory, xAt, outAt };
 }

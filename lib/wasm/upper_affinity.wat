@@ -10,7 +10,7 @@
 ;; TypeScript's Math.fround of the float64 results, so every entry gets the TypeScript's bits. Row i covers
 ;; columns [i, n): a scalar head up to a 16-byte boundary, four entries per step, a scalar tail.
 (module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 65536 shared))
 
   ;; Writes f32 [lo, hi] at $out.
   (func (export "upperMinMax") (param $g i32) (param $n i32) (param $out i32)

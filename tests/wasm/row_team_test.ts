@@ -1,26 +1,39 @@
 /**
  * lib/wasm/row_team.ts: every row of a job done exactly once across the caller and its helpers, flags OR-ed,
- * helpers taking part once started, a failing helper's job redone by the caller, and the thread setting.
+ * helpers taking part once started, memories attached and detached in slots, a failing helper's job redone by the
+ * caller, and the thread setting.
  */
 import assert from "node:assert/strict";
-import { KERNEL_THREADS_ENV, kernelThreads, type RowTeam, startRowTeam } from "../../lib/wasm/row_team.ts";
+import {
+  KERNEL_THREADS_ENV,
+  kernelThreads,
+  MAX_ARGS,
+  type RowTeam,
+  startRowTeam,
+} from "../../lib/wasm/row_team.ts";
 import { sharedMemory } from "../../lib/wasm/shared_memory.ts";
 import { countingWork } from "./fixtures/row_team_work.ts";
 
 const WORKER = new URL("./fixtures/row_team_worker.ts", import.meta.url);
 
-function team(rows: number, helpers: number): { t: RowTeam; v: Int32Array } {
+/** A counting memory of `rows` rows attached to a team: `v` its int32 view, `job` runs an op over its rows. */
+function counting(t: RowTeam, rows: number) {
   const memory = sharedMemory(4 * (2 * rows + 2));
-  return { t: startRowTeam(memory, WORKER, helpers, countingWork(memory)), v: new Int32Array(memory.buffer) };
+  const slot = t.attach(memory), work = countingWork(memory);
+  return {
+    slot,
+    v: new Int32Array(memory.buffer),
+    job: (op: number, chunk: number) => t.run(slot, work, op, [rows], rows, chunk),
+  };
 }
 
 /** Runs op 3 (slow rows) until a helper has taken rows, at most ~5 s (a helper starts in tens of ms). */
-async function untilHelpersJoin(t: RowTeam, v: Int32Array, rows: number): Promise<Set<number>> {
+async function untilHelpersJoin(c: ReturnType<typeof counting>, rows: number): Promise<Set<number>> {
   const threads = new Set<number>();
   for (let i = 0; i < 100 && threads.size < 2; i++) {
-    v.fill(0);
-    t.run(3, [rows], rows, 2);
-    for (let y = 0; y < rows; y++) threads.add(v[rows + y]);
+    c.v.fill(0);
+    c.job(3, 2);
+    for (let y = 0; y < rows; y++) threads.add(c.v[rows + y]);
     await new Promise((r) => setTimeout(r, 50));
   }
   return threads;
@@ -28,17 +41,39 @@ async function untilHelpersJoin(t: RowTeam, v: Int32Array, rows: number): Promis
 
 Deno.test("a team of the caller and two helpers does every row exactly once, and the helpers take part", async () => {
   const rows = 200;
-  const { t, v } = team(rows, 2);
+  const t = startRowTeam(WORKER, 2);
   try {
     assert.equal(t.threads, 3);
-    const threads = await untilHelpersJoin(t, v, rows);
+    const c = counting(t, rows);
+    const threads = await untilHelpersJoin(c, rows);
     assert.ok(threads.size >= 2, `rows were done by threads ${[...threads]}; a helper never took part`);
     for (let job = 0; job < 50; job++) {
-      v.fill(0);
-      const flags = t.run(1, [rows], rows, 3);
-      for (let y = 0; y < rows; y++) assert.equal(v[y], 1, `job ${job}: row ${y} visited ${v[y]} times`);
-      const expected = new Set(Array.from(v.subarray(rows, 2 * rows)));
+      c.v.fill(0);
+      const flags = c.job(1, 3);
+      for (let y = 0; y < rows; y++) assert.equal(c.v[y], 1, `job ${job}: row ${y} visited ${c.v[y]} times`);
+      const expected = new Set(Array.from(c.v.subarray(rows, 2 * rows)));
       assert.equal(flags, [...expected].reduce((f, th) => f | (1 << th), 0), `job ${job}: flags`);
+    }
+  } finally {
+    t.close();
+  }
+});
+
+Deno.test("memories attached later are served by the helpers, and a detached slot is refused", async () => {
+  const t = startRowTeam(WORKER, 1);
+  try {
+    const first = counting(t, 100);
+    await untilHelpersJoin(first, 100);
+    for (const rows of [64, 333]) {
+      const c = counting(t, rows);
+      assert.notEqual(c.slot, first.slot);
+      const threads = await untilHelpersJoin(c, rows);
+      assert.ok(threads.has(1), `the helper never took rows of the memory attached for ${rows} rows`);
+      c.v.fill(0);
+      c.job(1, 5);
+      assert.ok(c.v.subarray(0, rows).every((n) => n === 1));
+      t.detach(c.slot);
+      assert.throws(() => c.job(1, 5), /No memory is attached to slot/);
     }
   } finally {
     t.close();
@@ -47,10 +82,11 @@ Deno.test("a team of the caller and two helpers does every row exactly once, and
 
 Deno.test("a job no larger than one chunk, and a team with no helpers, run on the caller alone", () => {
   for (const [rows, helpers, chunk] of [[5, 1, 8], [64, 0, 4]]) {
-    const { t, v } = team(rows, helpers);
+    const t = startRowTeam(WORKER, helpers);
     try {
-      assert.equal(t.run(1, [rows], rows, chunk), 1);
-      assert.deepEqual([...v.subarray(0, 2 * rows)], [
+      const c = counting(t, rows);
+      assert.equal(c.job(1, chunk), 1);
+      assert.deepEqual([...c.v.subarray(0, 2 * rows)], [
         ...new Array(rows).fill(1),
         ...new Array(rows).fill(0),
       ]);
@@ -62,35 +98,41 @@ Deno.test("a job no larger than one chunk, and a team with no helpers, run on th
 
 Deno.test("when a helper throws, the caller redoes the job and the team goes on alone", async () => {
   const rows = 120;
-  const { t, v } = team(rows, 1);
+  const t = startRowTeam(WORKER, 1);
   try {
-    const threads = await untilHelpersJoin(t, v, rows);
+    const c = counting(t, rows);
+    const threads = await untilHelpersJoin(c, rows);
     assert.ok(threads.has(1), "the helper never took part");
     // The caller is slow on op 2, so the helper takes rows (and throws) unless it is descheduled throughout.
     let flags = 0;
     for (let i = 0; i < 10 && t.threads > 1; i++) {
-      v.fill(0);
-      flags = t.run(2, [rows], rows, 2);
+      c.v.fill(0);
+      flags = c.job(2, 2);
     }
     // The rows the caller did before the failure are counted twice (the job is redone), none are missing, and the
     // last pass is all the caller's.
     for (let y = 0; y < rows; y++) {
-      assert.ok(v[y] >= 1 && v[y] <= 2, `row ${y} visited ${v[y]} times`);
-      assert.equal(v[rows + y], 0, `row ${y} last done by thread ${v[rows + y]}`);
+      assert.ok(c.v[y] >= 1 && c.v[y] <= 2, `row ${y} visited ${c.v[y]} times`);
+      assert.equal(c.v[rows + y], 0, `row ${y} last done by thread ${c.v[rows + y]}`);
     }
     assert.equal(flags, 1);
     assert.equal(t.threads, 1);
-    v.fill(0);
-    t.run(1, [rows], rows, 2);
-    assert.ok(v.subarray(0, rows).every((c) => c === 1));
+    c.v.fill(0);
+    c.job(1, 2);
+    assert.ok(c.v.subarray(0, rows).every((n) => n === 1));
   } finally {
     t.close();
   }
 });
 
 Deno.test("too many job arguments are refused", () => {
-  const { t } = team(4, 0);
-  assert.throws(() => t.run(1, new Array(57).fill(0), 4, 1), /at most 56 arguments/);
+  const t = startRowTeam(WORKER, 0);
+  const memory = sharedMemory(64);
+  const slot = t.attach(memory);
+  assert.throws(
+    () => t.run(slot, countingWork(memory), 1, new Array(MAX_ARGS + 1).fill(0), 4, 1),
+    new RegExp(`at most ${MAX_ARGS} arguments`),
+  );
 });
 
 Deno.test(`${KERNEL_THREADS_ENV} sets the team size, and a bad value is named`, () => {
