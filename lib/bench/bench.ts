@@ -5,7 +5,8 @@
  * synthetic_features.ts) and the ISNet features of a bundled photo. Each stage reports the median of several
  * runs after one warm-up run. The ISNet encoder is timed on every ONNX Runtime runner that loads here
  * (`BENCH_RUNNERS`, default `wasm,node`; `webgpu` on request), each with its ratio to the native runner
- * (onnxruntime-node, ONNX Runtime's own binding on the same model file) measured in the same run; the CLI's
+ * (onnxruntime-node, ONNX Runtime's own binding on the same model file) and to Python's onnxruntime on that file
+ * (where `python3` imports it; `ort_python_baseline.py`) measured in the same run; the CLI's
  * per-image stages after the encoder are also timed at its default work size (512). PAMR runs on the CPU with its
  * default engine (WebAssembly SIMD where available); its rows also give the TypeScript reference's time, which
  * computes the same labels bit for bit.
@@ -23,6 +24,8 @@ import { cutTree } from "../ncut/cut_tree.ts";
 import type { FeatureMap, ImageRGB } from "../types.ts";
 import { syntheticFeatureMap } from "./synthetic_features.ts";
 import { medianTime } from "./median_time.ts";
+import { pythonOrtTimes } from "./python_ort.ts";
+import { loadIsnetModel } from "../encoder/isnet_model.ts";
 import { matVec } from "../eigensolve/matvec.ts";
 import { symmetricMatVec } from "../eigensolve/symmetric_matvec.ts";
 import { squareMatrix } from "../wasm/square_matrix.ts";
@@ -224,8 +227,22 @@ if (import.meta.main) {
   if (!features || !defaults) throw new Error("no runner could run the ISNet encoder");
   const d = defaults;
   const base = encoderRows.find((r) => r.runner === "node");
+  // ONNX Runtime's own Python binding on the same model file, where python3 can import it (the issue's baseline).
+  const python = await pythonOrtTimes((await loadIsnetModel()).model.path, 5);
   for (const r of encoderRows) {
     if (base) r.detail += `; ${(r.ms / base.ms).toFixed(2)}× the native runner (onnxruntime-node)`;
+    if (!("skipped" in python)) {
+      r.detail += `; ${(r.ms / python.defaultThreads).toFixed(2)}× Python onnxruntime`;
+    }
+  }
+  if ("skipped" in python) console.log(`Python onnxruntime baseline skipped: ${python.skipped}`);
+  else {
+    encoderRows.push({
+      runner: "python",
+      stage: `baseline: Python onnxruntime ${python.version}, session.run alone, default threads`,
+      ms: python.defaultThreads,
+      detail: `one thread ${python.oneThread.toFixed(0)} ms; same model file, 1024² input`,
+    });
   }
   // The stages alone, with the paper's τ rule at the settings the authors' harness uses (../shared/bench/).
   printTable(
@@ -237,13 +254,19 @@ if (import.meta.main) {
   const perImage = await segmentPathRows(features, photo, runs);
   const rows = [...encoderRows, ...perImage.rows];
   // What `eval` and a folder of photos get: images one after the other, encoder then the per-image stages.
-  for (const r of encoderRows) {
+  for (const r of encoderRows.filter((e) => e.runner !== "python")) {
     rows.push({
       stage: `throughput, runner ${r.runner}`,
       ms: r.ms + perImage.total,
       detail: `${
         (1000 / (r.ms + perImage.total)).toFixed(2)
-      } images/s (encoder + the rest, one image at a time)`,
+      } images/s (encoder + the rest, one image at a time)${
+        "skipped" in python
+          ? ""
+          : `; the whole image takes ${
+            ((r.ms + perImage.total) / python.defaultThreads).toFixed(2)
+          }× Python's encoder alone`
+      }`,
     });
   }
   printTable(
