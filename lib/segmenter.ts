@@ -7,6 +7,7 @@
  */
 import { checkAlpha } from "./affinity/affinity.ts";
 import { startPamrThreads } from "./pamr/pamr_simd.ts";
+import { kernelThreads } from "./wasm/row_team.ts";
 import { loadEncoder, type LoadEncoderOptions } from "./encoder/load_encoder.ts";
 import { checkBackend, noticeCpuFallback, recordStageRuns, type StageRun } from "./gpu/backend.ts";
 import { getGpu, GpuDeviceLostError, GpuUnavailableError } from "./gpu/device.ts";
@@ -275,6 +276,7 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
     hostFeatures: options.hostFeatures ?? true,
   });
   checkSegmenterOptions({ ...resolved, tau: resolved.segments === undefined ? resolved.tau : undefined });
+  kernelThreads(); // a bad DIFFCUT_KERNEL_THREADS is reported now, before any image is encoded
   // PAMR's CPU helpers start now and are up when the first image gets there (they cost nothing while idle).
   if (resolved.refine && resolved.backend !== "webgpu") startPamrThreads();
   const givenFallback = options.fallbackEncoder;

@@ -8,6 +8,7 @@ import { resizeImage } from "../lib/image/resize.ts";
 import { assignConcepts, refinePamr } from "../lib/stages.ts";
 import type { Encoder, FeatureMap, ImageRGB } from "../lib/types.ts";
 import { samePartition } from "./_helpers.ts";
+import { KERNEL_THREADS_ENV } from "../lib/wasm/row_team.ts";
 
 /** Saturated colours of different hues (cosine affinity ignores brightness, so hues must differ). */
 const HUES: [number, number, number][] = [[0.9, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.9]];
@@ -350,4 +351,27 @@ Deno.test("createSegmenter({ solver: 'kway' }): the K-way NCut improves the cut'
     createSegmenter({ encoder: "rgb-grid", solver: "spectral" as "kway" }),
     /Invalid solver "spectral"/,
   );
+});
+
+Deno.test("createSegmenter names a bad DIFFCUT_KERNEL_THREADS before any image is segmented", async () => {
+  // In a child process: the variable is shared by every test file running beside this one.
+  const code = `import { createSegmenter } from ${
+    JSON.stringify(new URL("../lib/segmenter.ts", import.meta.url).href)
+  };
+    try { await createSegmenter({ encoder: "rgb-grid" }); console.log("created"); }
+    catch (e) { console.log(e.message); }`;
+  for (
+    const [value, expected] of [["abc", "DIFFCUT_KERNEL_THREADS=abc: expected a positive integer"], [
+      "0",
+      "DIFFCUT_KERNEL_THREADS=0: expected a positive integer",
+    ], ["1", "created"]]
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--no-config", code],
+      env: { [KERNEL_THREADS_ENV]: value },
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), expected, `${KERNEL_THREADS_ENV}=${value}`);
+  }
 });

@@ -70,27 +70,55 @@ const SPIN_MS = 0.5;
 export const KERNEL_THREADS_ENV = "DIFFCUT_KERNEL_THREADS";
 
 /**
- * How many threads a team gets: `DIFFCUT_KERNEL_THREADS` when set (a positive integer), else the logical cores,
- * at most 4 (the kernels are memory-bound beyond that).
+ * How many threads a team gets: the count given to {@linkcode setKernelThreads} in this isolate, else
+ * `DIFFCUT_KERNEL_THREADS` when set (a positive integer), else the logical cores, at most 4 (the kernels are
+ * memory-bound beyond that).
  *
  * @returns The thread count, at least 1.
  * @throws {RangeError} If `DIFFCUT_KERNEL_THREADS` is not a positive integer.
  */
 export function kernelThreads(): number {
+  if (threadsSetting !== undefined) return threadsSetting;
   let raw: string | undefined;
   try {
     raw = Deno.env.get(KERNEL_THREADS_ENV);
   } catch {
     raw = undefined; // no env permission: the default
   }
-  if (raw !== undefined && raw !== "") {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(`${KERNEL_THREADS_ENV}=${raw}: expected a positive integer`);
-    }
-    return n;
+  return parseKernelThreads(raw);
+}
+
+/**
+ * The thread count a `DIFFCUT_KERNEL_THREADS` value asks for.
+ *
+ * @param raw The variable's value (undefined or empty: the default, the logical cores up to 4).
+ * @returns The thread count.
+ * @throws {RangeError} If `raw` is not a positive integer.
+ */
+export function parseKernelThreads(raw: string | undefined): number {
+  if (raw === undefined || raw === "") return Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1));
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`${KERNEL_THREADS_ENV}=${raw}: expected a positive integer`);
   }
-  return Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1));
+  return n;
+}
+
+let threadsSetting: number | undefined;
+
+/**
+ * Sets the thread count of later teams in this isolate, over `DIFFCUT_KERNEL_THREADS` (environment variables are
+ * shared by every isolate of the process, test files run side by side included); undefined goes back to the
+ * variable. Teams already started keep their size until they end.
+ *
+ * @param threads A positive integer, or undefined.
+ * @throws {RangeError} If `threads` is not a positive integer.
+ */
+export function setKernelThreads(threads: number | undefined): void {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new RangeError(`Invalid kernel thread count ${threads}: expected a positive integer`);
+  }
+  threadsSetting = threads;
 }
 
 /** What a helper receives at start. */

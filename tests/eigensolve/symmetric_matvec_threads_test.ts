@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { matVecThreads, stopMatVecThreads, symmetricMatVec } from "../../lib/eigensolve/symmetric_matvec.ts";
 import { matVec } from "../../lib/eigensolve/matvec.ts";
 import { squareMatrix } from "../../lib/wasm/square_matrix.ts";
-import { KERNEL_THREADS_ENV } from "../../lib/wasm/row_team.ts";
+import { setKernelThreads } from "../../lib/wasm/row_team.ts";
 import { seededRandom } from "../../lib/random.ts";
 
 function symmetric(m: number, rnd: () => number, plain: boolean): Float32Array {
@@ -21,8 +21,7 @@ function symmetric(m: number, rnd: () => number, plain: boolean): Float32Array {
 
 for (const threads of ["2", "3"]) {
   Deno.test(`the mat-vec on ${threads} threads equals matVec bit for bit`, async () => {
-    const saved = Deno.env.get(KERNEL_THREADS_ENV);
-    Deno.env.set(KERNEL_THREADS_ENV, threads);
+    setKernelThreads(Number(threads)); // not the environment variable: test files running beside share it
     const rnd = seededRandom(0xa11ce + Number(threads));
     try {
       const cases = [1024, 1025, 1026, 1027, 1100, 1501].map((m, c) => ({
@@ -50,8 +49,7 @@ for (const threads of ["2", "3"]) {
       assert.equal(matVecThreads(), Number(threads), "the helpers did not start");
     } finally {
       stopMatVecThreads();
-      if (saved === undefined) Deno.env.delete(KERNEL_THREADS_ENV);
-      else Deno.env.set(KERNEL_THREADS_ENV, saved);
+      setKernelThreads(undefined);
     }
   });
 }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { pamrAffinity, propagatePamr, refinePamrSync } from "../../lib/pamr/pamr.ts";
 import { dropKernelMemory, pamrThreads } from "../../lib/pamr/pamr_simd.ts";
-import { KERNEL_THREADS_ENV } from "../../lib/wasm/row_team.ts";
+import { setKernelThreads } from "../../lib/wasm/row_team.ts";
 import { seededRandom } from "../../lib/random.ts";
 import type { ImageRGB } from "../../lib/types.ts";
 
@@ -29,8 +29,7 @@ function image(h: number, w: number, rnd: () => number): ImageRGB {
 }
 
 async function withThreads(threads: string, body: () => void): Promise<void> {
-  const saved = Deno.env.get(KERNEL_THREADS_ENV);
-  Deno.env.set(KERNEL_THREADS_ENV, threads);
+  setKernelThreads(Number(threads)); // not the environment variable: test files running beside share it
   try {
     body();
     // Helpers start asynchronously: give them time, then run again so that they surely take rows.
@@ -39,8 +38,7 @@ async function withThreads(threads: string, body: () => void): Promise<void> {
     assert.equal(pamrThreads(), Number(threads), "the team did not start every helper");
   } finally {
     dropKernelMemory();
-    if (saved === undefined) Deno.env.delete(KERNEL_THREADS_ENV);
-    else Deno.env.set(KERNEL_THREADS_ENV, saved);
+    setKernelThreads(undefined);
   }
 }
 

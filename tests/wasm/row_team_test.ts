@@ -8,7 +8,9 @@ import {
   KERNEL_THREADS_ENV,
   kernelThreads,
   MAX_ARGS,
+  parseKernelThreads,
   type RowTeam,
+  setKernelThreads,
   startRowTeam,
 } from "../../lib/wasm/row_team.ts";
 import { sharedMemory } from "../../lib/wasm/shared_memory.ts";
@@ -135,17 +137,26 @@ Deno.test("too many job arguments are refused", () => {
   );
 });
 
-Deno.test(`${KERNEL_THREADS_ENV} sets the team size, and a bad value is named`, () => {
-  const saved = Deno.env.get(KERNEL_THREADS_ENV);
-  try {
-    Deno.env.set(KERNEL_THREADS_ENV, "3");
-    assert.equal(kernelThreads(), 3);
-    Deno.env.set(KERNEL_THREADS_ENV, "0");
-    assert.throws(() => kernelThreads(), /DIFFCUT_KERNEL_THREADS=0: expected a positive integer/);
-    Deno.env.delete(KERNEL_THREADS_ENV);
-    assert.equal(kernelThreads(), Math.max(1, Math.min(4, navigator.hardwareConcurrency)));
-  } finally {
-    if (saved === undefined) Deno.env.delete(KERNEL_THREADS_ENV);
-    else Deno.env.set(KERNEL_THREADS_ENV, saved);
+Deno.test("DIFFCUT_KERNEL_THREADS values are parsed or named, and setKernelThreads overrides them here", () => {
+  assert.equal(parseKernelThreads("3"), 3);
+  assert.equal(parseKernelThreads("1"), 1);
+  const cores = Math.max(1, Math.min(4, navigator.hardwareConcurrency));
+  assert.equal(parseKernelThreads(undefined), cores);
+  assert.equal(parseKernelThreads(""), cores);
+  for (const bad of ["0", "-1", "1.5", "abc", "2x"]) {
+    assert.throws(
+      () => parseKernelThreads(bad),
+      new RegExp(`${KERNEL_THREADS_ENV}=${bad.replace(".", "\\.")}: expected a positive integer`),
+    );
   }
+  // Without a setting, the count is the environment's (read, not changed: other test files share it).
+  assert.equal(kernelThreads(), parseKernelThreads(Deno.env.get(KERNEL_THREADS_ENV)));
+  try {
+    setKernelThreads(3);
+    assert.equal(kernelThreads(), 3);
+    assert.throws(() => setKernelThreads(0), /Invalid kernel thread count 0/);
+  } finally {
+    setKernelThreads(undefined);
+  }
+  assert.equal(kernelThreads(), parseKernelThreads(Deno.env.get(KERNEL_THREADS_ENV)));
 });
