@@ -15,6 +15,7 @@ import { ConstantAffinityError } from "./constant_affinity_error.ts";
 import { matrixMemory, squareMatrix } from "../wasm/square_matrix.ts";
 import { embeddedModule } from "../wasm/embedded_module.ts";
 import { WASM_BASE64 as UPPER_AFFINITY_WASM } from "../wasm/upper_affinity_wasm.ts";
+import { f32Bits, MatrixJob, matrixRowWork, matrixTeam, touchMatrixTeam } from "../wasm/matrix_team.ts";
 
 const { onnx } = p;
 
@@ -223,6 +224,33 @@ function upperAffinityKernels(g: Float32Array, n: number): UpperAffinityKernels 
     upperPower(g: number, n: number, lo: number, range: number, alpha: number): void;
     mirrorUpper(g: number, n: number): void;
   };
+  // Large matrices: rows shared with the matrix team's helpers (same bits; lib/wasm/matrix_team.ts).
+  const threaded = n >= UPPER_THREADS_MIN_ORDER ? matrixTeam(memory) : undefined;
+  if (threaded) {
+    const { team, slot } = threaded, work = matrixRowWork(memory);
+    const run = (job: number, args: number[], rows: number, chunk: number) => {
+      team.run(slot, work, job, args, rows, chunk);
+      touchMatrixTeam();
+    };
+    return {
+      minMax() {
+        // Each thread leaves its pair at xAt + 8t (the solver's vector slot is free until the affinity is done);
+        // a thread that took no rows leaves the empty pair. Folded in thread order with the scan's comparisons.
+        const pairs = new Float32Array(memory.buffer, xAt, 2 * team.threads);
+        for (let t = 0; t < team.threads; t++) pairs.set([Infinity, -Infinity], 2 * t);
+        run(MatrixJob.upperMinMax, [0, n, xAt], n, UPPER_CHUNK_ROWS);
+        let lo = Infinity, hi = -Infinity;
+        for (let t = 0; t < pairs.length / 2; t++) {
+          if (pairs[2 * t] < lo) lo = pairs[2 * t];
+          if (pairs[2 * t + 1] > hi) hi = pairs[2 * t + 1];
+        }
+        return [lo, hi];
+      },
+      power: (lo, range, alpha) =>
+        run(MatrixJob.upperPower, [0, n, f32Bits(lo), f32Bits(range), alpha], n, UPPER_CHUNK_ROWS),
+      mirror: () => run(MatrixJob.mirror, [0, n], Math.ceil(n / 32), 2),
+    };
+  }
   return {
     minMax() {
       exports.upperMinMax(0, n, xAt); // the solver's vector slot is free until the affinity is done
@@ -233,6 +261,11 @@ function upperAffinityKernels(g: Float32Array, n: number): UpperAffinityKernels 
     mirror: () => exports.mirrorUpper(0, n),
   };
 }
+
+/** Affinities of at least this order run their element-wise pass on the matrix team's threads too. */
+const UPPER_THREADS_MIN_ORDER = 1024;
+/** Rows per claim of those jobs (upper-triangle rows shorten down the matrix: claims balance them). */
+const UPPER_CHUNK_ROWS = 32;
 
 /** Copies the strict upper triangle onto the lower one, in 32×32 tiles to stay cache friendly. */
 function mirrorUpper(g: Float32Array, n: number): void {

@@ -27,7 +27,8 @@ import { medianTime } from "./median_time.ts";
 import { pythonOrtTimes } from "./python_ort.ts";
 import { loadIsnetModel } from "../encoder/isnet_model.ts";
 import { matVec } from "../eigensolve/matvec.ts";
-import { matVecThreads, symmetricMatVec } from "../eigensolve/symmetric_matvec.ts";
+import { symmetricMatVec } from "../eigensolve/symmetric_matvec.ts";
+import { matrixThreads } from "../wasm/matrix_team.ts";
 import { squareMatrix } from "../wasm/square_matrix.ts";
 import { plural } from "../viz/plural.ts";
 import { refinePamrSync } from "../pamr/pamr.ts";
@@ -136,7 +137,7 @@ async function matVecRows(runs: number): Promise<Row[]> {
     rows.push(
       { stage: `${m}², TypeScript (matVec)`, ms: plain },
       {
-        stage: `${m}², WebAssembly SIMD (symmetricMatVec, ${plural(matVecThreads(), "thread")})`,
+        stage: `${m}², WebAssembly SIMD (symmetricMatVec, ${plural(matrixThreads(), "thread")})`,
         ms: simd,
         detail: `${(plain / simd).toFixed(2)}× faster`,
       },

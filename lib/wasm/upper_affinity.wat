@@ -14,15 +14,23 @@
 
   ;; Writes f32 [lo, hi] at $out.
   (func (export "upperMinMax") (param $g i32) (param $n i32) (param $out i32)
+    (call $minMaxRows (local.get $g) (local.get $n) (local.get $out) (i32.const 0) (local.get $n)))
+
+  ;; upperMinMax over rows [$i0, $i1) (a thread's share; the caller folds the threads' pairs).
+  (func (export "upperMinMaxRows") (param $g i32) (param $n i32) (param $out i32) (param $i0 i32) (param $i1 i32)
+    (call $minMaxRows (local.get $g) (local.get $n) (local.get $out) (local.get $i0) (local.get $i1)))
+
+  (func $minMaxRows (param $g i32) (param $n i32) (param $out i32) (param $i0 i32) (param $i1 i32)
     (local $i i32) (local $p i32) (local $end i32) (local $body i32)
     (local $lo f32) (local $hi f32) (local $v f32) (local $lo4 v128) (local $hi4 v128) (local $v4 v128)
     (local.set $lo (f32.const inf))
     (local.set $hi (f32.const -inf))
     (local.set $lo4 (f32x4.splat (f32.const inf)))
     (local.set $hi4 (f32x4.splat (f32.const -inf)))
+    (local.set $i (local.get $i0))
     (block $rowsDone
       (loop $rows
-        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $n)))
+        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $i1)))
         (local.set $p (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $i)) (i32.const 2))))
         (local.set $end (i32.add (local.get $g) (i32.shl (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $n)) (i32.const 2))))
         (local.set $body (i32.and (i32.add (local.get $p) (i32.const 15)) (i32.const -16)))
@@ -106,13 +114,25 @@
           (local.get $alpha)))))
 
   (func (export "upperPower") (param $g i32) (param $n i32) (param $lo f32) (param $range f32) (param $alpha i32)
+    (call $powerRows (local.get $g) (local.get $n) (local.get $lo) (local.get $range) (local.get $alpha)
+      (i32.const 0) (local.get $n)))
+
+  ;; upperPower over rows [$i0, $i1).
+  (func (export "upperPowerRows")
+    (param $g i32) (param $n i32) (param $lo f32) (param $range f32) (param $alpha i32) (param $i0 i32) (param $i1 i32)
+    (call $powerRows (local.get $g) (local.get $n) (local.get $lo) (local.get $range) (local.get $alpha)
+      (local.get $i0) (local.get $i1)))
+
+  (func $powerRows
+    (param $g i32) (param $n i32) (param $lo f32) (param $range f32) (param $alpha i32) (param $i0 i32) (param $i1 i32)
     (local $i i32) (local $p i32) (local $end i32) (local $body i32)
     (local $lo4 v128) (local $range4 v128) (local $t v128)
     (local.set $lo4 (f32x4.splat (local.get $lo)))
     (local.set $range4 (f32x4.splat (local.get $range)))
+    (local.set $i (local.get $i0))
     (block $rowsDone
       (loop $rows
-        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $n)))
+        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $i1)))
         (local.set $p (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $i)) (i32.const 2))))
         (local.set $end (i32.add (local.get $g) (i32.shl (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $n)) (i32.const 2))))
         (local.set $body (i32.and (i32.add (local.get $p) (i32.const 15)) (i32.const -16)))
@@ -147,17 +167,28 @@
         (br $rows))))
   ;; g[j][i] = g[i][j] for i < j.
   (func (export "mirrorUpper") (param $g i32) (param $n i32)
-    (local $n4 i32) (local $ti i32) (local $tj i32) (local $i i32) (local $j i32) (local $iEnd i32) (local $jEnd i32)
+    (call $mirrorUnits (local.get $g) (local.get $n) (i32.const 0) (i32.shr_u (i32.add (local.get $n) (i32.const 31)) (i32.const 5))))
+
+  ;; mirrorUpper for source rows [32·$u0, 32·$u1): those rows' tiles, then their edge entries. Each source row i
+  ;; writes column i of the lower triangle only, so threads may take disjoint unit ranges.
+  (func (export "mirrorUnits") (param $g i32) (param $n i32) (param $u0 i32) (param $u1 i32)
+    (call $mirrorUnits (local.get $g) (local.get $n) (local.get $u0) (local.get $u1)))
+
+  (func $mirrorUnits (param $g i32) (param $n i32) (param $u0 i32) (param $u1 i32)
+    (local $n4 i32) (local $tiEnd i32) (local $eEnd i32) (local $ti i32) (local $tj i32) (local $i i32) (local $j i32) (local $iEnd i32) (local $jEnd i32)
     (local $row i32) (local $a i32) (local $b i32)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
     (local.set $row (i32.shl (local.get $n) (i32.const 2)))
-    ;; 4×4 blocks strictly above the diagonal inside [0, n4)², tile by tile.
-    (local.set $ti (i32.const 0))
+    (local.set $tiEnd (i32.shl (local.get $u1) (i32.const 5)))
+    (local.set $eEnd (select (local.get $n) (local.get $tiEnd) (i32.gt_u (local.get $tiEnd) (local.get $n))))
+    (local.set $tiEnd (select (local.get $n4) (local.get $tiEnd) (i32.gt_u (local.get $tiEnd) (local.get $n4))))
+    ;; 4×4 blocks strictly above the diagonal inside [0, n4)², tile by tile, tile rows from 32·u0.
+    (local.set $ti (i32.shl (local.get $u0) (i32.const 5)))
     (block $tiDone
       (loop $tiles_i
-        (br_if $tiDone (i32.ge_u (local.get $ti) (local.get $n4)))
+        (br_if $tiDone (i32.ge_u (local.get $ti) (local.get $tiEnd)))
         (local.set $iEnd (select (local.get $n4) (i32.add (local.get $ti) (i32.const 32))
           (i32.gt_u (i32.add (local.get $ti) (i32.const 32)) (local.get $n4))))
         (local.set $tj (local.get $ti))
@@ -204,11 +235,11 @@
             (br $tiles_j)))
         (local.set $ti (i32.add (local.get $ti) (i32.const 32)))
         (br $tiles_i)))
-    ;; The diagonal 4×4 blocks, and every column from n4 on, entry by entry.
-    (local.set $i (i32.const 0))
+    ;; The diagonal 4×4 blocks, and every column from n4 on, entry by entry, for rows [32·u0, min(n, 32·u1)).
+    (local.set $i (i32.shl (local.get $u0) (i32.const 5)))
     (block $edgeDone
       (loop $edge
-        (br_if $edgeDone (i32.ge_u (local.get $i) (local.get $n)))
+        (br_if $edgeDone (i32.ge_u (local.get $i) (local.get $eEnd)))
         (local.set $j (i32.add (local.get $i) (i32.const 1)))
         (local.set $jEnd (select (local.get $n)
           (i32.add (i32.and (local.get $i) (i32.const -4)) (i32.const 4))

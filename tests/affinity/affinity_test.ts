@@ -137,3 +137,52 @@ Deno.test("ONNX affinity: the SIMD min-max, power and mirror give the TypeScript
   affinityFromUpperGram(ref, n, 3, true, "typescript");
   assert.deepEqual(new Uint32Array(g.buffer, 0, n * n), new Uint32Array(ref.buffer, 0, n * n));
 });
+
+Deno.test("ONNX affinity on several threads: the element-wise pass split by rows gives the reference's bits", async () => {
+  const { affinityFromUpperGram } = await import("../../lib/affinity/gram_onnx.ts");
+  const { squareMatrix } = await import("../../lib/wasm/square_matrix.ts");
+  const { setKernelThreads } = await import("../../lib/wasm/row_team.ts");
+  const { matrixThreads, stopMatrixThreads } = await import("../../lib/wasm/matrix_team.ts");
+  for (const threads of [2, 3]) {
+    setKernelThreads(threads); // not the environment variable: test files running beside share it
+    try {
+      for (let pass = 0; pass < 2; pass++) {
+        for (const [n, alpha, selfLoops] of [[1024, 10, true], [1027, 5, false], [1091, 1, true]] as const) {
+          const values = seededVector(n * n, n + threads);
+          for (const zeros of [false, true]) {
+            const upper = () => {
+              const g = squareMatrix(n);
+              for (let i = 0; i < n; i++) {
+                for (let j = i; j < n; j++) {
+                  g[i * n + j] = zeros ? Math.abs(values[i * n + j]) : values[i * n + j];
+                }
+              }
+              // The minimum twice, rows far apart (so different threads find it): −2, or −0 and +0, whose
+              // tie the scan's order decides (the threaded fold then rescans, as the single-threaded path).
+              g[3 * n + 900] = zeros ? -0 : -2;
+              g[(n - 2) * n + n - 1] = zeros ? 0 : -2;
+              return g;
+            };
+            const want = affinityFromUpperGram(upper(), n, alpha, selfLoops, "typescript");
+            const got = affinityFromUpperGram(upper(), n, alpha, selfLoops);
+            // Entry by entry (a deepEqual diff of a million entries would exhaust the memory).
+            for (let k = 0; k < n * n; k++) {
+              if (!Object.is(got[k], want[k])) {
+                assert.fail(
+                  `${threads} threads, n=${n}, α=${alpha}, ${zeros ? "±0" : "−2"} tie: [${k}] ${got[k]} != ${
+                    want[k]
+                  }`,
+                );
+              }
+            }
+          }
+        }
+        await new Promise((r) => setTimeout(r, 300)); // helpers start asynchronously: the second pass has them
+      }
+      assert.equal(matrixThreads(), threads, "the helpers did not start");
+    } finally {
+      stopMatrixThreads();
+      setKernelThreads(undefined);
+    }
+  }
+});

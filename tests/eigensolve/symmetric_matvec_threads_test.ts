@@ -5,7 +5,8 @@
  * other matrices.
  */
 import assert from "node:assert/strict";
-import { matVecThreads, stopMatVecThreads, symmetricMatVec } from "../../lib/eigensolve/symmetric_matvec.ts";
+import { symmetricMatVec } from "../../lib/eigensolve/symmetric_matvec.ts";
+import { matrixThreads, stopMatrixThreads } from "../../lib/wasm/matrix_team.ts";
 import { matVec } from "../../lib/eigensolve/matvec.ts";
 import { squareMatrix } from "../../lib/wasm/square_matrix.ts";
 import { setKernelThreads } from "../../lib/wasm/row_team.ts";
@@ -46,9 +47,9 @@ for (const threads of ["2", "3"]) {
         // Helpers start asynchronously: the second pass runs once they are surely up.
         await new Promise((r) => setTimeout(r, 300));
       }
-      assert.equal(matVecThreads(), Number(threads), "the helpers did not start");
+      assert.equal(matrixThreads(), Number(threads), "the helpers did not start");
     } finally {
-      stopMatVecThreads();
+      stopMatrixThreads();
       setKernelThreads(undefined);
     }
   });

@@ -1,0 +1,160 @@
+/**
+ * The helper threads of the kernels that work on a `squareMatrix` memory (shared: square_matrix.ts): the
+ * eigensolver's mat-vec (`symmetric_matvec.wat`, outputs split by columns) and the affinity's element-wise pass
+ * (`upper_affinity.wat`: min and max, power, mirror, split by rows). One team per process (row_team.ts, worker
+ * `matrix_worker.ts`); each matrix memory is attached on its first threaded job and detached once the solver has
+ * dropped it (a FinalizationRegistry), and the helpers end 30 s after the last job. Every job computes whole
+ * outputs in the single-threaded order, so the values are the same bit for bit.
+ *
+ * @module
+ */
+import { embeddedModule } from "./embedded_module.ts";
+import { WASM_BASE64 as MATVEC_WASM } from "./symmetric_matvec_wasm.ts";
+import { WASM_BASE64 as UPPER_AFFINITY_WASM } from "./upper_affinity_wasm.ts";
+import { kernelThreads, type RowTeam, type RowWork, startRowTeam } from "./row_team.ts";
+
+/** The jobs: their arguments (int32; byte addresses) and what a row is. */
+export const MatrixJob = {
+  /** `[a, m, x, out]`: outputs of `out = A·x`; a row is a group of four outputs. */
+  matVecColumns: 0,
+  /**
+   * `[g, n, out]`: min and max of upper-triangle rows; thread t folds its chunks' pairs into the f32 pair at
+   * `out + 8t` (set to [+∞, −∞] by the caller), using the pairs from `out + 8·MAX_THREADS` on as scratch.
+   */
+  upperMinMax: 1,
+  /** `[g, n, loBits, rangeBits, alpha]` (the f32 bounds as int32 bits): power of upper-triangle rows. */
+  upperPower: 2,
+  /** `[g, n]`: mirror of source rows, 32 per row of the job. */
+  mirror: 3,
+} as const;
+
+/** Most threads a matrix job's scratch has room for (kernelThreads gives at most 4 by default). */
+export const MAX_THREADS = 16;
+/** The helpers end this long after the last threaded job, so that an idle process holds no matrix. */
+const IDLE_MS = 30_000;
+
+interface MatVecKernels {
+  symmetricMatVecColumns(a: number, m: number, x: number, out: number, c0: number, c1: number): void;
+}
+interface UpperKernels {
+  upperMinMaxRows(g: number, n: number, out: number, i0: number, i1: number): void;
+  upperPowerRows(
+    g: number,
+    n: number,
+    lo: number,
+    range: number,
+    alpha: number,
+    i0: number,
+    i1: number,
+  ): void;
+  mirrorUnits(g: number, n: number, u0: number, u1: number): void;
+}
+
+/**
+ * The work of every matrix job on one memory, on kernel instances of its own (the caller's, or a helper's).
+ *
+ * @param memory A matrix memory (shared).
+ * @returns The work of one row range of a job.
+ */
+export function matrixRowWork(memory: WebAssembly.Memory): RowWork {
+  const instance = <T>(base64: string) =>
+    new WebAssembly.Instance(embeddedModule(base64)!, { env: { memory } }).exports as unknown as T;
+  const mv = instance<MatVecKernels>(MATVEC_WASM);
+  let upper: UpperKernels | undefined; // only an affinity's memory runs these
+  const bits = new DataView(new ArrayBuffer(4));
+  const f32 = (i: number) => (bits.setInt32(0, i), bits.getFloat32(0));
+  return (op, args, r0, r1, thread) => {
+    if (op === MatrixJob.matVecColumns) {
+      const m = args[1];
+      mv.symmetricMatVecColumns(args[0], m, args[2], args[3], 4 * r0, Math.min(m, 4 * r1));
+      return 0;
+    }
+    upper ??= instance<UpperKernels>(UPPER_AFFINITY_WASM);
+    if (op === MatrixJob.upperMinMax) {
+      // This chunk's pair goes to a scratch pair after the threads' pairs, then folds into the thread's own.
+      const own = args[2] + 8 * thread, scratch = args[2] + 8 * (MAX_THREADS + thread);
+      upper.upperMinMaxRows(args[0], args[1], scratch, r0, r1);
+      const f = new Float32Array(memory.buffer);
+      const lo = f[scratch / 4], hi = f[scratch / 4 + 1];
+      if (lo < f[own / 4]) f[own / 4] = lo;
+      if (hi > f[own / 4 + 1]) f[own / 4 + 1] = hi;
+    } else if (op === MatrixJob.upperPower) {
+      upper.upperPowerRows(args[0], args[1], f32(args[2]), f32(args[3]), args[4], r0, r1);
+    } else upper.mirrorUnits(args[0], args[1], r0, r1);
+    return 0;
+  };
+}
+
+/**
+ * The float32 value's bits as an int32, to pass a bound as a job argument.
+ *
+ * @param v The value (rounded to float32).
+ * @returns Its bits.
+ */
+export function f32Bits(v: number): number {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, v);
+  return view.getInt32(0);
+}
+
+let team: RowTeam | undefined;
+let slots = new WeakMap<WebAssembly.Memory, number>();
+/** Detaches a matrix memory from the helpers once it has been dropped here. */
+let finalizer: FinalizationRegistry<{ team: RowTeam; slot: number }> | undefined;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * The team and a matrix memory's slot on it (attached on first use), or undefined on one thread.
+ *
+ * @param memory A matrix memory (shared).
+ * @returns The team and slot.
+ * @throws {RangeError} If `DIFFCUT_KERNEL_THREADS` is not a positive integer.
+ */
+export function matrixTeam(memory: WebAssembly.Memory): { team: RowTeam; slot: number } | undefined {
+  const threads = Math.min(MAX_THREADS, kernelThreads());
+  if (threads < 2) return undefined;
+  if (team && team.threads > threads) stopMatrixThreads();
+  if (!team) {
+    team = startRowTeam(new URL("./matrix_worker.ts", import.meta.url), threads - 1);
+    finalizer = new FinalizationRegistry(({ team: t, slot }) => t.detach(slot));
+  }
+  if (team.threads < 2) return undefined;
+  let slot = slots.get(memory);
+  if (slot === undefined) {
+    slot = team.attach(memory);
+    slots.set(memory, slot);
+    finalizer!.register(memory, { team, slot });
+  }
+  touchMatrixTeam();
+  return { team, slot };
+}
+
+/** (Re)starts the idle timer that ends the helpers (call after each job); it never keeps the process alive. */
+export function touchMatrixTeam(): void {
+  if (idleTimer !== undefined) clearTimeout(idleTimer);
+  idleTimer = setTimeout(stopMatrixThreads, IDLE_MS);
+  (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(
+    idleTimer as unknown as number,
+  );
+}
+
+/**
+ * Ends the helper threads now (a timer does it 30 s after the last job; tests call it). The next threaded job
+ * starts them again.
+ */
+export function stopMatrixThreads(): void {
+  if (idleTimer !== undefined) clearTimeout(idleTimer);
+  idleTimer = undefined;
+  team?.close();
+  team = undefined;
+  slots = new WeakMap();
+}
+
+/**
+ * Threads of the running team, the caller included (1 when none runs).
+ *
+ * @returns The team's thread count.
+ */
+export function matrixThreads(): number {
+  return team?.threads ?? 1;
+}
