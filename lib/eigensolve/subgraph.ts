@@ -6,6 +6,12 @@
  */
 import { matrixMemory, squareMatrix } from "../wasm/square_matrix.ts";
 import { symmetricMatVec } from "./symmetric_matvec.ts";
+import { gatherRows, MatrixJob, matrixTeam, touchMatrixTeam } from "../wasm/matrix_team.ts";
+
+/** Sub-matrices of at least this order are gathered on the matrix team's threads too. */
+const GATHER_THREADS_MIN_ORDER = 1024;
+/** Rows per claim of a threaded gather. */
+const GATHER_CHUNK_ROWS = 32;
 
 /** A node's sub-graph. */
 export interface Subgraph {
@@ -37,10 +43,23 @@ export function subgraph(w: Float32Array, n: number, idx: ArrayLike<number>): Su
   if (isIdentity(idx, n)) return { w, degrees: rowSums(w, n) };
   const sub = squareMatrix(m, false); // in WebAssembly memory: the solver's SIMD products use it in place
   const cols = Int32Array.from(idx);
-  for (let i = 0; i < m; i++) {
-    const src = cols[i] * n, dst = i * m;
-    for (let j = 0; j < m; j++) sub[dst + j] = w[src + cols[j]];
-  }
+  // Large ones on the matrix team's threads too: the gather is memory-latency-bound and each row is independent.
+  const from = m >= GATHER_THREADS_MIN_ORDER ? matrixMemory(w, n) : undefined;
+  const to = from ? matrixMemory(sub, m) : undefined;
+  const src = from && to ? matrixTeam(from.memory) : undefined;
+  const dst = src && to ? matrixTeam(to.memory) : undefined;
+  if (src && dst && to) {
+    new Int32Array(to.memory.buffer, to.xAt, m).set(cols); // the solver's vector slot is free until the solve
+    dst.team.run(
+      dst.slot,
+      (_op, _args, r0, r1) => (gatherRows(w, n, sub, m, cols, r0, r1), 0),
+      MatrixJob.gather,
+      [src.slot, n, m, to.xAt],
+      m,
+      GATHER_CHUNK_ROWS,
+    );
+    touchMatrixTeam();
+  } else gatherRows(w, n, sub, m, cols, 0, m);
   return { w: sub, degrees: rowSums(sub, m) };
 }
 

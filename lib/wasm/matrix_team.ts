@@ -26,7 +26,38 @@ export const MatrixJob = {
   upperPower: 2,
   /** `[g, n]`: mirror of source rows, 32 per row of the job. */
   mirror: 3,
+  /**
+   * `[srcSlot, n, m, colsAt]`, on the destination's slot: rows of the principal sub-matrix of slot `srcSlot`'s
+   * n×n matrix on the m int32 indices at `colsAt` (in the destination's memory).
+   */
+  gather: 4,
 } as const;
+
+/**
+ * Rows [r0, r1) of the principal sub-matrix of `src` (n×n) on `cols`, into `dst` (m×m): the tree's sub-graph.
+ *
+ * @param src The full matrix.
+ * @param n Its order.
+ * @param dst The sub-matrix.
+ * @param m Its order.
+ * @param cols Its m indices into `src`.
+ * @param r0 First row.
+ * @param r1 Row past the last.
+ */
+export function gatherRows(
+  src: Float32Array,
+  n: number,
+  dst: Float32Array,
+  m: number,
+  cols: Int32Array,
+  r0: number,
+  r1: number,
+): void {
+  for (let i = r0; i < r1; i++) {
+    const s = cols[i] * n, d = i * m;
+    for (let j = 0; j < m; j++) dst[d + j] = src[s + cols[j]];
+  }
+}
 
 /** Most threads a matrix job's scratch has room for (kernelThreads gives at most 4 by default). */
 export const MAX_THREADS = 16;
@@ -54,9 +85,13 @@ interface UpperKernels {
  * The work of every matrix job on one memory, on kernel instances of its own (the caller's, or a helper's).
  *
  * @param memory A matrix memory (shared).
+ * @param memoryOf The memories of other slots (a helper's; the caller gathers with {@linkcode gatherRows}).
  * @returns The work of one row range of a job.
  */
-export function matrixRowWork(memory: WebAssembly.Memory): RowWork {
+export function matrixRowWork(
+  memory: WebAssembly.Memory,
+  memoryOf?: (slot: number) => WebAssembly.Memory | undefined,
+): RowWork {
   const instance = <T>(base64: string) =>
     new WebAssembly.Instance(embeddedModule(base64)!, { env: { memory } }).exports as unknown as T;
   const mv = instance<MatVecKernels>(MATVEC_WASM);
@@ -67,6 +102,14 @@ export function matrixRowWork(memory: WebAssembly.Memory): RowWork {
     if (op === MatrixJob.matVecColumns) {
       const m = args[1];
       mv.symmetricMatVecColumns(args[0], m, args[2], args[3], 4 * r0, Math.min(m, 4 * r1));
+      return 0;
+    }
+    if (op === MatrixJob.gather) {
+      const source = memoryOf?.(args[0]);
+      if (!source) throw new Error(`No memory for slot ${args[0]}`); // the caller then redoes the job
+      const [n, m, colsAt] = [args[1], args[2], args[3]];
+      const src = new Float32Array(source.buffer, 0, n * n), dst = new Float32Array(memory.buffer, 0, m * m);
+      gatherRows(src, n, dst, m, new Int32Array(memory.buffer, colsAt, m), r0, r1);
       return 0;
     }
     upper ??= instance<UpperKernels>(UPPER_AFFINITY_WASM);

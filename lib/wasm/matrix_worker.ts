@@ -7,4 +7,4 @@
 import { serveRowTeam } from "./row_team.ts";
 import { matrixRowWork } from "./matrix_team.ts";
 
-serveRowTeam(matrixRowWork);
+serveRowTeam((memory, memoryOf) => matrixRowWork(memory, memoryOf));

@@ -256,13 +256,18 @@ export function startRowTeam(workerUrl: URL, helpers: number): RowTeam {
  * team attaches and takes rows of each job until the team ends. Does nothing outside such a worker.
  *
  * @param setup Returns the work on a shared memory (the helper's own kernel instances bound to it); a setup that
- * throws leaves that slot's rows to the other threads.
+ * throws leaves that slot's rows to the other threads. `memoryOf` gives the memory of another attached slot, for
+ * jobs that read one memory and write another.
  */
-export function serveRowTeam(setup: (memory: WebAssembly.Memory) => RowWork): void {
+export function serveRowTeam(
+  setup: (memory: WebAssembly.Memory, memoryOf: (slot: number) => WebAssembly.Memory | undefined) => RowWork,
+): void {
   const data = (workerData as Partial<HelperData> | null)?.rowTeam;
   if (!data) return;
   const control = new Int32Array(data.control);
   const works = new Map<number, RowWork>();
+  const memories = new Map<number, WebAssembly.Memory>();
+  const memoryOf = (slot: number) => memories.get(slot);
   let read = 0;
   const drain = () => {
     const posted = Atomics.load(control, POSTED);
@@ -270,10 +275,13 @@ export function serveRowTeam(setup: (memory: WebAssembly.Memory) => RowWork): vo
     read = posted;
     for (let m = receiveMessageOnPort(data.port); m; m = receiveMessageOnPort(data.port)) {
       const message = m.message as SlotMessage;
-      if ("detach" in message) works.delete(message.slot);
-      else {
+      if ("detach" in message) {
+        works.delete(message.slot);
+        memories.delete(message.slot);
+      } else {
+        memories.set(message.slot, message.memory);
         try {
-          works.set(message.slot, setup(message.memory));
+          works.set(message.slot, setup(message.memory, memoryOf));
         } catch {
           works.delete(message.slot);
         }
