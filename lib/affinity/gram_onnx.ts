@@ -15,7 +15,7 @@ import { ConstantAffinityError } from "./constant_affinity_error.ts";
 import { matrixMemory, squareMatrix } from "../wasm/square_matrix.ts";
 import { embeddedModule } from "../wasm/embedded_module.ts";
 import { WASM_BASE64 as UPPER_AFFINITY_WASM } from "../wasm/upper_affinity_wasm.ts";
-import { f32Bits, MatrixJob, matrixRowWork, matrixTeam, touchMatrixTeam } from "../wasm/matrix_team.ts";
+import { f32Bits, MatrixJob, matrixRowWork, matrixTeam } from "../wasm/matrix_team.ts";
 
 const { onnx } = p;
 
@@ -228,10 +228,8 @@ function upperAffinityKernels(g: Float32Array, n: number): UpperAffinityKernels 
   const threaded = n >= UPPER_THREADS_MIN_ORDER ? matrixTeam(memory) : undefined;
   if (threaded) {
     const { team, slot } = threaded, work = matrixRowWork(memory);
-    const run = (job: number, args: number[], rows: number, chunk: number) => {
+    const run = (job: number, args: number[], rows: number, chunk: number) =>
       team.run(slot, work, job, args, rows, chunk);
-      touchMatrixTeam();
-    };
     return {
       minMax() {
         // Each thread leaves its pair at xAt + 8t (the solver's vector slot is free until the affinity is done);

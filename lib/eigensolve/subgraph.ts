@@ -6,7 +6,7 @@
  */
 import { matrixMemory, squareMatrix } from "../wasm/square_matrix.ts";
 import { symmetricMatVec } from "./symmetric_matvec.ts";
-import { gatherRows, MatrixJob, matrixTeam, touchMatrixTeam } from "../wasm/matrix_team.ts";
+import { gatherRows, MatrixJob, matrixTeam } from "../wasm/matrix_team.ts";
 
 /** Sub-matrices of at least this order are gathered on the matrix team's threads too. */
 const GATHER_THREADS_MIN_ORDER = 1024;
@@ -58,7 +58,6 @@ export function subgraph(w: Float32Array, n: number, idx: ArrayLike<number>): Su
       m,
       GATHER_CHUNK_ROWS,
     );
-    touchMatrixTeam();
   } else gatherRows(w, n, sub, m, cols, 0, m);
   return { w: sub, degrees: rowSums(sub, m) };
 }

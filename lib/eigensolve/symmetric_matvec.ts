@@ -19,7 +19,7 @@ import { embeddedModule } from "../wasm/embedded_module.ts";
 import { copyToMatrixMemory, matrixMemory } from "../wasm/square_matrix.ts";
 import { WASM_BASE64 } from "../wasm/symmetric_matvec_wasm.ts";
 import { matVec } from "./matvec.ts";
-import { MatrixJob, matrixRowWork, matrixTeam, touchMatrixTeam } from "../wasm/matrix_team.ts";
+import { MatrixJob, matrixRowWork, matrixTeam } from "../wasm/matrix_team.ts";
 
 /** A mat-vec operator `x ↦ A x` for one symmetric matrix. */
 export type SymmetricMatVec = (x: Float64Array, out: Float64Array) => void;
@@ -57,7 +57,6 @@ export function symmetricMatVec(a: Float32Array | Float64Array, m: number): Symm
       xs.set(x.subarray(0, m));
       threaded.team.run(threaded.slot, work, MatrixJob.matVecColumns, args, groups, chunk);
       out.set(outs);
-      touchMatrixTeam();
     };
   }
   const kernel = (new WebAssembly.Instance(module, { env: { memory } }).exports as {

@@ -16,6 +16,7 @@ import { embeddedModule } from "../wasm/embedded_module.ts";
 import { WASM_BASE64 } from "../wasm/pamr_wasm.ts";
 import { exactExpKernel, EXP_TABLE_BYTES, type ExpKernel } from "../wasm/exact_exp.ts";
 import { growTo, PAGE, SHARED_MAX_PAGES, sharedMemory } from "../wasm/shared_memory.ts";
+import { idleTimer } from "../wasm/idle_timer.ts";
 import { kernelThreads, type RowTeam, type RowWork, startRowTeam } from "../wasm/row_team.ts";
 import type { ImageRGB } from "../types.ts";
 
@@ -97,24 +98,15 @@ interface Kept {
   team?: { team: RowTeam; slot: number; work: RowWork };
 }
 let kept: Kept | undefined;
-let dropTimer: ReturnType<typeof setTimeout> | undefined;
-
-/** (Re)starts the timer that drops the kept memory and ends its helpers; it never keeps the process alive. */
-function scheduleDrop(ms: number): void {
-  if (dropTimer !== undefined) clearTimeout(dropTimer);
-  dropTimer = setTimeout(dropKernelMemory, ms);
-  (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(
-    dropTimer as unknown as number,
-  );
-}
+/** Drops the kept memory and ends its helpers once idle. */
+const dropTimer = idleTimer(() => dropKernelMemory());
 
 /**
  * Drops the kept kernel memory now and ends its helper threads (tests call it; otherwise a timer does, 30 s after
  * the last call). The next PAMR call starts afresh.
  */
 export function dropKernelMemory(): void {
-  if (dropTimer !== undefined) clearTimeout(dropTimer);
-  dropTimer = undefined;
+  dropTimer.cancel();
   kept?.team?.team.close();
   kept = undefined;
 }
@@ -141,7 +133,7 @@ function memoryFor(module: WebAssembly.Module, bytes: number): Kept {
     const memory = sharedMemory(bytes);
     kept = { memory, kernels: instantiate(module, memory) };
   } else growTo(kept.memory, bytes);
-  scheduleDrop(bytes > KEEP_BYTES ? 0 : KEEP_MS);
+  dropTimer.restart(bytes > KEEP_BYTES ? 0 : KEEP_MS);
   return kept;
 }
 

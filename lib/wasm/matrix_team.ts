@@ -3,7 +3,7 @@
  * eigensolver's mat-vec (`symmetric_matvec.wat`, outputs split by columns) and the affinity's element-wise pass
  * (`upper_affinity.wat`: min and max, power, mirror, split by rows). One team per process (row_team.ts, worker
  * `matrix_worker.ts`); each matrix memory is attached on its first threaded job and detached once the solver has
- * dropped it (a FinalizationRegistry), and the helpers end 30 s after the last job. Every job computes whole
+ * dropped it (a FinalizationRegistry), and the helpers end 30 s after their last use. Every job computes whole
  * outputs in the single-threaded order, so the values are the same bit for bit.
  *
  * @module
@@ -12,6 +12,7 @@ import { embeddedModule } from "./embedded_module.ts";
 import { WASM_BASE64 as MATVEC_WASM } from "./symmetric_matvec_wasm.ts";
 import { WASM_BASE64 as UPPER_AFFINITY_WASM } from "./upper_affinity_wasm.ts";
 import { kernelThreads, type RowTeam, type RowWork, startRowTeam } from "./row_team.ts";
+import { idleTimer } from "./idle_timer.ts";
 
 /** The jobs: their arguments (int32; byte addresses) and what a row is. */
 export const MatrixJob = {
@@ -144,7 +145,8 @@ let team: RowTeam | undefined;
 let slots = new WeakMap<WebAssembly.Memory, number>();
 /** Detaches a matrix memory from the helpers once it has been dropped here. */
 let finalizer: FinalizationRegistry<{ team: RowTeam; slot: number }> | undefined;
-let idleTimer: ReturnType<typeof setTimeout> | undefined;
+/** Ends the helpers once idle (restarted whenever a memory's slot is looked up: the jobs follow synchronously). */
+const idle = idleTimer(() => stopMatrixThreads());
 
 /**
  * The team and a matrix memory's slot on it (attached on first use), or undefined on one thread.
@@ -168,26 +170,16 @@ export function matrixTeam(memory: WebAssembly.Memory): { team: RowTeam; slot: n
     slots.set(memory, slot);
     finalizer!.register(memory, { team, slot });
   }
-  touchMatrixTeam();
+  idle.restart(IDLE_MS);
   return { team, slot };
 }
 
-/** (Re)starts the idle timer that ends the helpers (call after each job); it never keeps the process alive. */
-export function touchMatrixTeam(): void {
-  if (idleTimer !== undefined) clearTimeout(idleTimer);
-  idleTimer = setTimeout(stopMatrixThreads, IDLE_MS);
-  (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(
-    idleTimer as unknown as number,
-  );
-}
-
 /**
- * Ends the helper threads now (a timer does it 30 s after the last job; tests call it). The next threaded job
+ * Ends the helper threads now (a timer does it 30 s after their last use; tests call it). The next threaded job
  * starts them again.
  */
 export function stopMatrixThreads(): void {
-  if (idleTimer !== undefined) clearTimeout(idleTimer);
-  idleTimer = undefined;
+  idle.cancel();
   team?.close();
   team = undefined;
   slots = new WeakMap();
