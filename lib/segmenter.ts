@@ -530,6 +530,7 @@ async function segmentStages(
         : resizeImage(image, work.height, work.width),
     // With backend "webgpu", assignment and PAMR run in one submission (one host wait instead of two).
     fused: o.backend === "webgpu" && o.refine,
+    refineAhead: o.backend !== "webgpu" && o.refine,
     hostFeatures: o.hostFeatures,
     solver: o.solver,
   };

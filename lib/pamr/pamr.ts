@@ -35,7 +35,7 @@
 
 import type { Backend, FeatureMap, ImageRGB } from "../types.ts";
 import { medianFilter3x3 } from "./median_filter.ts";
-import { type PamrWorkspace, pamrWorkspace } from "./pamr_simd.ts";
+import { type PamrWorkspace, pamrWorkspace, startAffinityAhead } from "./pamr_simd.ts";
 import { rankLabels } from "../rank_labels.ts";
 
 /** Options of `refinePamr` (`lib/stages.ts`). */
@@ -719,6 +719,28 @@ function oneHotSteps(
   // NaN weights (only from extreme image values) would spread to other labels' planes there: the reference's step.
   ws.masks.set(propagateOneHot(ranks, ws.weights, H, W, K, dilations));
   return ws.propagate(iterations - 1);
+}
+
+/**
+ * Starts the affinity that a later CPU `refinePamr(image, labels, { dilations })` needs, on PAMR's helper threads,
+ * and returns at once: it runs on an idle core while the caller does single-threaded work, and that PAMR call then
+ * takes it instead of computing it (same bits). The image's values are read now; a PAMR call on anything else
+ * cancels it. Nothing happens without helper threads or for a small image.
+ *
+ * @param image The image that will be passed to `refinePamr` (the same object).
+ * @param dilations The dilations it will use (default: {@linkcode DEFAULT_PAMR_OPTIONS}'s).
+ * @returns Whether it was started.
+ */
+export function startPamrAffinity(
+  image: ImageRGB,
+  dilations: readonly number[] = DEFAULT_PAMR_OPTIONS.dilations,
+): boolean {
+  try {
+    validateDilations(dilations);
+  } catch {
+    return false; // the PAMR call reports it
+  }
+  return startAffinityAhead(image, dilations);
 }
 
 /**

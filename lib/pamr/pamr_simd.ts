@@ -17,7 +17,7 @@ import { WASM_BASE64 } from "../wasm/pamr_wasm.ts";
 import { exactExpKernel, EXP_TABLE_BYTES, type ExpKernel } from "../wasm/exact_exp.ts";
 import { growTo, PAGE, SHARED_MAX_PAGES, sharedMemory } from "../wasm/shared_memory.ts";
 import { idleTimer } from "../wasm/idle_timer.ts";
-import { kernelThreads, type RowTeam, type RowWork, startRowTeam } from "../wasm/row_team.ts";
+import { kernelThreads, type RowJob, type RowTeam, type RowWork, startRowTeam } from "../wasm/row_team.ts";
 import type { ImageRGB } from "../types.ts";
 
 /** The exports of `lib/wasm/pamr.wat` (addresses and strides in bytes). */
@@ -107,6 +107,7 @@ const dropTimer = idleTimer(() => dropKernelMemory());
  */
 export function dropKernelMemory(): void {
   dropTimer.cancel();
+  settleAhead();
   kept?.team?.team.close();
   kept = undefined;
 }
@@ -175,6 +176,109 @@ export function startPamrThreads(): void {
   }
 }
 
+/** The image affinity started ahead on the helpers (`startAffinityAhead`), and what it was started for. */
+interface Ahead {
+  image: ImageRGB;
+  data: ImageRGB["data"];
+  /** The geometry (`aheadKey`): a workspace with the same one finds the taps and weights at the same places. */
+  key: string;
+  job: RowJob;
+}
+let ahead: Ahead | undefined;
+
+function aheadKey(H: number, W: number, dilations: readonly number[], threads: number): string {
+  return `${H}x${W}/${threads}/${dilations.join(",")}`;
+}
+
+/** Cancels an affinity started ahead and not taken (waits for the rows in progress). */
+function settleAhead(): void {
+  const a = ahead;
+  ahead = undefined;
+  a?.job.cancel();
+}
+
+/**
+ * Starts PAMR's affinity of `image` (the weights `pamrWorkspace(H, W, K, dilations).affinity(image)` computes, for
+ * any K) on the helper threads and returns at once, so that it runs on an otherwise idle core while the caller
+ * does other work (DiffCut: the partition tree, which runs on one thread). A later workspace of the same geometry
+ * takes the result when its `affinity` gets the same image object (its rows are then finished, or waited for);
+ * any other PAMR call cancels it first. The image's values are read now.
+ *
+ * Does nothing where there are no helpers (`DIFFCUT_KERNEL_THREADS` 1, no workers, a small image), and for a
+ * problem too large to keep its memory between calls.
+ *
+ * @param image The image PAMR will refine with (float32 RGB, as `refinePamr` checks it later).
+ * @param dilations Dilations (valid: positive integers).
+ * @returns Whether the affinity was started.
+ */
+export function startAffinityAhead(image: ImageRGB, dilations: readonly number[]): boolean {
+  const module = embeddedModule(WASM_BASE64);
+  const { height: H, width: W, data } = image;
+  if (!module || !(data instanceof Float32Array) || data.length !== H * W * 3) return false;
+  let threads: number;
+  try {
+    threads = kernelThreads();
+  } catch {
+    return false; // a bad setting is reported where it is read for the real work
+  }
+  if (threads < 2 || H * W < TEAM_MIN_PIXELS) return false;
+  const lay = layoutOf(H, W, 0, dilations, threads);
+  if (lay.bytes > KEEP_BYTES) return false; // such a memory is dropped when the current task ends
+  settleAhead();
+  let k: Kept;
+  try {
+    k = memoryFor(module, lay.bytes);
+  } catch {
+    return false;
+  }
+  const team = teamFor(k, H * W, threads);
+  if (!team) return false;
+  const buffer = k.memory.buffer;
+  writeTaps(buffer, lay, dilations);
+  writePaddedImage(buffer, lay, image);
+  const sizes = [H, W, 0, threads, lay.L, ...dilations];
+  const job = team.team.start(team.slot, team.work, AFFINITY_ROWS, sizes, H, CHUNK_ROWS);
+  ahead = { image, data, key: aheadKey(H, W, dilations, threads), job };
+  return true;
+}
+
+/** Writes the taps of the local statistics (9 per dilation), the 8 neighbours' offsets and the dilations. */
+function writeTaps(buffer: ArrayBufferLike, lay: Layout, dilations: readonly number[]): void {
+  const { L, P, H, W, Wp } = lay;
+  const taps = new Int32Array(buffer, lay.tapsAt, 9 * L);
+  const nbs = new Int32Array(buffer, lay.nbsAt, P);
+  const dil = new Int32Array(buffer, lay.dilAt, L);
+  let t = 0, p = 0;
+  for (let l = 0; l < L; l++) {
+    const dy = Math.min(dilations[l], H), dx = Math.min(dilations[l], W);
+    dil[l] = dilations[l];
+    for (let i = -1; i <= 1; i++) {
+      for (let j = -1; j <= 1; j++) {
+        taps[t++] = (i * dy * Wp + j * dx) * 4;
+        if (i !== 0 || j !== 0) nbs[p++] = (i * dy * Wp + j * dx) * 4;
+      }
+    }
+  }
+}
+
+/** Writes the image as three planes with replicate padding. */
+function writePaddedImage(buffer: ArrayBufferLike, lay: Layout, image: ImageRGB): void {
+  const { H, W, padY, padX, Wp } = lay;
+  const Hp = H + 2 * padY;
+  const img = new Float32Array(buffer, lay.imgAt, 3 * Hp * Wp);
+  const { data } = image;
+  for (let py = 0; py < Hp; py++) {
+    const sy = py < padY ? 0 : py >= H + padY ? H - 1 : py - padY;
+    for (let px = 0; px < Wp; px++) {
+      const sx = px < padX ? 0 : px >= W + padX ? W - 1 : px - padX;
+      const s = (sy * W + sx) * 3, o = py * Wp + px;
+      img[o] = data[s];
+      img[o + Hp * Wp] = data[s + 1];
+      img[o + 2 * Hp * Wp] = data[s + 2];
+    }
+  }
+}
+
 /** Rounds a byte count up to a multiple of 16. */
 function align(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;
@@ -207,8 +311,8 @@ interface Layout {
   sumsAt: number;
   accAt: number;
   scratchBytes: number;
-  rangesAt: number;
   weightsAt: number;
+  rangesAt: number;
   aAt: number;
   bAt: number;
   bestAt: number;
@@ -240,9 +344,11 @@ function layoutOf(H: number, W: number, K: number, dilations: ArrayLike<number>,
   const sumsAt = align(expsAt + P * W4 * 8);
   const accAt = align(sumsAt + W4 * 8);
   const scratchBytes = align(accAt + W * 8) - denAt;
-  const rangesAt = denAt + threads * scratchBytes;
-  const weightsAt = align(rangesAt + 4 * K * H * 4);
-  const aAt = align(weightsAt + P * n * 4);
+  // Everything up to the weights is independent of K, so the affinity can be computed before the labels are known
+  // (`startAffinityAhead`).
+  const weightsAt = denAt + threads * scratchBytes;
+  const rangesAt = align(weightsAt + P * n * 4);
+  const aAt = align(rangesAt + 4 * K * H * 4);
   const bAt = align(aAt + K * n * 4);
   const bestAt = align(bAt + K * n * 4);
   const labelsAt = align(bestAt + n * 4);
@@ -269,8 +375,8 @@ function layoutOf(H: number, W: number, K: number, dilations: ArrayLike<number>,
     sumsAt,
     accAt,
     scratchBytes,
-    rangesAt,
     weightsAt,
+    rangesAt,
     aAt,
     bAt,
     bestAt,
@@ -413,6 +519,8 @@ export function pamrWorkspace(
   const n = H * W;
   // The layout leaves scratch for every thread a team may have, so a team started later finds room.
   const threads = kernelThreads();
+  const key = aheadKey(H, W, dilations, threads);
+  if (ahead && ahead.key !== key) settleAhead(); // before the memory is laid out anew
   const lay = layoutOf(H, W, K, dilations, threads);
   if (lay.bytes > MAX_BYTES) return null;
   let k: Kept;
@@ -422,21 +530,13 @@ export function pamrWorkspace(
     return null; // no memory this large here: the reference runs instead
   }
   const { memory, kernels } = k;
-  const { L, P, padY, padX, Wp, imgAt } = lay;
+  const { L, P } = lay;
   const buffer = memory.buffer;
-  const taps = new Int32Array(buffer, lay.tapsAt, 9 * L);
-  const nbs = new Int32Array(buffer, lay.nbsAt, P);
-  const dil = new Int32Array(buffer, lay.dilAt, L);
-  let t = 0, p = 0;
-  for (let l = 0; l < L; l++) {
-    const dy = Math.min(dilations[l], H), dx = Math.min(dilations[l], W);
-    dil[l] = dilations[l];
-    for (let i = -1; i <= 1; i++) {
-      for (let j = -1; j <= 1; j++) {
-        taps[t++] = (i * dy * Wp + j * dx) * 4;
-        if (i !== 0 || j !== 0) nbs[p++] = (i * dy * Wp + j * dx) * 4;
-      }
-    }
+  // An affinity started ahead for this geometry has written the taps and may still be reading them.
+  const pending = ahead?.key === key ? ahead : undefined;
+  if (!pending) {
+    settleAhead();
+    writeTaps(buffer, lay, dilations);
   }
   const exp = exactExpKernel(memory, lay.expTableAt);
   const weights = new Float32Array(buffer, lay.weightsAt, P * n);
@@ -445,19 +545,12 @@ export function pamrWorkspace(
   const team = teamFor(k, n, threads);
 
   const affinity = (image: ImageRGB): boolean => {
-    const Hp = H + 2 * padY;
-    const img = new Float32Array(buffer, imgAt, 3 * Hp * Wp);
-    const { data } = image;
-    for (let py = 0; py < Hp; py++) {
-      const sy = py < padY ? 0 : py >= H + padY ? H - 1 : py - padY;
-      for (let px = 0; px < Wp; px++) {
-        const sx = px < padX ? 0 : px >= W + padX ? W - 1 : px - padX;
-        const s = (sy * W + sx) * 3, o = py * Wp + px;
-        img[o] = data[s];
-        img[o + Hp * Wp] = data[s + 1];
-        img[o + 2 * Hp * Wp] = data[s + 2];
-      }
+    if (pending && ahead === pending) {
+      ahead = undefined;
+      if (image === pending.image && image.data === pending.data) return pending.job.finish() === 0;
+      pending.job.cancel();
     }
+    writePaddedImage(buffer, lay, image);
     const nan = team
       ? team.team.run(team.slot, team.work, AFFINITY_ROWS, sizes, H, CHUNK_ROWS)
       : affinityRows(kernels, exp, memory, lay, 0, 0, H);
@@ -465,6 +558,7 @@ export function pamrWorkspace(
   };
 
   const propagate = (iterations: number): Float32Array => {
+    settleAhead(); // nothing may write the weights under it
     if (iterations === 0) return masks;
     // Per plane and row, columns [from, to) hold every non-zero value of `a` (from = W, to = 0: none).
     let a = lay.aAt,

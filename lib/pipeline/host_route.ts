@@ -5,6 +5,7 @@
  * @module
  */
 import { assignAndRefine, assignConcepts, buildPartitionTree, kwayNcut } from "../stages.ts";
+import { startPamrAffinity } from "../pamr/pamr.ts";
 import type { KwayNcutResult } from "../ncut/kway_ncut.ts";
 import { extendRingLabels, interiorFeatures, ringApplies } from "./border_ring.ts";
 import { cutForRoute, type RouteInput, type RouteOutput } from "./route.ts";
@@ -21,6 +22,7 @@ export async function runHostRoute(input: RouteInput): Promise<RouteOutput> {
   const t0 = performance.now();
   const features = await input.encoder.encode(input.image);
   const t1 = performance.now();
+  if (input.refineAhead) startPamrAffinity(input.workImage());
   // `borderRing`: the tree is built on the interior patches, and the border patches are labelled afterwards.
   const ring = ringApplies(features, input.borderRing ?? 0) ? input.borderRing! : 0;
   const tree = await buildPartitionTree(ring ? interiorFeatures(features, ring) : features, input.tree);

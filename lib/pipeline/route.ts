@@ -34,6 +34,9 @@ export interface RouteInput {
   workImage: () => ImageRGB;
   /** Run assignment and PAMR in one submission (backend "webgpu" with refinement on). */
   fused: boolean;
+  /** Start PAMR's image affinity on a helper thread once the features are in (host route, PAMR on the CPU): the
+   * tree and the assignment leave a core idle. */
+  refineAhead?: boolean;
   /** Copy device-resident features back to the host (device route only). */
   hostFeatures: boolean;
   /** `"kway"`: the cut's partition is improved by the discrete K-way NCut (`kwayNcut`, host route only).

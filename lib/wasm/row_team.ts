@@ -49,8 +49,37 @@ export interface RowTeam {
    * @returns The OR of the flags the chunks returned.
    */
   run(slot: number, work: RowWork, op: number, args: readonly number[], rows: number, chunk: number): number;
+  /**
+   * Starts a job like `run` but returns at once, leaving its rows to the helpers while the caller does other work;
+   * the caller settles it later with the job's `finish` (it takes the rows no helper has claimed, then waits) or
+   * `cancel`. One job is in flight at a time: `run`, `start` and `close` finish a pending one first. Without
+   * helpers the job runs on the caller at `finish`.
+   */
+  start(
+    slot: number,
+    work: RowWork,
+    op: number,
+    args: readonly number[],
+    rows: number,
+    chunk: number,
+  ): RowJob;
   /** Ends the helpers (they exit once idle); later jobs run on the caller alone. */
   close(): void;
+}
+
+/** A job started by {@linkcode RowTeam.start}. */
+export interface RowJob {
+  /**
+   * Completes the job (the caller takes the rows left, then waits for the helpers' chunks); the same flags again on
+   * a later call.
+   *
+   * @returns The OR of the flags the chunks returned.
+   * @throws {Error} If the job was cancelled.
+   */
+  finish(): number;
+  /** Stops handing out rows and waits for the chunks in progress, so that the job's memory may be reused; rows not
+   * yet taken stay undone. Nothing after a `finish`. */
+  cancel(): void;
 }
 
 /** Slots of the control block (an Int32Array on a SharedArrayBuffer). */
@@ -198,6 +227,87 @@ export function startRowTeam(workerUrl: URL, helpers: number): RowTeam {
   };
   const alone = (work: RowWork, op: number, args: readonly number[], rows: number) =>
     work(op, Int32Array.from(args), 0, rows, 0);
+  let pending: RowJob | undefined;
+  /** Waits until `rows` rows of the current job are done; false if a helper failed or stalled (the team is ended). */
+  const waitDone = (rows: number): boolean => {
+    let done = Atomics.load(control, DONE), since = performance.now();
+    // The helpers' last chunks are usually done within microseconds: spin, then sleep.
+    while (done < rows && performance.now() - since < SPIN_MS) done = Atomics.load(control, DONE);
+    while (done < rows && Atomics.load(control, FAILED) === 0) {
+      Atomics.wait(control, DONE, done, 100);
+      const now = Atomics.load(control, DONE);
+      if (now !== done) (done = now), (since = performance.now());
+      else if (performance.now() - since > STALL_MS) break;
+    }
+    if (done >= rows && Atomics.load(control, FAILED) === 0) return true;
+    for (const { worker } of workers) worker.terminate();
+    end();
+    return false;
+  };
+  const start = (
+    slot: number,
+    work: RowWork,
+    op: number,
+    args: readonly number[],
+    rows: number,
+    chunk: number,
+  ): RowJob => {
+    if (!attached.has(slot)) throw new RangeError(`No memory is attached to slot ${slot}`);
+    if (args.length > MAX_ARGS) throw new RangeError(`A row job takes at most ${MAX_ARGS} arguments`);
+    pending?.finish();
+    let state: "running" | "done" | "cancelled" = "running", flags = 0;
+    const settled = () => {
+      if (state === "cancelled") throw new Error("The row job was cancelled");
+      return state === "done";
+    };
+    if (workers.length === 0 || rows <= chunk || rows + chunk > ROW_MASK) {
+      return {
+        finish: () => settled() ? flags : ((flags = alone(work, op, args, rows)), (state = "done"), flags),
+        cancel: () => void (state === "running" && (state = "cancelled")),
+      };
+    }
+    gen++;
+    const tag = gen & TAG_MASK;
+    control[OP] = op;
+    control[ROWS] = rows;
+    control[CHUNK] = chunk;
+    control[SLOT] = slot;
+    control.set(args, ARGS);
+    Atomics.store(control, FLAGS, 0);
+    Atomics.store(control, FAILED, 0);
+    Atomics.store(control, DONE, 0);
+    Atomics.store(control, NEXT, tag << ROW_BITS);
+    Atomics.store(control, GEN, gen);
+    Atomics.notify(control, GEN);
+    const job: RowJob = {
+      finish() {
+        if (settled()) return flags;
+        pending = undefined;
+        claimRows(control, tag, work, 0);
+        flags = waitDone(rows) ? Atomics.load(control, FLAGS) : alone(work, op, args, rows);
+        state = "done";
+        return flags;
+      },
+      cancel() {
+        if (state !== "running") return;
+        pending = undefined;
+        state = "cancelled";
+        // Close the counter at `rows`; the rows claimed before that are the ones to wait for.
+        let claimed = rows;
+        for (;;) {
+          const v = Atomics.load(control, NEXT);
+          if (v >>> ROW_BITS !== tag) break;
+          claimed = Math.min(rows, v & ROW_MASK);
+          if (claimed >= rows || Atomics.compareExchange(control, NEXT, v, (tag << ROW_BITS) | rows) === v) {
+            break;
+          }
+        }
+        waitDone(claimed);
+      },
+    };
+    pending = job;
+    return job;
+  };
   return {
     get threads() {
       return workers.length + 1;
@@ -211,43 +321,12 @@ export function startRowTeam(workerUrl: URL, helpers: number): RowTeam {
     detach(slot) {
       if (attached.delete(slot)) post({ slot, detach: true });
     },
-    run(slot, work, op, args, rows, chunk) {
-      if (!attached.has(slot)) throw new RangeError(`No memory is attached to slot ${slot}`);
-      if (args.length > MAX_ARGS) throw new RangeError(`A row job takes at most ${MAX_ARGS} arguments`);
-      if (workers.length === 0 || rows <= chunk || rows + chunk > ROW_MASK) {
-        return alone(work, op, args, rows);
-      }
-      gen++;
-      const tag = gen & TAG_MASK;
-      control[OP] = op;
-      control[ROWS] = rows;
-      control[CHUNK] = chunk;
-      control[SLOT] = slot;
-      control.set(args, ARGS);
-      Atomics.store(control, FLAGS, 0);
-      Atomics.store(control, FAILED, 0);
-      Atomics.store(control, DONE, 0);
-      Atomics.store(control, NEXT, tag << ROW_BITS);
-      Atomics.store(control, GEN, gen);
-      Atomics.notify(control, GEN);
-      claimRows(control, tag, work, 0);
-      let done = Atomics.load(control, DONE), since = performance.now();
-      // The helpers' last chunks are usually done within microseconds: spin, then sleep.
-      while (done < rows && performance.now() - since < SPIN_MS) done = Atomics.load(control, DONE);
-      while (done < rows && Atomics.load(control, FAILED) === 0) {
-        Atomics.wait(control, DONE, done, 100);
-        const now = Atomics.load(control, DONE);
-        if (now !== done) (done = now), (since = performance.now());
-        else if (performance.now() - since > STALL_MS) break;
-      }
-      if (done < rows || Atomics.load(control, FAILED) !== 0) {
-        for (const { worker } of workers) worker.terminate();
-        end();
-        return alone(work, op, args, rows);
-      }
-      return Atomics.load(control, FLAGS);
+    run: (slot, work, op, args, rows, chunk) => start(slot, work, op, args, rows, chunk).finish(),
+    start,
+    close() {
+      pending?.finish();
+      end();
     },
-    close: end,
   };
 }
 

@@ -4,7 +4,7 @@
  * the thread count.
  */
 import assert from "node:assert/strict";
-import { pamrAffinity, propagatePamr, refinePamrSync } from "../../lib/pamr/pamr.ts";
+import { pamrAffinity, propagatePamr, refinePamrSync, startPamrAffinity } from "../../lib/pamr/pamr.ts";
 import { dropKernelMemory, pamrThreads } from "../../lib/pamr/pamr_simd.ts";
 import { setKernelThreads } from "../../lib/wasm/row_team.ts";
 import { seededRandom } from "../../lib/random.ts";
@@ -82,3 +82,51 @@ for (const threads of ["2", "3"]) {
     });
   });
 }
+
+Deno.test("an affinity started ahead is taken by the next PAMR call on that image, and dropped for any other", async () => {
+  const rnd = seededRandom(0xa4ead);
+  const h = 300, w = 260, K = 3, dilations = [1, 2, 4, 8, 12, 24];
+  const make = () => image(h, w, rnd);
+  const labelsOf = (k: number, hh = h, ww = w) =>
+    Int32Array.from({ length: hh * ww }, (_, i) => (Math.floor((i % ww) / 41) + Math.floor(i / ww / 29)) % k);
+  const a = make(),
+    b = make(),
+    small = image(280, 250, rnd),
+    labels = labelsOf(K),
+    smallLabels = labelsOf(2, 280, 250);
+  const original = { ...a, data: a.data.slice() };
+  const reference = (img: ImageRGB, l: Int32Array) => refinePamrSync(img, l, { dilations }, "typescript");
+  const refA = reference(a, labels), refB = reference(b, labels), refSmall = reference(small, smallLabels);
+  const weightsA = pamrAffinity(a, { dilations }, "typescript");
+  setKernelThreads(2);
+  try {
+    // Started before the helper is up, then again once it is (it then does the rows while this test sleeps).
+    for (const wait of [0, 200]) {
+      assert.equal(startPamrAffinity(a, dilations), true);
+      await new Promise((r) => setTimeout(r, wait));
+      identical(refinePamrSync(a, labels, { dilations }), refA, `taken after ${wait} ms`);
+    }
+    // Another image of the same size, another size, another K: each cancels it and computes its own.
+    assert.equal(startPamrAffinity(a, dilations), true);
+    await new Promise((r) => setTimeout(r, 50));
+    identical(refinePamrSync(b, labels, { dilations }), refB, "another image of the same size");
+    assert.equal(startPamrAffinity(a, dilations), true);
+    identical(refinePamrSync(small, smallLabels, { dilations }), refSmall, "another size");
+    assert.equal(startPamrAffinity(a, dilations), true);
+    identical(pamrAffinity(a, { dilations }), weightsA, "the weights through pamrAffinity");
+    // The values are read when it starts: a change after that is not seen (this is how the test knows the
+    // started affinity was the one used).
+    assert.equal(startPamrAffinity(a, dilations), true);
+    a.data.set(b.data); // (b's labels differ from a's: checked above)
+    identical(refinePamrSync(a, labels, { dilations }), refA, "the affinity of the values at the start");
+    a.data.set(original.data);
+    // Nothing is started without helpers, for a small image, or for bad dilations.
+    assert.equal(startPamrAffinity(image(100, 100, rnd), dilations), false, "a small image");
+    assert.equal(startPamrAffinity(a, [0]), false, "bad dilations");
+    setKernelThreads(1);
+    assert.equal(startPamrAffinity(a, dilations), false, "one thread");
+  } finally {
+    dropKernelMemory();
+    setKernelThreads(undefined);
+  }
+});

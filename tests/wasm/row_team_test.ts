@@ -26,6 +26,7 @@ function counting(t: RowTeam, rows: number) {
     slot,
     v: new Int32Array(memory.buffer),
     job: (op: number, chunk: number) => t.run(slot, work, op, [rows], rows, chunk),
+    start: (op: number, chunk: number) => t.start(slot, work, op, [rows], rows, chunk),
   };
 }
 
@@ -159,4 +160,103 @@ Deno.test("DIFFCUT_KERNEL_THREADS values are parsed or named, and setKernelThrea
     setKernelThreads(undefined);
   }
   assert.equal(kernelThreads(), parseKernelThreads(Deno.env.get(KERNEL_THREADS_ENV)));
+});
+
+Deno.test("a started job is done by the helpers while the caller waits elsewhere; finish returns its flags", async () => {
+  const rows = 90;
+  const t = startRowTeam(WORKER, 1);
+  try {
+    const c = counting(t, rows);
+    await untilHelpersJoin(c, rows);
+    c.v.fill(0);
+    const job = c.start(3, 2);
+    // The caller is away (its event loop turns): the helper alone does the rows meanwhile.
+    for (let i = 0; i < 200 && Atomics.load(c.v, rows - 1) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(job.finish(), 1 << 1, "flags of the helper's rows");
+    for (let y = 0; y < rows; y++) {
+      assert.equal(c.v[y], 1, `row ${y} visited ${c.v[y]} times`);
+      assert.equal(c.v[rows + y], 1, `row ${y} done by thread ${c.v[rows + y]}`);
+    }
+    assert.equal(job.finish(), 1 << 1, "a second finish returns the same flags");
+  } finally {
+    t.close();
+  }
+});
+
+Deno.test("finish takes the rows no helper has claimed; run and start finish a pending job first", async () => {
+  const rows = 120;
+  const t = startRowTeam(WORKER, 1);
+  try {
+    const a = counting(t, rows), b = counting(t, rows);
+    await untilHelpersJoin(a, rows);
+    a.v.fill(0);
+    // Slow rows finished at once: the caller takes the rows left, every row once.
+    const flags = a.start(3, 2).finish();
+    for (let y = 0; y < rows; y++) assert.equal(a.v[y], 1, `row ${y} visited ${a.v[y]} times`);
+    assert.equal(flags & 1, 1, "the caller took no rows");
+    // A job left pending is finished by the next run, before that run's own rows.
+    a.v.fill(0);
+    b.v.fill(0);
+    const pending = a.start(3, 2);
+    b.job(1, 4);
+    for (let y = 0; y < rows; y++) assert.equal(a.v[y], 1, `pending job: row ${y} visited ${a.v[y]} times`);
+    for (let y = 0; y < rows; y++) assert.equal(b.v[y], 1, `next job: row ${y} visited ${b.v[y]} times`);
+    assert.ok(pending.finish() !== 0);
+  } finally {
+    t.close();
+  }
+});
+
+Deno.test("cancel stops handing out rows and waits for the chunks in progress", async () => {
+  const rows = 400;
+  const t = startRowTeam(WORKER, 1);
+  try {
+    const c = counting(t, rows);
+    await untilHelpersJoin(c, rows);
+    c.v.fill(0);
+    // Op 3 takes 2 ms a row: the job is cancelled once the helper has done its first row, long before the last.
+    const job = c.start(3, 2);
+    for (let i = 0; i < 500 && Atomics.load(c.v, 0) === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    job.cancel();
+    const snapshot = Array.from(c.v.subarray(0, rows));
+    const done = snapshot.filter((n) => n === 1).length;
+    assert.ok(snapshot.every((n) => n === 0 || n === 1), "a row was done twice");
+    assert.ok(
+      done > 0 && done < rows,
+      `${done} of ${rows} rows done before the cancel (expected some, not all)`,
+    );
+    // Done rows are a prefix in claim order, chunk by chunk, and nothing moves after cancel returned.
+    assert.equal(snapshot.indexOf(0), done, "rows after the first undone one were done");
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(Array.from(c.v.subarray(0, rows)), snapshot, "rows were done after cancel returned");
+    assert.throws(() => job.finish(), /cancelled/);
+    job.cancel(); // again: nothing
+    // The team goes on.
+    c.v.fill(0);
+    c.job(1, 4);
+    assert.ok(c.v.subarray(0, rows).every((n) => n === 1));
+  } finally {
+    t.close();
+  }
+});
+
+Deno.test("without helpers a started job runs on the caller at finish, and not at all once cancelled", () => {
+  const rows = 40;
+  const t = startRowTeam(WORKER, 0);
+  try {
+    const c = counting(t, rows);
+    const job = c.start(1, 4);
+    assert.ok(c.v.subarray(0, rows).every((n) => n === 0), "rows done before finish");
+    assert.equal(job.finish(), 1);
+    assert.ok(c.v.subarray(0, rows).every((n) => n === 1));
+    c.v.fill(0);
+    const cancelled = c.start(1, 4);
+    cancelled.cancel();
+    assert.ok(c.v.subarray(0, rows).every((n) => n === 0));
+    assert.throws(() => cancelled.finish(), /cancelled/);
+  } finally {
+    t.close();
+  }
 });
