@@ -259,11 +259,15 @@ function gatherLabels(labels: LabelMap, outHeight: number, outWidth: number, exa
   const cols = nearestAxis(labels.width, outWidth, exact);
   const src = labels.data;
   const out = new Int32Array(outHeight * outWidth);
-  for (let y = 0, o = 0; y < outHeight; y++) {
-    const start = rows[y] * labels.width;
-    for (let x = 0; x < outWidth; x++, o++) out[o] = src[start + cols[x]];
-  }
+  for (let y = 0; y < outHeight; y++) gatherLabelRow(src, rows[y] * labels.width, cols, out, y * outWidth);
   return { data: out, height: outHeight, width: outWidth };
+}
+
+/** `out[o + x] = src[start + cols[x]]` for every column: a function per row, which V8 optimises after a few hundred
+ * calls (inside the function above, called once per image, the row loop ran interpreted until on-stack replacement
+ * and deoptimised at every row's end). */
+function gatherLabelRow(src: Int32Array, start: number, cols: Int32Array, out: Int32Array, o: number): void {
+  for (let x = 0; x < cols.length; x++) out[o + x] = src[start + cols[x]];
 }
 
 /**

@@ -49,32 +49,52 @@ export function medianFilter3x3(labels: Int32Array, height: number, width: numbe
   const lo = new Int32Array(width);
   const mid = new Int32Array(width);
   const hi = new Int32Array(width);
+  // One function call per row: V8 optimises a function called this often, whereas the loops of a function called
+  // once per image run interpreted until on-stack replacement, which kept deoptimising at each row's end.
   for (let y = 0; y < height; y++) {
     const up = (y > 0 ? y - 1 : 0) * width;
-    const row = y * width;
     const down = (y < height - 1 ? y + 1 : y) * width;
-    for (let x = 0; x < width; x++) {
-      let a = labels[up + x];
-      let b = labels[row + x];
-      let c = labels[down + x];
-      let t: number;
-      if (a > b) (t = a, a = b, b = t);
-      if (b > c) (t = b, b = c, c = t);
-      if (a > b) (t = a, a = b, b = t);
-      lo[x] = a;
-      mid[x] = b;
-      hi[x] = c;
-    }
-    for (let x = 0; x < width; x++) {
-      const l = x > 0 ? x - 1 : 0;
-      const r = x < width - 1 ? x + 1 : x;
-      const maxLo = Math.max(lo[l], lo[x], lo[r]);
-      const medMid = median3(mid[l], mid[x], mid[r]);
-      const minHi = Math.min(hi[l], hi[x], hi[r]);
-      out[row + x] = median3(maxLo, medMid, minHi);
-    }
+    sortColumnTriples(labels, up, y * width, down, width, lo, mid, hi);
+    medianRow(lo, mid, hi, width, out, y * width);
   }
   return out;
+}
+
+/** The sorted (lo, mid, hi) of the vertical triple (rows `up`, `row`, `down`) of every column. */
+function sortColumnTriples(
+  labels: Int32Array,
+  up: number,
+  row: number,
+  down: number,
+  width: number,
+  lo: Int32Array,
+  mid: Int32Array,
+  hi: Int32Array,
+): void {
+  for (let x = 0; x < width; x++) {
+    let a = labels[up + x];
+    let b = labels[row + x];
+    let c = labels[down + x];
+    let t: number;
+    if (a > b) (t = a, a = b, b = t);
+    if (b > c) (t = b, b = c, c = t);
+    if (a > b) (t = a, a = b, b = t);
+    lo[x] = a;
+    mid[x] = b;
+    hi[x] = c;
+  }
+}
+
+/** One output row: the median of (largest column minimum, median of column medians, smallest column maximum). */
+function medianRow(lo: Int32Array, mid: Int32Array, hi: Int32Array, width: number, out: Int32Array, row: number) {
+  for (let x = 0; x < width; x++) {
+    const l = x > 0 ? x - 1 : 0;
+    const r = x < width - 1 ? x + 1 : x;
+    const maxLo = Math.max(lo[l], lo[x], lo[r]);
+    const medMid = median3(mid[l], mid[x], mid[r]);
+    const minHi = Math.min(hi[l], hi[x], hi[r]);
+    out[row + x] = median3(maxLo, medMid, minHi);
+  }
 }
 
 /**

@@ -54,10 +54,12 @@ export function gatherRows(
   r0: number,
   r1: number,
 ): void {
-  for (let i = r0; i < r1; i++) {
-    const s = cols[i] * n, d = i * m;
-    for (let j = 0; j < m; j++) dst[d + j] = src[s + cols[j]];
-  }
+  for (let i = r0; i < r1; i++) gatherRow(src, cols[i] * n, cols, dst, i * m, m);
+}
+
+/** One row of the gather (a function per row: see `gatherLabelRow` in lib/image/resize.ts). */
+function gatherRow(src: Float32Array, s: number, cols: Int32Array, dst: Float32Array, d: number, m: number): void {
+  for (let j = 0; j < m; j++) dst[d + j] = src[s + cols[j]];
 }
 
 /** Most threads a matrix job's scratch has room for (kernelThreads gives at most 4 by default). */
