@@ -86,7 +86,14 @@ function sortColumnTriples(
 }
 
 /** One output row: the median of (largest column minimum, median of column medians, smallest column maximum). */
-function medianRow(lo: Int32Array, mid: Int32Array, hi: Int32Array, width: number, out: Int32Array, row: number) {
+function medianRow(
+  lo: Int32Array,
+  mid: Int32Array,
+  hi: Int32Array,
+  width: number,
+  out: Int32Array,
+  row: number,
+): void {
   for (let x = 0; x < width; x++) {
     const l = x > 0 ? x - 1 : 0;
     const r = x < width - 1 ? x + 1 : x;

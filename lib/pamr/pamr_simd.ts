@@ -200,9 +200,9 @@ function settleAhead(): void {
 /**
  * Starts PAMR's affinity of `image` (the weights `pamrWorkspace(H, W, K, dilations).affinity(image)` computes, for
  * any K) on the helper threads and returns at once, so that it runs on an otherwise idle core while the caller
- * does other work (DiffCut: the partition tree, which runs on one thread). A later workspace of the same geometry
- * takes the result when its `affinity` gets the same image object (its rows are then finished, or waited for);
- * any other PAMR call cancels it first. The image's values are read now.
+ * does other work (DiffCut: the cut and the concept assignment, which run on one thread). A later workspace of the
+ * same geometry takes the result when its `affinity` gets the same image object (its rows are then finished, or
+ * waited for); any other PAMR call cancels it first. The image's values are read now.
  *
  * Does nothing where there are no helpers (`DIFFCUT_KERNEL_THREADS` 1, no workers, a small image), and for a
  * problem too large to keep its memory between calls.

@@ -34,8 +34,8 @@ export interface RouteInput {
   workImage: () => ImageRGB;
   /** Run assignment and PAMR in one submission (backend "webgpu" with refinement on). */
   fused: boolean;
-  /** Start PAMR's image affinity on a helper thread once the features are in (host route, PAMR on the CPU): the
-   * tree and the assignment leave a core idle. */
+  /** Start PAMR's image affinity on a helper thread once the tree is built (host route, PAMR on the CPU): the cut
+   * and the assignment run on one thread. */
   refineAhead?: boolean;
   /** Copy device-resident features back to the host (device route only). */
   hostFeatures: boolean;

@@ -58,7 +58,14 @@ export function gatherRows(
 }
 
 /** One row of the gather (a function per row: see `gatherLabelRow` in lib/image/resize.ts). */
-function gatherRow(src: Float32Array, s: number, cols: Int32Array, dst: Float32Array, d: number, m: number): void {
+function gatherRow(
+  src: Float32Array,
+  s: number,
+  cols: Int32Array,
+  dst: Float32Array,
+  d: number,
+  m: number,
+): void {
   for (let j = 0; j < m; j++) dst[d + j] = src[s + cols[j]];
 }
 
