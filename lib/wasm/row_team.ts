@@ -12,7 +12,8 @@
  * synchronously with `receiveMessageOnPort` when a job names a slot they lack), and detaching lets them drop it.
  *
  * The caller blocks in `Atomics.wait` until the job's last row is done (Deno allows this on the main thread),
- * which keeps the stages synchronous. Between jobs a helper spins briefly before it sleeps, so that the next job
+ * which keeps the stages synchronous. A job may also be started for the helpers alone (`start`) while the caller
+ * does other work, and settled later: finished (the caller takes what is left) or cancelled. Between jobs a helper spins briefly before it sleeps, so that the next job
  * of a burst (the solver's mat-vecs, PAMR's steps) finds it awake. Helpers are `node:worker_threads` workers,
  * `unref()`ed so that an idle team does not keep the process alive. A helper that throws, or stops making progress
  * for {@linkcode STALL_MS}, ends the team: the caller redoes the job's rows on its own (jobs must be idempotent:
