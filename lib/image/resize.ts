@@ -203,11 +203,15 @@ export function eachResizedRow(
       }
       yB = y1;
     }
-    const w0 = down.l0[oy];
-    const w1 = down.l1[oy];
-    for (let k = 0; k < rowLength; k++) out[k] = f32(rowA[k] * w0) + f32(rowB[k] * w1);
+    blendRows(rowA, down.l0[oy], rowB, down.l1[oy], out);
     emit(oy, out);
   }
+}
+
+/** `out[k] = f32(a[k]·w0) + f32(b[k]·w1)`: the vertical step of one output row (a function of its own, which V8
+ * optimises after a few hundred calls; as an inner loop of the function above it deoptimised at every row's end). */
+function blendRows(a: Float32Array, w0: number, b: Float32Array, w1: number, out: Float32Array): void {
+  for (let k = 0; k < out.length; k++) out[k] = f32(a[k] * w0) + f32(b[k] * w1);
 }
 
 /**
