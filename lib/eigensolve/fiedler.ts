@@ -68,10 +68,12 @@ export function fiedlerVector(
     for (let i = 0; i < m; i++) u0[i] = Math.sqrt(d[i] / s);
     const t = new Float64Array(m);
     const product = symmetricMatVec(a, m);
+    // The scalings are functions of their own: this closure is deoptimised at each node (a new matrix memory means a
+    // new WebAssembly instance, so the product's call target changes), and its loops would then run unoptimised.
     const matvec = (x: Float64Array, out: Float64Array) => {
-      for (let i = 0; i < m; i++) t[i] = x[i] * isd[i];
+      scaleInto(t, x, isd);
       product(t, out);
-      for (let i = 0; i < m; i++) out[i] *= isd[i];
+      scaleInto(out, out, isd);
     };
     // A warm start is given in the generalised form (like y); Lanczos works on D^1/2 y.
     const start = options.start ? options.start.map((x, i) => x * Math.sqrt(d[i])) : undefined;
@@ -87,6 +89,11 @@ export function fiedlerVector(
   for (let i = 0; i < m; i++) y[i] = v[i] * isd[i];
   fixSign(y);
   return { vector: y, value: 1 - theta, method, matvecs, residual, next };
+}
+
+/** `dst[i] = x[i] · s[i]` for every i of `s`. */
+function scaleInto(dst: Float64Array, x: Float64Array, s: Float64Array): void {
+  for (let i = 0; i < s.length; i++) dst[i] = x[i] * s[i];
 }
 
 /**

@@ -32,17 +32,30 @@ export function overlaySegments(image: ImageRGB, labels: Int32Array, options: Ov
   const edges = options.boundaries ?? true;
   const colors = new Map<number, [number, number, number]>();
   const out = new Float32Array(h * w * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const k = labels[i];
-      let c = colors.get(k);
-      if (!c) colors.set(k, c = segmentColor(k));
-      const edge = edges && ((x + 1 < w && labels[i + 1] !== k) || (y + 1 < h && labels[i + w] !== k));
-      for (let ch = 0; ch < 3; ch++) {
-        out[i * 3 + ch] = edge ? 1 : (1 - opacity) * image.data[i * 3 + ch] + opacity * (c[ch] / 255);
-      }
+  // A call per row: as a loop nest in a function called once per image, V8 deoptimised at every row's end.
+  for (let y = 0; y < h; y++) overlayRow(image.data, labels, y, h, w, opacity, edges, colors, out);
+  return { data: out, height: h, width: w };
+}
+
+function overlayRow(
+  data: Float32Array,
+  labels: Int32Array,
+  y: number,
+  h: number,
+  w: number,
+  opacity: number,
+  edges: boolean,
+  colors: Map<number, [number, number, number]>,
+  out: Float32Array,
+): void {
+  for (let x = 0; x < w; x++) {
+    const i = y * w + x;
+    const k = labels[i];
+    let c = colors.get(k);
+    if (!c) colors.set(k, c = segmentColor(k));
+    const edge = edges && ((x + 1 < w && labels[i + 1] !== k) || (y + 1 < h && labels[i + w] !== k));
+    for (let ch = 0; ch < 3; ch++) {
+      out[i * 3 + ch] = edge ? 1 : (1 - opacity) * data[i * 3 + ch] + opacity * (c[ch] / 255);
     }
   }
-  return { data: out, height: h, width: w };
 }
