@@ -29,9 +29,12 @@ export function normalizeRows(features: FeatureMap): Float32Array {
   const n = features.height * features.width;
   const out = new Float32Array(n * c);
   const { sums } = squaredNorms(data, n, c);
-  for (let i = 0; i < n; i++) {
-    const o = i * c, inv = 1 / Math.max(Math.sqrt(sums[i]), 1e-12);
-    for (let k = 0; k < c; k++) out[o + k] = data[o + k] * inv;
-  }
+  for (let i = 0; i < n; i++) scaleRow(data, out, i * c, c, 1 / Math.max(Math.sqrt(sums[i]), 1e-12));
   return out;
+}
+
+/** `out[o + k] = data[o + k] · inv` for one row: a call per row, which V8 optimises after a few hundred calls (as an
+ * inner loop of a function called once per image it deoptimised at every row's end). */
+function scaleRow(data: Float32Array, out: Float32Array, o: number, c: number, inv: number): void {
+  for (let k = 0; k < c; k++) out[o + k] = data[o + k] * inv;
 }

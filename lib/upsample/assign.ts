@@ -198,9 +198,7 @@ function poolClusters(unit: Float32Array, channels: number, index: Int32Array, c
   for (let i = 0; i < index.length; i++) {
     const k = index[i];
     sizes[k]++;
-    const o = i * channels;
-    const s = k * channels;
-    for (let c = 0; c < channels; c++) sums[s + c] += unit[o + c];
+    addRow(sums, k * channels, unit, i * channels, channels);
   }
   const out = new Float32Array(count * channels);
   for (let k = 0; k < count; k++) {
@@ -210,6 +208,11 @@ function poolClusters(unit: Float32Array, channels: number, index: Int32Array, c
     for (let c = 0; c < channels; c++) out[k * channels + c] = sums[k * channels + c] * weight;
   }
   return out;
+}
+
+/** `sums[s + c] += row[o + c]` for c = 0…channels−1 (a call per patch: see `patchScores`). */
+function addRow(sums: Float64Array, s: number, row: Float32Array, o: number, channels: number): void {
+  for (let c = 0; c < channels; c++) sums[s + c] += row[o + c];
 }
 
 /**
