@@ -81,7 +81,9 @@ export function ncutPerThreshold(
     while (count < m && y[order[count]] > t) {
       const i = order[count];
       const row = i * m;
-      assoc += 2 * linksTo(a, row, order, count) + a[row + i];
+      let links = 0;
+      for (let q = 0; q < count; q++) links += a[row + order[q]];
+      assoc += 2 * links + a[row + i];
       vol += d[i];
       count++;
     }
@@ -94,15 +96,6 @@ export function ncutPerThreshold(
     values[ti] = cut / vol + cut / (total - vol);
   }
   return { values, sizes };
-}
-
-/** `Σ_{q<count} a[row + order[q]]` in order q = 0, 1, …: a function of its own so that V8 optimises it after a
- * few hundred calls (as a loop inside a function called a few times per image it ran interpreted until on-stack
- * replacement). */
-function linksTo(a: Float32Array | Float64Array, row: number, order: number[], count: number): number {
-  let links = 0;
-  for (let q = 0; q < count; q++) links += a[row + order[q]];
-  return links;
 }
 
 /**
