@@ -63,54 +63,34 @@ export function extendRingLabels(f: FeatureMap, inner: Int32Array, ring: number)
   const w = W - 2 * ring;
   let k = 0;
   for (const v of inner) if (v + 1 > k) k = v + 1;
-  const norm = (i: number) => Math.sqrt(sumSquares(f.data, i * C, C)) || 1;
+  const norm = (i: number) => {
+    let s = 0;
+    for (let c = 0; c < C; c++) s += f.data[i * C + c] ** 2;
+    return Math.sqrt(s) || 1;
+  };
   const mean = new Float64Array(k * C);
   const full = new Int32Array(H * W).fill(-1);
-  // The per-patch loops are functions of their own: V8 optimises them after a few hundred calls, whereas as loops
-  // nested in this function (called once per image) they deoptimised at every inner loop's end.
   inner.forEach((label, j) => {
     const i = (Math.floor(j / w) + ring) * W + (j % w) + ring;
     full[i] = label;
-    addDivided(mean, label * C, f.data, i * C, C, norm(i));
+    const n = norm(i);
+    for (let c = 0; c < C; c++) mean[label * C + c] += f.data[i * C + c] / n;
   });
   for (let l = 0; l < k; l++) {
-    const s = Math.sqrt(sumSquares(mean, l * C, C)) || 1;
+    let s = 0;
+    for (let c = 0; c < C; c++) s += mean[l * C + c] ** 2;
+    s = Math.sqrt(s) || 1;
     for (let c = 0; c < C; c++) mean[l * C + c] /= s;
   }
   for (let i = 0; i < H * W; i++) {
     if (full[i] >= 0) continue;
     let best = 0, bestValue = -Infinity;
     for (let l = 0; l < k; l++) {
-      const s = dotAt(f.data, i * C, mean, l * C, C);
+      let s = 0;
+      for (let c = 0; c < C; c++) s += f.data[i * C + c] * mean[l * C + c];
       if (s > bestValue) [best, bestValue] = [l, s];
     }
     full[i] = best;
   }
   return full;
-}
-
-/** `Σ_c v[o + c] ** 2`, c = 0…C−1 in order. */
-function sumSquares(v: Float32Array | Float64Array, o: number, C: number): number {
-  let s = 0;
-  for (let c = 0; c < C; c++) s += v[o + c] ** 2;
-  return s;
-}
-
-/** `mean[mo + c] += data[o + c] / n` for c = 0…C−1. */
-function addDivided(
-  mean: Float64Array,
-  mo: number,
-  data: Float32Array,
-  o: number,
-  C: number,
-  n: number,
-): void {
-  for (let c = 0; c < C; c++) mean[mo + c] += data[o + c] / n;
-}
-
-/** `Σ_c a[ao + c] · b[bo + c]`, c = 0…C−1 in order. */
-function dotAt(a: Float32Array, ao: number, b: Float64Array, bo: number, C: number): number {
-  let s = 0;
-  for (let c = 0; c < C; c++) s += a[ao + c] * b[bo + c];
-  return s;
 }
