@@ -534,7 +534,6 @@ export function pamrWorkspace(
   // The layout leaves scratch for every thread a team may have, so a team started later finds room.
   const threads = kernelThreads();
   const key = aheadKey(H, W, dilations, threads);
-  if (ahead && ahead.key !== key) settleAhead(); // before the memory is laid out anew
   const lay = layoutOf(H, W, K, dilations, threads);
   if (lay.bytes > MAX_BYTES) return null;
   let k: Kept;

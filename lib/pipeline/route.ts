@@ -34,8 +34,9 @@ export interface RouteInput {
   workImage: () => ImageRGB;
   /** Run assignment and PAMR in one submission (backend "webgpu" with refinement on). */
   fused: boolean;
-  /** Start PAMR's image affinity on a helper thread once the tree is built (host route, PAMR on the CPU): the cut
-   * and the assignment run on one thread. */
+  /** Start PAMR's image affinity on a helper thread once the tree is built (host route; backend "cpu" or "auto"):
+   * the cut and the assignment run on one thread. Where PAMR then does not run on the CPU (one segment, or "auto"
+   * choosing a GPU), the helper's work is simply dropped by the next PAMR call. */
   refineAhead?: boolean;
   /** Copy device-resident features back to the host (device route only). */
   hostFeatures: boolean;

@@ -245,14 +245,7 @@ export function startRowTeam(workerUrl: URL, helpers: number): RowTeam {
     end();
     return false;
   };
-  const start = (
-    slot: number,
-    work: RowWork,
-    op: number,
-    args: readonly number[],
-    rows: number,
-    chunk: number,
-  ): RowJob => {
+  const start: RowTeam["start"] = (slot, work, op, args, rows, chunk) => {
     if (!attached.has(slot)) throw new RangeError(`No memory is attached to slot ${slot}`);
     if (args.length > MAX_ARGS) throw new RangeError(`A row job takes at most ${MAX_ARGS} arguments`);
     pending?.finish();

@@ -42,6 +42,27 @@ async function untilHelpersJoin(c: ReturnType<typeof counting>, rows: number): P
   return threads;
 }
 
+/** A team with one helper that has taken rows, and `counts` counting memories of `rows` rows; closed after `body`. */
+async function withJoinedHelper(
+  rows: number,
+  counts: number,
+  body: (cs: ReturnType<typeof counting>[]) => Promise<void> | void,
+): Promise<void> {
+  const t = startRowTeam(WORKER, 1);
+  try {
+    const cs = Array.from({ length: counts }, () => counting(t, rows));
+    await untilHelpersJoin(cs[0], rows);
+    await body(cs);
+  } finally {
+    t.close();
+  }
+}
+
+/** Asserts that each of the first `rows` rows was visited exactly once. */
+function assertEachOnce(c: ReturnType<typeof counting>, rows: number, what = ""): void {
+  for (let y = 0; y < rows; y++) assert.equal(c.v[y], 1, `${what}row ${y} visited ${c.v[y]} times`);
+}
+
 Deno.test("a team of the caller and two helpers does every row exactly once, and the helpers take part", async () => {
   const rows = 200;
   const t = startRowTeam(WORKER, 2);
@@ -164,10 +185,7 @@ Deno.test("DIFFCUT_KERNEL_THREADS values are parsed or named, and setKernelThrea
 
 Deno.test("a started job is done by the helpers while the caller waits elsewhere; finish returns its flags", async () => {
   const rows = 90;
-  const t = startRowTeam(WORKER, 1);
-  try {
-    const c = counting(t, rows);
-    await untilHelpersJoin(c, rows);
+  await withJoinedHelper(rows, 1, async ([c]) => {
     c.v.fill(0);
     const job = c.start(3, 2);
     // The caller is away (its event loop turns): the helper alone does the rows meanwhile.
@@ -175,46 +193,34 @@ Deno.test("a started job is done by the helpers while the caller waits elsewhere
       await new Promise((r) => setTimeout(r, 10));
     }
     assert.equal(job.finish(), 1 << 1, "flags of the helper's rows");
-    for (let y = 0; y < rows; y++) {
-      assert.equal(c.v[y], 1, `row ${y} visited ${c.v[y]} times`);
-      assert.equal(c.v[rows + y], 1, `row ${y} done by thread ${c.v[rows + y]}`);
-    }
+    assertEachOnce(c, rows);
+    for (let y = 0; y < rows; y++) assert.equal(c.v[rows + y], 1, `row ${y} done by thread ${c.v[rows + y]}`);
     assert.equal(job.finish(), 1 << 1, "a second finish returns the same flags");
-  } finally {
-    t.close();
-  }
+  });
 });
 
 Deno.test("finish takes the rows no helper has claimed; run and start finish a pending job first", async () => {
   const rows = 120;
-  const t = startRowTeam(WORKER, 1);
-  try {
-    const a = counting(t, rows), b = counting(t, rows);
-    await untilHelpersJoin(a, rows);
+  await withJoinedHelper(rows, 2, ([a, b]) => {
     a.v.fill(0);
     // Slow rows finished at once: the caller takes the rows left, every row once.
     const flags = a.start(3, 2).finish();
-    for (let y = 0; y < rows; y++) assert.equal(a.v[y], 1, `row ${y} visited ${a.v[y]} times`);
+    assertEachOnce(a, rows);
     assert.equal(flags & 1, 1, "the caller took no rows");
     // A job left pending is finished by the next run, before that run's own rows.
     a.v.fill(0);
     b.v.fill(0);
     const pending = a.start(3, 2);
     b.job(1, 4);
-    for (let y = 0; y < rows; y++) assert.equal(a.v[y], 1, `pending job: row ${y} visited ${a.v[y]} times`);
-    for (let y = 0; y < rows; y++) assert.equal(b.v[y], 1, `next job: row ${y} visited ${b.v[y]} times`);
+    assertEachOnce(a, rows, "pending job: ");
+    assertEachOnce(b, rows, "next job: ");
     assert.ok(pending.finish() !== 0);
-  } finally {
-    t.close();
-  }
+  });
 });
 
 Deno.test("cancel stops handing out rows and waits for the chunks in progress", async () => {
   const rows = 400;
-  const t = startRowTeam(WORKER, 1);
-  try {
-    const c = counting(t, rows);
-    await untilHelpersJoin(c, rows);
+  await withJoinedHelper(rows, 1, async ([c]) => {
     c.v.fill(0);
     // Op 3 takes 2 ms a row: the job is cancelled once the helper has done its first row, long before the last.
     const job = c.start(3, 2);
@@ -236,10 +242,8 @@ Deno.test("cancel stops handing out rows and waits for the chunks in progress", 
     // The team goes on.
     c.v.fill(0);
     c.job(1, 4);
-    assert.ok(c.v.subarray(0, rows).every((n) => n === 1));
-  } finally {
-    t.close();
-  }
+    assertEachOnce(c, rows);
+  });
 });
 
 Deno.test("without helpers a started job runs on the caller at finish, and not at all once cancelled", () => {
